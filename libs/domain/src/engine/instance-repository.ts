@@ -1,0 +1,84 @@
+import { ErrorCode, EsflowError } from '../errors/esflow-error';
+import { EventStore, RecordedEvent, StreamRevision } from '../event-store/event-store.port';
+import { PayloadCodec } from '../codec/payload-codec.port';
+import { readEsflowMetadata } from '../workflow/event-metadata';
+import { DecodedEvent, foldInstance, InstanceState } from '../workflow/instance-state';
+import { WorkflowCatalog } from '../workflow/workflow-catalog';
+import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
+import { LruCache } from './lru-cache';
+import { schemaNameOf } from './transition-planner';
+
+/**
+ * Loads instances by replaying their streams, keeping hot ones in a bounded cache. A cached
+ * instance is always brought up to date with a read of the events after its revision, so
+ * decisions never rest on a stale state; the append's revision check covers the remaining race.
+ */
+export class InstanceRepository {
+  private readonly cache: LruCache<string, InstanceState>;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly codec: PayloadCodec,
+    private readonly catalog: WorkflowCatalog,
+    cacheCapacity = 10_000,
+  ) {
+    this.cache = new LruCache(cacheCapacity);
+  }
+
+  async load(workflow: string, instanceId: string): Promise<InstanceState | undefined> {
+    const streamName = streamNameOf(workflow, instanceId);
+    const cached = this.cache.get(streamName);
+    if (cached) {
+      const newer = await this.store.readStream(streamName, { fromRevision: cached.revision + 1 });
+      if (newer.length === 0) return cached;
+      const state = foldInstance(cached.definition, instanceId, await this.decodeAll(cached.definition, newer), cached);
+      this.cache.set(streamName, state);
+      return state;
+    }
+    const events = await this.store.readStream(streamName);
+    if (events.length === 0) return undefined;
+    const state = await this.fold(instanceId, events);
+    this.cache.set(streamName, state);
+    return state;
+  }
+
+  /** The instance as it was right after `revision` (to repeat an earlier request's answer). */
+  async loadAt(workflow: string, instanceId: string, revision: StreamRevision): Promise<InstanceState> {
+    const events = await this.store.readStream(streamNameOf(workflow, instanceId), { maxCount: revision + 1 });
+    return this.fold(instanceId, events);
+  }
+
+  remember(state: InstanceState): void {
+    this.cache.set(state.streamName, state);
+  }
+
+  forget(streamName: string): void {
+    this.cache.delete(streamName);
+  }
+
+  /** The definition version an instance is pinned to, from its start event's metadata. */
+  definitionOf(start: RecordedEvent): WorkflowDefinition {
+    const metadata = readEsflowMetadata(start.metadata);
+    const definition = this.catalog.version(metadata.workflow, metadata.definitionVersion);
+    if (!definition)
+      throw new EsflowError(
+        ErrorCode.InvalidDefinition,
+        `stream ${start.streamName} is pinned to ${metadata.workflow} v${metadata.definitionVersion}, which this process does not define`,
+      );
+    return definition;
+  }
+
+  async decodeAll(definition: WorkflowDefinition, events: readonly RecordedEvent[]): Promise<DecodedEvent[]> {
+    return Promise.all(
+      events.map(async (recorded) => ({
+        recorded,
+        payload: await this.codec.decode(schemaNameOf(definition, recorded.type), recorded.data),
+      })),
+    );
+  }
+
+  private async fold(instanceId: string, events: readonly RecordedEvent[]): Promise<InstanceState> {
+    const definition = this.definitionOf(events[0]!);
+    return foldInstance(definition, instanceId, await this.decodeAll(definition, events));
+  }
+}

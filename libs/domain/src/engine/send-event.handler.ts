@@ -1,0 +1,149 @@
+import { ErrorCode, RevisionConflictError } from '../errors/esflow-error';
+import { ok, reject, Result } from '../errors/rejection';
+import { InstanceState, InstanceView, machineEvent, viewOf } from '../workflow/instance-state';
+import { streamNameOf } from '../workflow/workflow-definition';
+import { EngineContext, prefixIssues } from './engine-context';
+import { sleepBeforeRetry } from './retry-policy';
+import { planTransition, schemaNameOf } from './transition-planner';
+
+export interface SendEventCommand {
+  readonly workflow: string;
+  readonly id: string;
+  readonly type: string;
+  readonly payload: unknown;
+  /** The revision the caller last saw (`If-Match`); a mismatch is a conflict, not retried. */
+  readonly expectedRevision?: number;
+  readonly idempotencyKey?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+}
+
+export interface SendOutcome {
+  readonly instance: InstanceView;
+  readonly replayed: boolean;
+}
+
+/**
+ * Delivers an event to an instance: validate → accepted in the current state? → plan the
+ * transition and its facts → one atomic append with the expected revision → on a lost race,
+ * reload and decide again (bounded, with jitter).
+ */
+export class SendEventHandler {
+  constructor(private readonly engine: EngineContext) {}
+
+  async handle(command: SendEventCommand): Promise<Result<SendOutcome>> {
+    const { catalog } = this.engine;
+    if (!catalog.latest(command.workflow))
+      return reject({
+        code: ErrorCode.WorkflowNotFound,
+        message: `no workflow named ${command.workflow}; known: ${catalog.names().join(', ')}`,
+        workflow: command.workflow,
+      });
+    const streamName = streamNameOf(command.workflow, command.id);
+    return this.engine.serial.run(streamName, () => this.sendWithRetries(command, streamName));
+  }
+
+  private async sendWithRetries(command: SendEventCommand, streamName: string): Promise<Result<SendOutcome>> {
+    const { retry, random, sleep, instances } = this.engine;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.sendOnce(command, streamName);
+      } catch (error) {
+        if (!(error instanceof RevisionConflictError)) throw error;
+        instances.forget(streamName);
+        if (command.expectedRevision !== undefined || attempt + 1 >= retry.maxAttempts) {
+          const current = await instances.load(command.workflow, command.id);
+          return reject({
+            code: ErrorCode.RevisionConflict,
+            message: `instance moved on concurrently (now at revision ${current?.revision ?? -1}); reload and retry`,
+            expectedRevision: command.expectedRevision ?? -1,
+            actualRevision: current?.revision ?? -1,
+          });
+        }
+        await sleepBeforeRetry(retry, attempt, random, sleep);
+      }
+    }
+  }
+
+  private async sendOnce(command: SendEventCommand, streamName: string): Promise<Result<SendOutcome>> {
+    const { instances, codec, ids, recorder } = this.engine;
+    const state = await instances.load(command.workflow, command.id);
+    if (!state)
+      return reject({
+        code: ErrorCode.InstanceNotFound,
+        message: `${command.workflow} instance ${command.id} does not exist`,
+        workflow: command.workflow,
+        id: command.id,
+      });
+    const { definition } = state;
+    if (!definition.inputEvents.includes(command.type))
+      return reject({
+        code: ErrorCode.UnknownEventType,
+        message: `${definition.name} v${definition.version} has no event ${command.type}`,
+        type: command.type,
+        knownTypes: definition.inputEvents,
+      });
+    const issues = codec.validate(schemaNameOf(definition, command.type), command.payload);
+    if (issues.length > 0)
+      return reject({
+        code: ErrorCode.SchemaValidationFailed,
+        message: `payload does not match the schema of ${command.type}`,
+        errors: prefixIssues('payload', issues),
+      });
+
+    const eventId = command.idempotencyKey
+      ? ids.deterministic(`${streamName}/${command.idempotencyKey}`)
+      : ids.random();
+    const answeredAt = state.requestRevisions.get(eventId);
+    if (answeredAt !== undefined) return ok({ instance: await this.viewAt(state, answeredAt), replayed: true });
+
+    if (command.expectedRevision !== undefined && command.expectedRevision !== state.revision)
+      return reject({
+        code: ErrorCode.RevisionConflict,
+        message: `If-Match expected revision ${command.expectedRevision}, the instance is at ${state.revision}`,
+        expectedRevision: command.expectedRevision,
+        actualRevision: state.revision,
+      });
+    const payload = command.payload as Record<string, unknown>;
+    if (!state.snapshot.can(machineEvent(command.type, payload))) {
+      const view = viewOf(state);
+      return reject({
+        code: ErrorCode.EventNotAccepted,
+        message: `${command.type} is not accepted in state ${JSON.stringify(view.state)}`,
+        type: command.type,
+        state: view.state,
+        acceptedEvents: view.acceptedEvents,
+      });
+    }
+
+    const plan = planTransition(state, eventId, command.type, payload, (name) => ids.deterministic(name));
+    const appended = await recorder.record(
+      {
+        definition,
+        instanceId: state.instanceId,
+        streamName,
+        correlationId: command.correlationId ?? state.correlationId,
+        causationId: command.causationId ?? eventId,
+        ...(command.idempotencyKey === undefined ? {} : { idempotencyKey: command.idempotencyKey }),
+        stateBefore: state.snapshot.value,
+        nextSnapshot: plan.nextSnapshot,
+        expectedRevision: state.revision,
+      },
+      plan.events,
+    );
+    if (appended.deduplicated) {
+      instances.forget(streamName);
+      const reloaded = (await instances.load(command.workflow, command.id))!;
+      return ok({ instance: await this.viewAt(reloaded, reloaded.requestRevisions.get(eventId) ?? reloaded.revision), replayed: true });
+    }
+    const requestRevisions = new Map(state.requestRevisions).set(eventId, appended.nextExpectedRevision);
+    const next: InstanceState = { ...state, snapshot: plan.nextSnapshot, revision: appended.nextExpectedRevision, requestRevisions };
+    instances.remember(next);
+    return ok({ instance: viewOf(next), replayed: false });
+  }
+
+  private async viewAt(state: InstanceState, revision: number): Promise<InstanceView> {
+    if (revision === state.revision) return viewOf(state);
+    return viewOf(await this.engine.instances.loadAt(state.definition.name, state.instanceId, revision));
+  }
+}

@@ -1,0 +1,156 @@
+import { initialTransition } from 'xstate';
+import { ErrorCode, RevisionConflictError } from '../errors/esflow-error';
+import { ok, reject, Result } from '../errors/rejection';
+import { ExpectedRevision } from '../event-store/event-store.port';
+import { EventCategory } from '../workflow/event-metadata';
+import { instanceIdProblem } from '../workflow/instance-id';
+import { InstanceView, viewOf } from '../workflow/instance-state';
+import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
+import { EngineContext, prefixIssues } from './engine-context';
+import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
+
+export interface StartWorkflowCommand {
+  readonly workflow: string;
+  /** Caller-chosen instance id; otherwise the definition's business key, otherwise generated. */
+  readonly id?: string;
+  readonly input: unknown;
+  readonly idempotencyKey?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+}
+
+export interface StartOutcome {
+  readonly instance: InstanceView;
+  /** True when this repeats an earlier request with the same idempotency key. */
+  readonly replayed: boolean;
+}
+
+/**
+ * Starts an instance: validates the start event, records it (with the facts its initial state
+ * produces) expecting "no stream", so a duplicate start can never create a second instance.
+ */
+export class StartWorkflowHandler {
+  constructor(private readonly engine: EngineContext) {}
+
+  async handle(command: StartWorkflowCommand): Promise<Result<StartOutcome>> {
+    const { catalog, codec } = this.engine;
+    const definition = catalog.latest(command.workflow);
+    if (!definition)
+      return reject({
+        code: ErrorCode.WorkflowNotFound,
+        message: `no workflow named ${command.workflow}; known: ${catalog.names().join(', ')}`,
+        workflow: command.workflow,
+      });
+    const schemaName = schemaNameOf(definition, definition.startEvent);
+    const issues = codec.validate(schemaName, command.input);
+    if (issues.length > 0)
+      return reject({
+        code: ErrorCode.SchemaValidationFailed,
+        message: `input does not match the schema of ${definition.startEvent}`,
+        errors: prefixIssues('input', issues),
+      });
+    const input = command.input as Record<string, unknown>;
+    const { id, idPath } = this.instanceIdFor(definition, command, input);
+    const idProblem = instanceIdProblem(id);
+    if (idProblem)
+      return reject({ code: ErrorCode.InvalidId, message: `${idPath} ${idProblem}`, path: idPath });
+    const streamName = streamNameOf(definition.name, id);
+    return this.engine.serial.run(streamName, () => this.startOnce(definition, id, streamName, input, command));
+  }
+
+  private instanceIdFor(
+    definition: WorkflowDefinition,
+    command: StartWorkflowCommand,
+    input: Record<string, unknown>,
+  ): { id: string; idPath: string } {
+    if (command.id !== undefined) return { id: command.id, idPath: 'id' };
+    const businessKey = definition.instanceIdFrom?.(input);
+    if (businessKey !== undefined) return { id: businessKey, idPath: 'id (derived from input)' };
+    const { ids } = this.engine;
+    const id = command.idempotencyKey
+      ? ids.deterministic(`${definition.name}/start/${command.idempotencyKey}`)
+      : ids.random();
+    return { id, idPath: 'id' };
+  }
+
+  private async startOnce(
+    definition: WorkflowDefinition,
+    id: string,
+    streamName: string,
+    input: Record<string, unknown>,
+    command: StartWorkflowCommand,
+  ): Promise<Result<StartOutcome>> {
+    const { instances, ids, recorder } = this.engine;
+    const eventId = command.idempotencyKey
+      ? ids.deterministic(`${streamName}/${command.idempotencyKey}`)
+      : ids.random();
+    const existing = await instances.load(definition.name, id);
+    if (existing) return this.replayOrConflict(definition, id, eventId, command);
+
+    const [snapshot, actions] = initialTransition(definition.machine, input);
+    const startEvent: PlannedEvent = {
+      eventId,
+      type: definition.startEvent,
+      schemaName: schemaNameOf(definition, definition.startEvent),
+      category: EventCategory.Workflow,
+      payload: input,
+    };
+    const facts = planFacts(definition, eventId, undefined, snapshot, actions, (name) => ids.deterministic(name));
+    const correlationId = command.correlationId ?? eventId;
+    try {
+      const appended = await recorder.record(
+        {
+          definition,
+          instanceId: id,
+          streamName,
+          correlationId,
+          causationId: command.causationId ?? eventId,
+          ...(command.idempotencyKey === undefined ? {} : { idempotencyKey: command.idempotencyKey }),
+          stateBefore: null,
+          nextSnapshot: snapshot,
+          expectedRevision: ExpectedRevision.NoStream,
+        },
+        [startEvent, ...facts],
+      );
+      if (appended.deduplicated) return this.replayOrConflict(definition, id, eventId, command);
+      const requestRevisions = new Map([[eventId, appended.nextExpectedRevision]]);
+      const state = {
+        definition,
+        instanceId: id,
+        streamName,
+        snapshot,
+        revision: appended.nextExpectedRevision,
+        requestRevisions,
+        correlationId,
+      };
+      instances.remember(state);
+      return ok({ instance: viewOf(state), replayed: false });
+    } catch (error) {
+      // Another process started the same instance between our read and our append.
+      if (error instanceof RevisionConflictError) return this.replayOrConflict(definition, id, eventId, command);
+      throw error;
+    }
+  }
+
+  private async replayOrConflict(
+    definition: WorkflowDefinition,
+    id: string,
+    eventId: string,
+    command: StartWorkflowCommand,
+  ): Promise<Result<StartOutcome>> {
+    const { instances } = this.engine;
+    instances.forget(streamNameOf(definition.name, id));
+    const current = await instances.load(definition.name, id);
+    const answeredAt = command.idempotencyKey ? current?.requestRevisions.get(eventId) : undefined;
+    if (current && answeredAt !== undefined) {
+      const then = answeredAt === current.revision ? current : await instances.loadAt(definition.name, id, answeredAt);
+      return ok({ instance: viewOf(then), replayed: true });
+    }
+    return reject({
+      code: ErrorCode.InstanceAlreadyExists,
+      message: `${definition.name} instance ${id} already exists`,
+      workflow: definition.name,
+      id,
+    });
+  }
+}

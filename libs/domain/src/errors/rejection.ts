@@ -1,0 +1,40 @@
+import { ErrorCode, ValidationIssue } from './esflow-error';
+
+/**
+ * An expected business outcome that is not success: returned as a value by use-case handlers,
+ * never thrown. The API maps `code` to an HTTP status; nothing was written when one is returned.
+ */
+export type Rejection =
+  | { readonly code: typeof ErrorCode.InvalidId; readonly message: string; readonly path: string }
+  | { readonly code: typeof ErrorCode.WorkflowNotFound; readonly message: string; readonly workflow: string }
+  | { readonly code: typeof ErrorCode.InstanceNotFound; readonly message: string; readonly workflow: string; readonly id: string }
+  | { readonly code: typeof ErrorCode.InstanceAlreadyExists; readonly message: string; readonly workflow: string; readonly id: string }
+  | {
+      readonly code: typeof ErrorCode.SchemaValidationFailed;
+      readonly message: string;
+      readonly errors: readonly ValidationIssue[];
+    }
+  | {
+      readonly code: typeof ErrorCode.UnknownEventType;
+      readonly message: string;
+      readonly type: string;
+      readonly knownTypes: readonly string[];
+    }
+  | {
+      readonly code: typeof ErrorCode.RevisionConflict;
+      readonly message: string;
+      readonly expectedRevision: number;
+      readonly actualRevision: number;
+    }
+  | {
+      readonly code: typeof ErrorCode.EventNotAccepted;
+      readonly message: string;
+      readonly type: string;
+      readonly state: unknown;
+      readonly acceptedEvents: readonly string[];
+    };
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rejection: Rejection };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const reject = <T>(rejection: Rejection): Result<T> => ({ ok: false, rejection });

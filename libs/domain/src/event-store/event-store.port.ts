@@ -1,0 +1,125 @@
+/**
+ * The event-store port: everything esflow needs from a store of append-only streams.
+ * Adapters (memory, SQLite, EventStoreDB) implement it and pass one contract suite
+ * (test/contract/event-store.contract.ts). No adapter type crosses this boundary.
+ */
+
+/** 0-based revision of an event within its stream. */
+export type StreamRevision = number;
+
+export const ExpectedRevision = {
+  /** Append whatever the stream's state. */
+  Any: 'any',
+  /** Append only if the stream does not exist yet (used to start an instance exactly once). */
+  NoStream: 'no_stream',
+  /** Append only if the stream already has at least one event. */
+  StreamExists: 'stream_exists',
+} as const;
+/** What the stream's revision must be for an append to succeed; a number means "exactly". */
+export type ExpectedRevision =
+  | (typeof ExpectedRevision)[keyof typeof ExpectedRevision]
+  | StreamRevision;
+
+/**
+ * A position in the store's global order (`$all`). Opaque to callers except for ordering:
+ * compare with {@link comparePositions}, persist with {@link formatPosition}. EventStoreDB
+ * needs both parts; single-log stores use the same number for both.
+ */
+export interface GlobalPosition {
+  readonly commit: bigint;
+  readonly prepare: bigint;
+}
+
+/** JSON metadata stored beside an event's binary data. */
+export type EventMetadataRecord = Readonly<Record<string, unknown>>;
+
+export interface EventToAppend {
+  /** A UUID. Re-appending the same ids is recognised as a retry (see {@link EventStore.append}). */
+  readonly eventId: string;
+  readonly type: string;
+  /** Binary payload (esflow writes Confluent-framed Avro). */
+  readonly data: Uint8Array;
+  readonly metadata: EventMetadataRecord;
+}
+
+export interface RecordedEvent extends EventToAppend {
+  readonly streamName: string;
+  readonly revision: StreamRevision;
+  readonly position: GlobalPosition;
+  readonly recordedAt: Date;
+}
+
+export interface AppendResult {
+  /** Revision of the last event of the stream after the append. */
+  readonly nextExpectedRevision: StreamRevision;
+  /** Global position of the last appended event. */
+  readonly position: GlobalPosition;
+  /** True when every event id was already in the stream and nothing was written. */
+  readonly deduplicated: boolean;
+}
+
+export interface ReadStreamOptions {
+  readonly direction?: 'forwards' | 'backwards';
+  /** Inclusive start revision; defaults to the first (forwards) or last (backwards) event. */
+  readonly fromRevision?: StreamRevision;
+  readonly maxCount?: number;
+}
+
+/** Server-side filter for the global log. Empty or absent lists match everything. */
+export interface AllStreamFilter {
+  readonly streamNamePrefixes?: readonly string[];
+  readonly eventTypes?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  readonly direction?: 'forwards' | 'backwards';
+  /** Exclusive: events strictly after (forwards) or before (backwards) this position. */
+  readonly after?: GlobalPosition;
+  readonly maxCount?: number;
+  readonly filter?: AllStreamFilter;
+}
+
+export interface SubscribeToAllOptions {
+  /** Exclusive checkpoint; absent means from the very beginning. */
+  readonly after?: GlobalPosition;
+  readonly filter?: AllStreamFilter;
+}
+
+/**
+ * A catch-up subscription: yields every matching event after the checkpoint in global order,
+ * then keeps yielding new events as they are committed. Each event is yielded exactly once.
+ */
+export interface EventStoreSubscription extends AsyncIterable<RecordedEvent> {
+  /** Stops the subscription; a pending iteration ends without error. */
+  close(): Promise<void>;
+}
+
+export interface EventStore {
+  /**
+   * Appends `events` atomically to the end of `streamName` if the stream's revision matches
+   * `expectedRevision`; otherwise throws {@link RevisionConflictError} and writes nothing.
+   * Resolves only once the events are durable. When every event id is already in the stream,
+   * as contiguous events in the same order (a retried append), nothing is written and the
+   * original result is returned with `deduplicated: true`, whatever `expectedRevision` says;
+   * a batch of which only some ids exist is rejected (APPEND_PARTIALLY_DUPLICATED).
+   */
+  append(
+    streamName: string,
+    events: readonly EventToAppend[],
+    options: { readonly expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult>;
+
+  /** Reads one stream in revision order; a stream that does not exist reads as empty. */
+  readStream(streamName: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+
+  /** Reads the global log in commit order, paged by `after` and `maxCount`. */
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+
+  /** Subscribes to the global log: catch-up from the checkpoint, then live. */
+  subscribeToAll(options?: SubscribeToAllOptions): EventStoreSubscription;
+
+  /** Resolves if the store answers; throws a retriable STORE_UNAVAILABLE error otherwise. */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}

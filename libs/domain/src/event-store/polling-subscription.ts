@@ -1,0 +1,51 @@
+import { AllStreamFilter, EventStoreSubscription, GlobalPosition, RecordedEvent } from './event-store.port';
+
+export interface PollingSubscriptionSource {
+  /** Up to `maxCount` matching events strictly after `after` (or from the start), in order. */
+  readPage(after: GlobalPosition | undefined, maxCount: number, filter?: AllStreamFilter): Promise<RecordedEvent[]>;
+  /** Resolves at the next local commit or after `timeoutMs`, whichever comes first. */
+  waitForChange(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * A catch-up subscription over any store that can page its global log: read pages until
+ * caught up, then wait for a commit notification (or a poll interval, for writers in other
+ * processes) and read again. The checkpoint advances only past yielded events, so each event
+ * is yielded exactly once, across catch-up and live alike.
+ */
+export function pollingSubscription(
+  source: PollingSubscriptionSource,
+  options: { after?: GlobalPosition; filter?: AllStreamFilter; pageSize?: number; pollIntervalMs?: number },
+): EventStoreSubscription {
+  const pageSize = options.pageSize ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 50;
+  let closed = false;
+  let wake: (() => void) | undefined;
+
+  async function* events(): AsyncGenerator<RecordedEvent> {
+    let checkpoint = options.after;
+    while (!closed) {
+      const page = await source.readPage(checkpoint, pageSize, options.filter);
+      for (const event of page) {
+        if (closed) return;
+        checkpoint = event.position;
+        yield event;
+      }
+      if (page.length < pageSize && !closed) {
+        await Promise.race([
+          source.waitForChange(pollIntervalMs),
+          new Promise<void>((resolve) => (wake = resolve)),
+        ]);
+      }
+    }
+  }
+
+  const iterator = events();
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    close: async () => {
+      closed = true;
+      wake?.();
+    },
+  };
+}

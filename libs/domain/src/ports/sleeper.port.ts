@@ -1,0 +1,5 @@
+/** Waits without blocking; injected so retry back-off can be driven by tests. */
+export type Sleep = (milliseconds: number) => Promise<void>;
+
+export const realSleep: Sleep = (milliseconds) =>
+  new Promise((resolve) => setTimeout(resolve, milliseconds));

@@ -1,0 +1,68 @@
+import { ErrorCode } from '../errors/esflow-error';
+import { ok, reject, Result } from '../errors/rejection';
+import { InstanceRepository } from '../engine/instance-repository';
+import { EventStore } from '../event-store/event-store.port';
+import { InstanceView, viewOf } from '../workflow/instance-state';
+import { WorkflowCatalog } from '../workflow/workflow-catalog';
+import { streamNameOf } from '../workflow/workflow-definition';
+
+export interface HistoryEntry {
+  readonly revision: number;
+  readonly type: string;
+  /** The payload decoded with the current schema (older versions resolved to it). */
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly recordedAt: string;
+}
+
+/** Reads of a single instance: its current view and its decoded history. */
+export class InstanceQueries {
+  constructor(
+    private readonly store: EventStore,
+    private readonly catalog: WorkflowCatalog,
+    private readonly instances: InstanceRepository,
+  ) {}
+
+  async get(workflow: string, id: string): Promise<Result<InstanceView>> {
+    const missing = this.checkWorkflow(workflow);
+    if (missing) return missing as Result<InstanceView>;
+    const state = await this.instances.load(workflow, id);
+    return state ? ok(viewOf(state)) : this.notFound(workflow, id);
+  }
+
+  async history(workflow: string, id: string): Promise<Result<readonly HistoryEntry[]>> {
+    const missing = this.checkWorkflow(workflow);
+    if (missing) return missing as Result<readonly HistoryEntry[]>;
+    const events = await this.store.readStream(streamNameOf(workflow, id));
+    if (events.length === 0) return this.notFound(workflow, id);
+    const definition = this.instances.definitionOf(events[0]!);
+    const decoded = await this.instances.decodeAll(definition, events);
+    return ok(
+      decoded.map(({ recorded, payload }) => ({
+        revision: recorded.revision,
+        type: recorded.type,
+        data: payload,
+        metadata: recorded.metadata,
+        recordedAt: recorded.recordedAt.toISOString(),
+      })),
+    );
+  }
+
+  private checkWorkflow(workflow: string): Result<never> | undefined {
+    if (this.catalog.latest(workflow)) return undefined;
+    return reject({
+      code: ErrorCode.WorkflowNotFound,
+      message: `no workflow named ${workflow}; known: ${this.catalog.names().join(', ')}`,
+      workflow,
+    });
+  }
+
+  private notFound<T>(workflow: string, id: string): Result<T> {
+    return reject({
+      code: ErrorCode.InstanceNotFound,
+      message: `${workflow} instance ${id} does not exist`,
+      workflow,
+      id,
+    });
+  }
+}
