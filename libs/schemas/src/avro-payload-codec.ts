@@ -34,7 +34,7 @@ export class AvroPayloadCodec implements PayloadCodec {
       const entry = options.catalog.get(name)!;
       const registered = await options.registry.register(
         subjectFor(name, options.subjectNaming),
-        JSON.stringify(entry.definition),
+        entry.expanded,
       );
       references.set(name, { subject: registered.subject, version: registered.version, id: registered.id });
     }

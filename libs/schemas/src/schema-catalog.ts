@@ -11,6 +11,11 @@ export interface CatalogEntry {
   /** The schema as written in the file (JSON). */
   readonly definition: Readonly<Record<string, unknown>>;
   readonly type: avro.Type;
+  /**
+   * The self-contained schema JSON (named types from other files inlined, defaults and docs
+   * kept): what is registered, since a registry cannot see this catalog's other files.
+   */
+  readonly expanded: string;
 }
 
 /**
@@ -36,7 +41,13 @@ export class SchemaCatalog {
             throw new EsflowError(ErrorCode.InvalidDefinition, `${item.file}: the top-level schema must be a named record`);
           if (entries.has(name))
             throw new EsflowError(ErrorCode.InvalidDefinition, `${item.file}: record ${name} is defined in ${entries.get(name)!.file} too`);
-          entries.set(name, { name, file: item.file, definition: item.definition, type });
+          entries.set(name, {
+            name,
+            file: item.file,
+            definition: item.definition,
+            type,
+            expanded: JSON.stringify(type.schema({ exportAttrs: true })),
+          });
           pending.splice(pending.indexOf(item), 1);
         } catch (error) {
           if (error instanceof EsflowError) throw error;

@@ -80,7 +80,7 @@ export class SendEventHandler {
       return reject({
         code: ErrorCode.UnknownEventType,
         message: `${definition.name} v${definition.version} has no event ${command.type}`,
-        type: command.type,
+        eventType: command.type,
         knownTypes: definition.inputEvents,
       });
     const issues = codec.validate(schemaNameOf(definition, command.type), command.payload);
@@ -110,7 +110,7 @@ export class SendEventHandler {
       return reject({
         code: ErrorCode.EventNotAccepted,
         message: `${command.type} is not accepted in state ${JSON.stringify(view.state)}`,
-        type: command.type,
+        eventType: command.type,
         state: view.state,
         acceptedEvents: view.acceptedEvents,
       });

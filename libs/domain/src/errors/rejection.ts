@@ -17,7 +17,7 @@ export type Rejection =
   | {
       readonly code: typeof ErrorCode.UnknownEventType;
       readonly message: string;
-      readonly type: string;
+      readonly eventType: string;
       readonly knownTypes: readonly string[];
     }
   | {
@@ -29,7 +29,7 @@ export type Rejection =
   | {
       readonly code: typeof ErrorCode.EventNotAccepted;
       readonly message: string;
-      readonly type: string;
+      readonly eventType: string;
       readonly state: unknown;
       readonly acceptedEvents: readonly string[];
     };

@@ -1,0 +1,70 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  createWorkflowEngine,
+  EventStore,
+  StoreScanInstanceList,
+  WorkflowCatalog,
+  WorkflowEngine,
+} from '@esflow/domain';
+import { AvroPayloadCodec, SchemaCatalog, SchemaRegistry } from '@esflow/schemas';
+import { builtInWorkflows } from '@esflow/workflows';
+import { openEmbeddedEventStore, openEmbeddedRegistry } from './embedded-stores';
+import { EsflowConfig, loadConfig } from './esflow-config';
+import { nodeIdGenerator } from './node-id-generator';
+import { systemClock } from './system-clock';
+import {
+  ESFLOW_CONFIG,
+  EVENT_STORE,
+  INSTANCE_LIST,
+  PAYLOAD_CODEC,
+  SCHEMA_REGISTRY,
+  WORKFLOW_CATALOG,
+  WORKFLOW_ENGINE,
+} from './tokens';
+
+/** Closes the store and registry when the application shuts down. */
+class CoreLifecycle implements OnApplicationShutdown {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SCHEMA_REGISTRY) private readonly registry: SchemaRegistry,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+    await this.registry.close();
+  }
+}
+
+/**
+ * Binds esflow's ports for both apps: configuration, the event store, the schema registry and
+ * codec, the workflow catalog and the engine. Adapters are chosen here, nowhere else.
+ */
+@Global()
+@Module({
+  providers: [
+    { provide: ESFLOW_CONFIG, useFactory: () => loadConfig() },
+    { provide: EVENT_STORE, inject: [ESFLOW_CONFIG], useFactory: (config: EsflowConfig) => openEmbeddedEventStore(config) },
+    { provide: SCHEMA_REGISTRY, inject: [ESFLOW_CONFIG], useFactory: (config: EsflowConfig) => openEmbeddedRegistry(config) },
+    {
+      provide: PAYLOAD_CODEC,
+      inject: [ESFLOW_CONFIG, SCHEMA_REGISTRY],
+      useFactory: (config: EsflowConfig, registry: SchemaRegistry) =>
+        AvroPayloadCodec.create({ catalog: SchemaCatalog.load(config.schemaDir), registry }),
+    },
+    { provide: WORKFLOW_CATALOG, useFactory: () => new WorkflowCatalog(builtInWorkflows) },
+    {
+      provide: WORKFLOW_ENGINE,
+      inject: [ESFLOW_CONFIG, EVENT_STORE, PAYLOAD_CODEC, WORKFLOW_CATALOG],
+      useFactory: (config: EsflowConfig, store: EventStore, codec: AvroPayloadCodec, catalog: WorkflowCatalog): WorkflowEngine =>
+        createWorkflowEngine({ store, codec, catalog, clock: systemClock, ids: nodeIdGenerator, cacheCapacity: config.instanceCacheSize }),
+    },
+    {
+      provide: INSTANCE_LIST,
+      inject: [EVENT_STORE, WORKFLOW_CATALOG],
+      useFactory: (store: EventStore, catalog: WorkflowCatalog) => new StoreScanInstanceList(store, () => catalog.names()),
+    },
+    CoreLifecycle,
+  ],
+  exports: [ESFLOW_CONFIG, EVENT_STORE, SCHEMA_REGISTRY, PAYLOAD_CODEC, WORKFLOW_CATALOG, WORKFLOW_ENGINE, INSTANCE_LIST],
+})
+export class EsflowCoreModule {}

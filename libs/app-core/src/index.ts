@@ -1,0 +1,6 @@
+export * from './node-id-generator';
+export * from './system-clock';
+export * from './esflow-config';
+export * from './tokens';
+export * from './embedded-stores';
+export * from './esflow-core.module';

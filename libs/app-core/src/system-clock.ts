@@ -1,0 +1,3 @@
+import { Clock } from '@esflow/domain';
+
+export const systemClock: Clock = { now: () => new Date() };
