@@ -14,13 +14,21 @@ function stopAll(code: number): void {
   stopping = true;
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   setTimeout(() => process.exit(code), 5_000).unref();
-  Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))))).then(
-    () => process.exit(code),
-  );
+  Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) =>
+          child.exitCode !== null ? resolve(null) : child.once('exit', resolve),
+        ),
+    ),
+  ).then(() => process.exit(code));
 }
 
 for (const app of apps) {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'apps', app, 'src', 'main.js')], { stdio: 'inherit', env: process.env });
+  const child = spawn(process.execPath, [join(__dirname, '..', 'apps', app, 'src', 'main.js')], {
+    stdio: 'inherit',
+    env: process.env,
+  });
   child.once('exit', (code, signal) => {
     if (!stopping) process.stderr.write(`esflow ${app} exited (${signal ?? code}); stopping\n`);
     stopAll(code ?? 1);

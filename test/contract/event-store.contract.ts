@@ -21,7 +21,10 @@ export interface EventStoreUnderTest {
  * The one behaviour every event-store adapter must have. Each adapter's spec calls this with a
  * factory; a capability an adapter lacks must be declared here as an option, never skipped.
  */
-export function describeEventStoreContract(adapter: string, create: () => Promise<EventStoreUnderTest>): void {
+export function describeEventStoreContract(
+  adapter: string,
+  create: () => Promise<EventStoreUnderTest>,
+): void {
   describe(`event store contract: ${adapter}`, () => {
     let subject: EventStoreUnderTest;
     let store: EventStore;
@@ -39,7 +42,10 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
     });
     const stream = () => `${uniqueCategory()}-${randomUUID()}`;
     const conflictOf = async (promise: Promise<unknown>) => {
-      const error = await promise.then(() => undefined, (e: unknown) => e);
+      const error = await promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(RevisionConflictError);
       return error as RevisionConflictError;
     };
@@ -47,9 +53,13 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
     describe('expected revision', () => {
       it('no_stream creates a stream at revision 0 and refuses an existing one', async () => {
         const name = stream();
-        const first = await store.append(name, [event()], { expectedRevision: ExpectedRevision.NoStream });
+        const first = await store.append(name, [event()], {
+          expectedRevision: ExpectedRevision.NoStream,
+        });
         expect(first).toMatchObject({ nextExpectedRevision: 0, deduplicated: false });
-        const conflict = await conflictOf(store.append(name, [event()], { expectedRevision: ExpectedRevision.NoStream }));
+        const conflict = await conflictOf(
+          store.append(name, [event()], { expectedRevision: ExpectedRevision.NoStream }),
+        );
         expect(conflict.code).toBe(ErrorCode.RevisionConflict);
         expect(conflict.actual).toBe(0);
         expect(await store.readStream(name)).toHaveLength(1);
@@ -57,16 +67,22 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
 
       it('stream_exists refuses a missing stream and accepts an existing one', async () => {
         const name = stream();
-        const conflict = await conflictOf(store.append(name, [event()], { expectedRevision: ExpectedRevision.StreamExists }));
+        const conflict = await conflictOf(
+          store.append(name, [event()], { expectedRevision: ExpectedRevision.StreamExists }),
+        );
         expect(conflict.actual).toBe('no_stream');
         await store.append(name, [event()], { expectedRevision: ExpectedRevision.Any });
-        const second = await store.append(name, [event()], { expectedRevision: ExpectedRevision.StreamExists });
+        const second = await store.append(name, [event()], {
+          expectedRevision: ExpectedRevision.StreamExists,
+        });
         expect(second.nextExpectedRevision).toBe(1);
       });
 
       it('an exact revision must match the last event', async () => {
         const name = stream();
-        await store.append(name, [event(), event()], { expectedRevision: ExpectedRevision.NoStream });
+        await store.append(name, [event(), event()], {
+          expectedRevision: ExpectedRevision.NoStream,
+        });
         await conflictOf(store.append(name, [event()], { expectedRevision: 0 }));
         await conflictOf(store.append(name, [event()], { expectedRevision: 2 }));
         const ok = await store.append(name, [event()], { expectedRevision: 1 });
@@ -77,7 +93,9 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
       it('any appends whatever the revision', async () => {
         const name = stream();
         await store.append(name, [event()], { expectedRevision: ExpectedRevision.Any });
-        const result = await store.append(name, [event()], { expectedRevision: ExpectedRevision.Any });
+        const result = await store.append(name, [event()], {
+          expectedRevision: ExpectedRevision.Any,
+        });
         expect(result.nextExpectedRevision).toBe(1);
       });
     });
@@ -109,10 +127,16 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
       it('re-appending the same event ids writes nothing and returns the first result', async () => {
         const name = stream();
         const batch = [event(), event()];
-        const first = await store.append(name, batch, { expectedRevision: ExpectedRevision.NoStream });
-        const retry = await store.append(name, batch, { expectedRevision: ExpectedRevision.NoStream });
+        const first = await store.append(name, batch, {
+          expectedRevision: ExpectedRevision.NoStream,
+        });
+        const retry = await store.append(name, batch, {
+          expectedRevision: ExpectedRevision.NoStream,
+        });
         expect(retry).toEqual({ ...first, deduplicated: true });
-        const retryAny = await store.append(name, batch, { expectedRevision: ExpectedRevision.Any });
+        const retryAny = await store.append(name, batch, {
+          expectedRevision: ExpectedRevision.Any,
+        });
         expect(retryAny.nextExpectedRevision).toBe(1);
         expect(await store.readStream(name)).toHaveLength(2);
       });
@@ -121,7 +145,9 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
         const name = stream();
         const written = event();
         await store.append(name, [written], { expectedRevision: ExpectedRevision.NoStream });
-        const error = await store.append(name, [written, event()], { expectedRevision: 0 }).catch((e: unknown) => e);
+        const error = await store
+          .append(name, [written, event()], { expectedRevision: 0 })
+          .catch((e: unknown) => e);
         expect(error).toMatchObject({ code: ErrorCode.AppendPartiallyDuplicated });
         expect(await store.readStream(name)).toHaveLength(1);
       });
@@ -135,7 +161,9 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
           Array.from({ length: 20 }, () => store.append(name, [event()], { expectedRevision: 0 })),
         );
         expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-        const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+        const rejected = outcomes.filter(
+          (o): o is PromiseRejectedResult => o.status === 'rejected',
+        );
         expect(rejected.every((o) => o.reason instanceof RevisionConflictError)).toBe(true);
         expect(await store.readStream(name)).toHaveLength(2);
       });
@@ -162,7 +190,9 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
           }),
         );
         const events = await store.readStream(name);
-        expect(events.map((e) => e.revision)).toEqual(Array.from({ length: writers * perWriter }, (_, i) => i));
+        expect(events.map((e) => e.revision)).toEqual(
+          Array.from({ length: writers * perWriter }, (_, i) => i),
+        );
         expect(new Set(events.map((e) => e.eventId)).size).toBe(writers * perWriter);
       });
     });
@@ -175,14 +205,21 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
         await store.append(a, [event('One')], { expectedRevision: ExpectedRevision.NoStream });
         await store.append(b, [event('Two')], { expectedRevision: ExpectedRevision.NoStream });
         await store.append(a, [event('Three'), event('Four')], { expectedRevision: 0 });
-        await store.append(`${uniqueCategory()}-other`, [event('One')], { expectedRevision: ExpectedRevision.NoStream });
+        await store.append(`${uniqueCategory()}-other`, [event('One')], {
+          expectedRevision: ExpectedRevision.NoStream,
+        });
         const filter = { streamNamePrefixes: [`${category}-`] };
         const all = await store.readAll({ filter });
         expect(all.map((e) => e.type)).toEqual(['One', 'Two', 'Three', 'Four']);
-        for (let i = 1; i < all.length; i++) expect(comparePositions(all[i - 1]!.position, all[i]!.position)).toBe(-1);
+        for (let i = 1; i < all.length; i++)
+          expect(comparePositions(all[i - 1]!.position, all[i]!.position)).toBe(-1);
         const page = await store.readAll({ filter, after: all[1]!.position, maxCount: 1 });
         expect(page.map((e) => e.type)).toEqual(['Three']);
-        const backwards = await store.readAll({ filter, direction: 'backwards', after: all[2]!.position });
+        const backwards = await store.readAll({
+          filter,
+          direction: 'backwards',
+          after: all[2]!.position,
+        });
         expect(backwards.map((e) => e.type)).toEqual(['Two', 'One']);
         const byType = await store.readAll({ filter: { ...filter, eventTypes: ['Two', 'Four'] } });
         expect(byType.map((e) => e.streamName)).toEqual([b, a]);
@@ -208,20 +245,27 @@ export function describeEventStoreContract(adapter: string, create: () => Promis
         })();
         await waitFor(() => seen.length >= 5, { what: 'catch-up' });
         // Live: writes racing the subscriber, in several appends and streams.
-        await Promise.all([write(`${category}-1`, 2), write(`${category}-3`, 4), write(`${category}-2`, 1)]);
+        await Promise.all([
+          write(`${category}-1`, 2),
+          write(`${category}-3`, 4),
+          write(`${category}-2`, 1),
+        ]);
         await write(`${category}-4`, 1);
         await waitFor(() => seen.length >= written.length, { what: 'live events' });
         await subscription.close();
         await consuming;
         expect(seen.map((e) => e.eventId).sort()).toEqual([...written].sort());
         expect(new Set(seen.map((e) => e.eventId)).size).toBe(seen.length);
-        for (let i = 1; i < seen.length; i++) expect(comparePositions(seen[i - 1]!.position, seen[i]!.position)).toBe(-1);
+        for (let i = 1; i < seen.length; i++)
+          expect(comparePositions(seen[i - 1]!.position, seen[i]!.position)).toBe(-1);
       });
 
       it('resumes strictly after a checkpoint', async () => {
         const category = uniqueCategory();
         const filter = { streamNamePrefixes: [`${category}-`] };
-        await store.append(`${category}-x`, [event('A'), event('B'), event('C')], { expectedRevision: ExpectedRevision.NoStream });
+        await store.append(`${category}-x`, [event('A'), event('B'), event('C')], {
+          expectedRevision: ExpectedRevision.NoStream,
+        });
         const [, second] = await store.readAll({ filter });
         const subscription = store.subscribeToAll({ filter, after: second!.position });
         const seen: string[] = [];

@@ -6,7 +6,10 @@ import { describeEventStoreContract } from './event-store.contract';
 
 describeEventStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'esflow-sqlite-contract-'));
-  const store = createSqliteEventStore({ filename: join(dir, 'events.sqlite'), pollIntervalMs: 20 });
+  const store = createSqliteEventStore({
+    filename: join(dir, 'events.sqlite'),
+    pollIntervalMs: 20,
+  });
   return {
     store,
     dispose: async () => {

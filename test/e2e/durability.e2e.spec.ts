@@ -30,9 +30,14 @@ describe('durability', () => {
           if (started.status !== 201) continue;
           acknowledged.set(order.orderId, [{ revision: 0, type: 'OrderPlaced' }]);
           for (const [type, payload] of steps) {
-            const sent = await http.post(`/workflows/orderFulfillment/${order.orderId}/events`, { type, payload });
+            const sent = await http.post(`/workflows/orderFulfillment/${order.orderId}/events`, {
+              type,
+              payload,
+            });
             if (sent.status !== 200) break;
-            acknowledged.get(order.orderId)!.push({ revision: sent.body['revision'] as number, type });
+            acknowledged
+              .get(order.orderId)!
+              .push({ revision: sent.body['revision'] as number, type });
           }
         } catch {
           return; // the connection died with the server: anything unacknowledged may be lost
@@ -40,7 +45,10 @@ describe('durability', () => {
       }
     };
     const workers = Array.from({ length: 8 }, (_, i) => drive(i));
-    await waitFor(() => acknowledged.size >= 40, { timeoutMs: 30_000, what: '40 acknowledged orders' });
+    await waitFor(() => acknowledged.size >= 40, {
+      timeoutMs: 30_000,
+      what: '40 acknowledged orders',
+    });
     await api.kill('SIGKILL');
     killed = true;
     await Promise.all(workers);
@@ -48,13 +56,18 @@ describe('durability', () => {
     await api.restart();
     let checked = 0;
     for (const [id, acks] of acknowledged) {
-      const history = await http.get<{ events: { revision: number; type: string }[] }>(`/workflows/orderFulfillment/${id}/history`);
+      const history = await http.get<{ events: { revision: number; type: string }[] }>(
+        `/workflows/orderFulfillment/${id}/history`,
+      );
       expect(history.status, id).toBe(200);
       for (const ack of acks) {
         // The acknowledged revision is the request's last event; its own event is at or before it.
         const events = history.body.events;
         expect(events.length, `${id} lost revision ${ack.revision}`).toBeGreaterThan(ack.revision);
-        expect(events.slice(0, ack.revision + 1).map((e) => e.type), `${id}@${ack.revision}`).toContain(ack.type);
+        expect(
+          events.slice(0, ack.revision + 1).map((e) => e.type),
+          `${id}@${ack.revision}`,
+        ).toContain(ack.type);
         checked++;
       }
     }
@@ -67,10 +80,15 @@ describe('durability', () => {
     const projector = await startApp('projector', { dataDir: api.dataDir });
     apps.push(projector);
     const http = httpClient(api.baseUrl);
-    for (let i = 0; i < 5; i++) await http.post('/workflows/orderFulfillment', { input: anOrder() });
+    for (let i = 0; i < 5; i++)
+      await http.post('/workflows/orderFulfillment', { input: anOrder() });
     const status = await waitFor(
       async () => {
-        const health = (await httpClient(projector.baseUrl).get<{ follower: { eventsSeen: number; status: string } }>('/health')).body;
+        const health = (
+          await httpClient(projector.baseUrl).get<{
+            follower: { eventsSeen: number; status: string };
+          }>('/health')
+        ).body;
         return health.follower.eventsSeen >= 5 && health.follower;
       },
       { what: 'the projector to see 5 events' },
@@ -79,11 +97,15 @@ describe('durability', () => {
   });
 
   it('refuses to start with invalid configuration, naming the variable', () => {
-    const result = spawnSync(process.execPath, [resolve(__dirname, '../../dist/apps/api/src/main.js')], {
-      env: { ...process.env, PORT: 'eighty', ESFLOW_SQLITE_SYNCHRONOUS: 'SOMETIMES' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      [resolve(__dirname, '../../dist/apps/api/src/main.js')],
+      {
+        env: { ...process.env, PORT: 'eighty', ESFLOW_SQLITE_SYNCHRONOUS: 'SOMETIMES' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('PORT');
     expect(result.stderr).toContain('ESFLOW_SQLITE_SYNCHRONOUS must be FULL or NORMAL');

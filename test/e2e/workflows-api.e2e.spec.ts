@@ -17,12 +17,23 @@ const start = (order = anOrder(), headers: Record<string, string> = {}) =>
 const send = (id: string, type: string, payload: unknown, headers: Record<string, string> = {}) =>
   http.post(`/workflows/orderFulfillment/${id}/events`, { type, payload }, headers);
 const historyLength = async (id: string) =>
-  ((await http.get<{ events: unknown[] }>(`/workflows/orderFulfillment/${id}/history`)).body.events ?? []).length;
+  (
+    (await http.get<{ events: unknown[] }>(`/workflows/orderFulfillment/${id}/history`)).body
+      .events ?? []
+  ).length;
 
-function expectProblem(response: { status: number; headers: Headers; body: Record<string, unknown> }, status: number, code: string) {
+function expectProblem(
+  response: { status: number; headers: Headers; body: Record<string, unknown> },
+  status: number,
+  code: string,
+) {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(response.body).toMatchObject({ status, code, type: expect.stringMatching(/^urn:esflow:problem:/) });
+  expect(response.body).toMatchObject({
+    status,
+    code,
+    type: expect.stringMatching(/^urn:esflow:problem:/),
+  });
 }
 
 describe('REST contract v1', () => {
@@ -30,29 +41,66 @@ describe('REST contract v1', () => {
     const order = anOrder();
     const started = await start(order);
     expect(started.status).toBe(201);
-    expect(started.body).toEqual({ workflow: 'orderFulfillment', id: order.orderId, version: 1, state: 'awaitingPayment', status: 'running', revision: 0 });
+    expect(started.body).toEqual({
+      workflow: 'orderFulfillment',
+      id: order.orderId,
+      version: 1,
+      state: 'awaitingPayment',
+      status: 'running',
+      revision: 0,
+    });
     expect(started.headers.get('etag')).toBe('"0"');
     expect(started.headers.get('location')).toBe(`/workflows/orderFulfillment/${order.orderId}`);
 
-    expect((await send(order.orderId, 'PaymentReceived', { paymentId: 'pay-1', amountCents: 4999 }, { 'If-Match': '"0"' })).body).toMatchObject({ state: 'fetchingGoods', revision: 1 });
-    expect((await send(order.orderId, 'GoodsFetched', { warehouseId: 'wh-1' })).body).toMatchObject({ state: 'shipping', revision: 2 });
+    expect(
+      (
+        await send(
+          order.orderId,
+          'PaymentReceived',
+          { paymentId: 'pay-1', amountCents: 4999 },
+          { 'If-Match': '"0"' },
+        )
+      ).body,
+    ).toMatchObject({ state: 'fetchingGoods', revision: 1 });
+    expect((await send(order.orderId, 'GoodsFetched', { warehouseId: 'wh-1' })).body).toMatchObject(
+      { state: 'shipping', revision: 2 },
+    );
     const done = await send(order.orderId, 'ShipmentDispatched', { trackingId: 'trk-1' });
     expect(done.body).toMatchObject({ state: 'completed', status: 'completed', revision: 4 });
 
     const read = await http.get(`/workflows/orderFulfillment/${order.orderId}`);
     expect(read.headers.get('etag')).toBe('"4"');
-    expect(read.body).toMatchObject({ status: 'completed', acceptedEvents: [], context: { trackingId: 'trk-1', paymentId: 'pay-1' } });
+    expect(read.body).toMatchObject({
+      status: 'completed',
+      acceptedEvents: [],
+      context: { trackingId: 'trk-1', paymentId: 'pay-1' },
+    });
 
-    const history = await http.get<{ events: { revision: number; type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }[] }>(
-      `/workflows/orderFulfillment/${order.orderId}/history`,
-    );
+    const history = await http.get<{
+      events: {
+        revision: number;
+        type: string;
+        data: Record<string, unknown>;
+        metadata: Record<string, unknown>;
+      }[];
+    }>(`/workflows/orderFulfillment/${order.orderId}/history`);
     expect(history.body.events.map((e) => [e.revision, e.type])).toEqual([
-      [0, 'OrderPlaced'], [1, 'PaymentReceived'], [2, 'GoodsFetched'], [3, 'ShipmentDispatched'], [4, 'WorkflowCompleted'],
+      [0, 'OrderPlaced'],
+      [1, 'PaymentReceived'],
+      [2, 'GoodsFetched'],
+      [3, 'ShipmentDispatched'],
+      [4, 'WorkflowCompleted'],
     ]);
     expect(history.body.events[0]!.data).toEqual(order);
-    expect(history.body.events[1]!.metadata).toMatchObject({ stateBefore: 'awaitingPayment', stateAfter: 'fetchingGoods', schema: { subject: 'esflow.orderFulfillment.PaymentReceived' } });
+    expect(history.body.events[1]!.metadata).toMatchObject({
+      stateBefore: 'awaitingPayment',
+      stateAfter: 'fetchingGoods',
+      schema: { subject: 'esflow.orderFulfillment.PaymentReceived' },
+    });
 
-    const list = await http.get<{ items: { id: string; status: string }[] }>(`/workflows?workflow=orderFulfillment&status=completed&limit=1000`);
+    const list = await http.get<{ items: { id: string; status: string }[] }>(
+      `/workflows?workflow=orderFulfillment&status=completed&limit=1000`,
+    );
     expect(list.body.items.map((i) => i.id)).toContain(order.orderId);
   });
 
@@ -80,9 +128,19 @@ describe('REST contract v1', () => {
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    const paid = await send(order.orderId, 'PaymentReceived', { paymentId: 'p', amountCents: 1 }, { 'Idempotency-Key': 'pay-1' });
+    const paid = await send(
+      order.orderId,
+      'PaymentReceived',
+      { paymentId: 'p', amountCents: 1 },
+      { 'Idempotency-Key': 'pay-1' },
+    );
     await send(order.orderId, 'GoodsFetched', { warehouseId: 'w' });
-    const repeat = await send(order.orderId, 'PaymentReceived', { paymentId: 'p', amountCents: 1 }, { 'Idempotency-Key': 'pay-1' });
+    const repeat = await send(
+      order.orderId,
+      'PaymentReceived',
+      { paymentId: 'p', amountCents: 1 },
+      { 'Idempotency-Key': 'pay-1' },
+    );
     expect(repeat.status).toBe(200);
     expect(repeat.body).toEqual(paid.body);
     expect(await historyLength(order.orderId)).toBe(3);
@@ -98,7 +156,11 @@ describe('REST contract v1', () => {
         { path: 'input.items.0.sku', message: expect.stringContaining('string') },
         { path: 'input.items.0.quantity', message: expect.stringContaining('required') },
       ]);
-      expectProblem(await http.get(`/workflows/orderFulfillment/${order.orderId}`), 404, 'INSTANCE_NOT_FOUND');
+      expectProblem(
+        await http.get(`/workflows/orderFulfillment/${order.orderId}`),
+        404,
+        'INSTANCE_NOT_FOUND',
+      );
     });
 
     it('400 UNKNOWN_EVENT_TYPE, 422 EVENT_NOT_ACCEPTED with state and accepted events, 409 on stale If-Match', async () => {
@@ -108,17 +170,47 @@ describe('REST contract v1', () => {
       expectProblem(unknown, 400, 'UNKNOWN_EVENT_TYPE');
       const early = await send(order.orderId, 'ShipmentDispatched', { trackingId: 't' });
       expectProblem(early, 422, 'EVENT_NOT_ACCEPTED');
-      expect(early.body).toMatchObject({ eventType: 'ShipmentDispatched', state: 'awaitingPayment', acceptedEvents: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'] });
-      const stale = await send(order.orderId, 'PaymentReceived', { paymentId: 'p', amountCents: 1 }, { 'If-Match': '"7"' });
+      expect(early.body).toMatchObject({
+        eventType: 'ShipmentDispatched',
+        state: 'awaitingPayment',
+        acceptedEvents: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'],
+      });
+      const stale = await send(
+        order.orderId,
+        'PaymentReceived',
+        { paymentId: 'p', amountCents: 1 },
+        { 'If-Match': '"7"' },
+      );
       expectProblem(stale, 409, 'REVISION_CONFLICT');
-      expectProblem(await send(order.orderId, 'PaymentReceived', { paymentId: 'p', amountCents: 1 }, { 'If-Match': 'soon' }), 400, 'MALFORMED_REQUEST');
+      expectProblem(
+        await send(
+          order.orderId,
+          'PaymentReceived',
+          { paymentId: 'p', amountCents: 1 },
+          { 'If-Match': 'soon' },
+        ),
+        400,
+        'MALFORMED_REQUEST',
+      );
       expect(await historyLength(order.orderId)).toBe(1);
     });
 
     it('404 for unknown workflows and instances, 409 for a duplicate start', async () => {
-      expectProblem(await http.post('/workflows/noSuchFlow', { input: {} }), 404, 'WORKFLOW_NOT_FOUND');
-      expectProblem(await send('never-started', 'PaymentReceived', { paymentId: 'p', amountCents: 1 }), 404, 'INSTANCE_NOT_FOUND');
-      expectProblem(await http.get('/workflows/orderFulfillment/never-started/history'), 404, 'INSTANCE_NOT_FOUND');
+      expectProblem(
+        await http.post('/workflows/noSuchFlow', { input: {} }),
+        404,
+        'WORKFLOW_NOT_FOUND',
+      );
+      expectProblem(
+        await send('never-started', 'PaymentReceived', { paymentId: 'p', amountCents: 1 }),
+        404,
+        'INSTANCE_NOT_FOUND',
+      );
+      expectProblem(
+        await http.get('/workflows/orderFulfillment/never-started/history'),
+        404,
+        'INSTANCE_NOT_FOUND',
+      );
       const order = anOrder();
       await start(order);
       expectProblem(await start(order), 409, 'INSTANCE_ALREADY_EXISTS');
@@ -126,22 +218,52 @@ describe('REST contract v1', () => {
     });
 
     it('400 MALFORMED_REQUEST for bad JSON and bad envelopes', async () => {
-      expectProblem(await http.post('/workflows/orderFulfillment', '{"input": '), 400, 'MALFORMED_REQUEST');
-      expectProblem(await http.post('/workflows/orderFulfillment', '[1,2]'), 400, 'MALFORMED_REQUEST');
-      const extra = await http.post('/workflows/orderFulfillment', { input: anOrder(), colour: 'red' });
+      expectProblem(
+        await http.post('/workflows/orderFulfillment', '{"input": '),
+        400,
+        'MALFORMED_REQUEST',
+      );
+      expectProblem(
+        await http.post('/workflows/orderFulfillment', '[1,2]'),
+        400,
+        'MALFORMED_REQUEST',
+      );
+      const extra = await http.post('/workflows/orderFulfillment', {
+        input: anOrder(),
+        colour: 'red',
+      });
       expectProblem(extra, 400, 'MALFORMED_REQUEST');
       expect(extra.body['errors']).toEqual([{ path: '', message: 'unknown field(s): colour' }]);
-      expectProblem(await http.post('/workflows/orderFulfillment/x/events', { payload: {} }), 400, 'MALFORMED_REQUEST');
+      expectProblem(
+        await http.post('/workflows/orderFulfillment/x/events', { payload: {} }),
+        400,
+        'MALFORMED_REQUEST',
+      );
       expectProblem(await http.get('/workflows?limit=0'), 400, 'MALFORMED_REQUEST');
     });
 
     it('400 INVALID_ID for odd ids: too long, control characters, path tricks, bad encoding — never 500', async () => {
-      const odd = ['a'.repeat(201), 'bad%00id', '..', '.', '%2E%2E', '..%2F..%2Fetc%2Fpasswd', 'sp%20ace', '%E0%A4%A', 'x%0Ay', 'emoji%F0%9F%98%80'];
+      const odd = [
+        'a'.repeat(201),
+        'bad%00id',
+        '..',
+        '.',
+        '%2E%2E',
+        '..%2F..%2Fetc%2Fpasswd',
+        'sp%20ace',
+        '%E0%A4%A',
+        'x%0Ay',
+        'emoji%F0%9F%98%80',
+      ];
       for (const id of odd) {
         for (const [method, path, body] of [
           ['GET', `/workflows/orderFulfillment/${id}`, undefined],
           ['GET', `/workflows/orderFulfillment/${id}/history`, undefined],
-          ['POST', `/workflows/orderFulfillment/${id}/events`, { type: 'PaymentReceived', payload: { paymentId: 'p', amountCents: 1 } }],
+          [
+            'POST',
+            `/workflows/orderFulfillment/${id}/events`,
+            { type: 'PaymentReceived', payload: { paymentId: 'p', amountCents: 1 } },
+          ],
         ] as const) {
           const response = await rawHttp(api.baseUrl, method, path, body);
           expect(response.status, `${method} ${path}`).toBe(400);
@@ -149,16 +271,31 @@ describe('REST contract v1', () => {
           expect(response.body['code']).toBe('INVALID_ID');
         }
       }
-      expectProblem(await http.post('/workflows/orderFulfillment', { id: 'a/b', input: anOrder() }), 400, 'INVALID_ID');
-      expectProblem(await http.post('/workflows/orderFulfillment', { input: anOrder('has space') }), 400, 'INVALID_ID');
+      expectProblem(
+        await http.post('/workflows/orderFulfillment', { id: 'a/b', input: anOrder() }),
+        400,
+        'INVALID_ID',
+      );
+      expectProblem(
+        await http.post('/workflows/orderFulfillment', { input: anOrder('has space') }),
+        400,
+        'INVALID_ID',
+      );
       expect((await http.get('/workflows/orderFulfillment/' + 'a'.repeat(200))).status).toBe(404);
     });
 
     it('413 PAYLOAD_TOO_LARGE over 1 MB', async () => {
       const order = anOrder();
       await start(order);
-      const huge = { type: 'PaymentReceived', payload: { paymentId: 'x'.repeat(1024 * 1024 + 10), amountCents: 1 } };
-      expectProblem(await http.post(`/workflows/orderFulfillment/${order.orderId}/events`, huge), 413, 'PAYLOAD_TOO_LARGE');
+      const huge = {
+        type: 'PaymentReceived',
+        payload: { paymentId: 'x'.repeat(1024 * 1024 + 10), amountCents: 1 },
+      };
+      expectProblem(
+        await http.post(`/workflows/orderFulfillment/${order.orderId}/events`, huge),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      );
       expect(await historyLength(order.orderId)).toBe(1);
     });
   });
@@ -182,10 +319,17 @@ describe('REST contract v1', () => {
       }),
     );
     const statuses = new Set(responses.map((r) => r.status));
-    expect([...statuses].every((s) => [200, 409, 422].includes(s)), [...statuses].join(',')).toBe(true);
-    const history = await http.get<{ events: { revision: number; type: string; metadata: { category: string; stateBefore: unknown; stateAfter: unknown } }[] }>(
-      `/workflows/orderFulfillment/${order.orderId}/history`,
-    );
+    expect(
+      [...statuses].every((s) => [200, 409, 422].includes(s)),
+      [...statuses].join(','),
+    ).toBe(true);
+    const history = await http.get<{
+      events: {
+        revision: number;
+        type: string;
+        metadata: { category: string; stateBefore: unknown; stateAfter: unknown };
+      }[];
+    }>(`/workflows/orderFulfillment/${order.orderId}/history`);
     const events = history.body.events;
     expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => i));
     // Every recorded workflow event is a transition the machine allows from the state before it.
@@ -202,16 +346,27 @@ describe('REST contract v1', () => {
       state = event.metadata.stateAfter;
     }
     const accepted = responses.filter((r) => r.status === 200);
-    expect(accepted.length).toBe(events.filter((e) => e.metadata.category === 'workflow').length - 1);
+    expect(accepted.length).toBe(
+      events.filter((e) => e.metadata.category === 'workflow').length - 1,
+    );
   });
 
   it('serves OpenAPI at /docs, health at /health and Prometheus metrics at /metrics', async () => {
     const openapi = await http.get<{ paths: Record<string, unknown> }>('/docs/openapi.json');
     expect(Object.keys(openapi.body.paths)).toEqual(
-      expect.arrayContaining(['/workflows/{workflow}', '/workflows/{workflow}/{id}/events', '/workflows/{workflow}/{id}', '/workflows/{workflow}/{id}/history', '/workflows']),
+      expect.arrayContaining([
+        '/workflows/{workflow}',
+        '/workflows/{workflow}/{id}/events',
+        '/workflows/{workflow}/{id}',
+        '/workflows/{workflow}/{id}/history',
+        '/workflows',
+      ]),
     );
     expect((await http.get('/docs')).status).toBe(200);
-    expect((await http.get('/health')).body).toMatchObject({ status: 'ok', info: { eventStore: { status: 'up' } } });
+    expect((await http.get('/health')).body).toMatchObject({
+      status: 'ok',
+      info: { eventStore: { status: 'up' } },
+    });
     const metrics = await http.get<string>('/metrics');
     expect(metrics.body).toMatch(/esflow_store_commits_total \d+/);
   });

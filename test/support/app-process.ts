@@ -6,7 +6,10 @@ import { join, resolve } from 'node:path';
 import { waitFor } from './wait-for';
 
 const REPO = resolve(__dirname, '../..');
-const ENTRY = { api: 'dist/apps/api/src/main.js', projector: 'dist/apps/projector/src/main.js' } as const;
+const ENTRY = {
+  api: 'dist/apps/api/src/main.js',
+  projector: 'dist/apps/projector/src/main.js',
+} as const;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -40,7 +43,8 @@ export async function startApp(
   options: { dataDir?: string; env?: Record<string, string> } = {},
 ): Promise<AppProcess> {
   const entry = join(REPO, ENTRY[app]);
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm test does) first`);
+  if (!existsSync(entry))
+    throw new Error(`${entry} is missing: run \`npm run build\` (npm test does) first`);
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `esflow-${app}-`));
   const port = await freePort();
@@ -58,14 +62,22 @@ export async function startApp(
       [app === 'api' ? 'PORT' : 'PROJECTOR_PORT']: String(port),
       ...options.env,
     };
-    const started = spawn(process.execPath, [entry], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn(process.execPath, [entry], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     started.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
     started.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
     child = started;
     await waitFor(
       async () => {
-        if (started.exitCode !== null) throw new Error(`${app} exited with ${started.exitCode}:\n${log}`);
-        return fetch(`${baseUrl}/health`).then((r) => r.ok, () => false);
+        if (started.exitCode !== null)
+          throw new Error(`${app} exited with ${started.exitCode}:\n${log}`);
+        return fetch(`${baseUrl}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
       },
       { timeoutMs: 30_000, intervalMs: 50, what: `${app} to answer /health` },
     );

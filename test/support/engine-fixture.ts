@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
-import { createWorkflowEngine, EventStore, WorkflowCatalog, WorkflowDefinition, WorkflowEngine } from '@esflow/domain';
+import {
+  createWorkflowEngine,
+  EventStore,
+  WorkflowCatalog,
+  WorkflowDefinition,
+  WorkflowEngine,
+} from '@esflow/domain';
 import { createMemoryEventStore } from '@esflow/eventstore-memory';
 import { AvroPayloadCodec, createEmbeddedSchemaRegistry, SchemaCatalog } from '@esflow/schemas';
 import { builtInWorkflows } from '@esflow/workflows';

@@ -16,8 +16,13 @@ export function httpClient(baseUrl: string) {
   ): Promise<HttpResponse<T>> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined
+        ? {}
+        : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await response.text();
     let parsed: unknown = text;
@@ -30,8 +35,13 @@ export function httpClient(baseUrl: string) {
   }
   return {
     request,
-    get: <T = Record<string, unknown>>(path: string, headers?: Record<string, string>) => request<T>('GET', path, undefined, headers),
-    post: <T = Record<string, unknown>>(path: string, body: unknown, headers?: Record<string, string>) => request<T>('POST', path, body, headers),
+    get: <T = Record<string, unknown>>(path: string, headers?: Record<string, string>) =>
+      request<T>('GET', path, undefined, headers),
+    post: <T = Record<string, unknown>>(
+      path: string,
+      body: unknown,
+      headers?: Record<string, string>,
+    ) => request<T>('POST', path, body, headers),
   };
 }
 
@@ -42,18 +52,30 @@ export function httpClient(baseUrl: string) {
 export function rawHttp(baseUrl: string, method: string, path: string, body?: unknown) {
   const url = new URL(baseUrl);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise<{ status: number; contentType: string; body: Record<string, unknown> }>((resolve, reject) => {
-    const req = rawRequest(
-      { host: url.hostname, port: url.port, method, path, headers: payload ? { 'content-type': 'application/json' } : {} },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body: text ? JSON.parse(text) : {} }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return new Promise<{ status: number; contentType: string; body: Record<string, unknown> }>(
+    (resolve, reject) => {
+      const req = rawRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          method,
+          path,
+          headers: payload ? { 'content-type': 'application/json' } : {},
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              contentType: String(res.headers['content-type']),
+              body: text ? JSON.parse(text) : {},
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    },
+  );
 }

@@ -13,7 +13,10 @@ import { WorkflowsController } from './workflows/workflows.controller';
   imports: [
     LoggerModule.forRootAsync({
       useFactory: () => ({
-        pinoHttp: { level: loadConfig().logLevel, autoLogging: { ignore: (req) => req.url === '/health' } },
+        pinoHttp: {
+          level: loadConfig().logLevel,
+          autoLogging: { ignore: (req) => req.url === '/health' },
+        },
       }),
     }),
     EsflowCoreModule,

@@ -7,7 +7,10 @@ import { ESFLOW_CONFIG, EsflowConfig, loadConfig } from '@esflow/app-core';
 import { ApiModule } from './api.module';
 
 export async function createApiApp(): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.set('etag', false);
@@ -16,7 +19,9 @@ export async function createApiApp(): Promise<NestExpressApplication> {
     app,
     new DocumentBuilder()
       .setTitle('esflow')
-      .setDescription('Event-sourced workflows: start instances, send them events, read their state and history.')
+      .setDescription(
+        'Event-sourced workflows: start instances, send them events, read their state and history.',
+      )
       .setVersion('1')
       .build(),
   );
@@ -35,7 +40,9 @@ async function main(): Promise<void> {
   const app = await createApiApp();
   const config = app.get<EsflowConfig>(ESFLOW_CONFIG);
   await app.listen(config.port, '0.0.0.0');
-  app.get(Logger).log(`esflow api listening on http://localhost:${config.port} (data in ${config.dataDir})`);
+  app
+    .get(Logger)
+    .log(`esflow api listening on http://localhost:${config.port} (data in ${config.dataDir})`);
 }
 
 if (require.main === module) void main();

@@ -16,7 +16,9 @@ class ProjectorStatusController {
 
 @Module({
   imports: [
-    LoggerModule.forRootAsync({ useFactory: () => ({ pinoHttp: { level: loadConfig().logLevel, autoLogging: false } }) }),
+    LoggerModule.forRootAsync({
+      useFactory: () => ({ pinoHttp: { level: loadConfig().logLevel, autoLogging: false } }),
+    }),
     EsflowCoreModule,
   ],
   controllers: [ProjectorStatusController],

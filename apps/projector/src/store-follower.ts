@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { EVENT_STORE } from '@esflow/app-core';
 import { EventStore, EventStoreSubscription, formatPosition, GlobalPosition } from '@esflow/domain';
 
@@ -56,7 +62,9 @@ export class StoreFollower implements OnApplicationBootstrap, OnApplicationShutd
         this.lastEventAt = event.recordedAt;
         if (head && event.position.commit >= head.position.commit && this.state === 'catchingUp') {
           this.state = 'live';
-          this.logger.log(`caught up at ${formatPosition(event.position)} after ${this.eventsSeen} events`);
+          this.logger.log(
+            `caught up at ${formatPosition(event.position)} after ${this.eventsSeen} events`,
+          );
         }
       }
       this.state = 'stopped';

@@ -9,7 +9,10 @@ export function embeddedDatabaseFile(config: EsflowConfig): string {
 }
 
 export function openEmbeddedEventStore(config: EsflowConfig): SqliteEventStore {
-  return createSqliteEventStore({ filename: embeddedDatabaseFile(config), synchronous: config.sqliteSynchronous });
+  return createSqliteEventStore({
+    filename: embeddedDatabaseFile(config),
+    synchronous: config.sqliteSynchronous,
+  });
 }
 
 export function openEmbeddedRegistry(config: EsflowConfig): SchemaRegistry {

@@ -21,13 +21,17 @@ const environment = z.object({
   ESFLOW_DATA_DIR: z.string().min(1, 'ESFLOW_DATA_DIR must not be empty').default('./data'),
   ESFLOW_SCHEMA_DIR: z.string().min(1).default('./schemas/avro'),
   ESFLOW_SQLITE_SYNCHRONOUS: z
-    .enum(['FULL', 'NORMAL'], { errorMap: () => ({ message: 'ESFLOW_SQLITE_SYNCHRONOUS must be FULL or NORMAL' }) })
+    .enum(['FULL', 'NORMAL'], {
+      errorMap: () => ({ message: 'ESFLOW_SQLITE_SYNCHRONOUS must be FULL or NORMAL' }),
+    })
     .default('FULL'),
   ESFLOW_BODY_LIMIT: byteSize,
   ESFLOW_INSTANCE_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      errorMap: () => ({ message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' }),
+      errorMap: () => ({
+        message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      }),
     })
     .default('info'),
 });
@@ -59,8 +63,13 @@ function parseByteSize(text: string): number {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EsflowConfig {
   const parsed = environment.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
-    throw new EsflowError(ErrorCode.InvalidConfiguration, `invalid configuration:\n${problems.join('\n')}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `  - ${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new EsflowError(
+      ErrorCode.InvalidConfiguration,
+      `invalid configuration:\n${problems.join('\n')}`,
+    );
   }
   const values = parsed.data;
   return {

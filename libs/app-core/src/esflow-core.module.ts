@@ -43,8 +43,16 @@ class CoreLifecycle implements OnApplicationShutdown {
 @Module({
   providers: [
     { provide: ESFLOW_CONFIG, useFactory: () => loadConfig() },
-    { provide: EVENT_STORE, inject: [ESFLOW_CONFIG], useFactory: (config: EsflowConfig) => openEmbeddedEventStore(config) },
-    { provide: SCHEMA_REGISTRY, inject: [ESFLOW_CONFIG], useFactory: (config: EsflowConfig) => openEmbeddedRegistry(config) },
+    {
+      provide: EVENT_STORE,
+      inject: [ESFLOW_CONFIG],
+      useFactory: (config: EsflowConfig) => openEmbeddedEventStore(config),
+    },
+    {
+      provide: SCHEMA_REGISTRY,
+      inject: [ESFLOW_CONFIG],
+      useFactory: (config: EsflowConfig) => openEmbeddedRegistry(config),
+    },
     {
       provide: PAYLOAD_CODEC,
       inject: [ESFLOW_CONFIG, SCHEMA_REGISTRY],
@@ -55,16 +63,37 @@ class CoreLifecycle implements OnApplicationShutdown {
     {
       provide: WORKFLOW_ENGINE,
       inject: [ESFLOW_CONFIG, EVENT_STORE, PAYLOAD_CODEC, WORKFLOW_CATALOG],
-      useFactory: (config: EsflowConfig, store: EventStore, codec: AvroPayloadCodec, catalog: WorkflowCatalog): WorkflowEngine =>
-        createWorkflowEngine({ store, codec, catalog, clock: systemClock, ids: nodeIdGenerator, cacheCapacity: config.instanceCacheSize }),
+      useFactory: (
+        config: EsflowConfig,
+        store: EventStore,
+        codec: AvroPayloadCodec,
+        catalog: WorkflowCatalog,
+      ): WorkflowEngine =>
+        createWorkflowEngine({
+          store,
+          codec,
+          catalog,
+          clock: systemClock,
+          ids: nodeIdGenerator,
+          cacheCapacity: config.instanceCacheSize,
+        }),
     },
     {
       provide: INSTANCE_LIST,
       inject: [EVENT_STORE, WORKFLOW_CATALOG],
-      useFactory: (store: EventStore, catalog: WorkflowCatalog) => new StoreScanInstanceList(store, () => catalog.names()),
+      useFactory: (store: EventStore, catalog: WorkflowCatalog) =>
+        new StoreScanInstanceList(store, () => catalog.names()),
     },
     CoreLifecycle,
   ],
-  exports: [ESFLOW_CONFIG, EVENT_STORE, SCHEMA_REGISTRY, PAYLOAD_CODEC, WORKFLOW_CATALOG, WORKFLOW_ENGINE, INSTANCE_LIST],
+  exports: [
+    ESFLOW_CONFIG,
+    EVENT_STORE,
+    SCHEMA_REGISTRY,
+    PAYLOAD_CODEC,
+    WORKFLOW_CATALOG,
+    WORKFLOW_ENGINE,
+    INSTANCE_LIST,
+  ],
 })
 export class EsflowCoreModule {}

@@ -7,7 +7,6 @@ import {
   EventStore,
   EventStoreSubscription,
   EventToAppend,
-
   matchesFilter,
   pollingSubscription,
   ReadAllOptions,
@@ -35,12 +34,17 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
     current.forEach((resolve) => resolve());
   };
 
-  function existingResult(streamName: string, events: readonly EventToAppend[]): AppendResult | undefined {
+  function existingResult(
+    streamName: string,
+    events: readonly EventToAppend[],
+  ): AppendResult | undefined {
     const found = events.map((event) => byEventId.get(event.eventId));
     if (found.every((event) => event === undefined)) return undefined;
     const contiguous =
       found.every((event) => event?.streamName === streamName) &&
-      found.every((event, index) => index === 0 || event!.revision === found[index - 1]!.revision + 1);
+      found.every(
+        (event, index) => index === 0 || event!.revision === found[index - 1]!.revision + 1,
+      );
     if (!contiguous)
       throw new EsflowError(
         ErrorCode.AppendPartiallyDuplicated,
@@ -52,7 +56,8 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
 
   const store: EventStore = {
     async append(streamName, events, { expectedRevision }) {
-      if (events.length === 0) throw new EsflowError(ErrorCode.Internal, 'append needs at least one event');
+      if (events.length === 0)
+        throw new EsflowError(ErrorCode.Internal, 'append needs at least one event');
       const duplicate = existingResult(streamName, events);
       if (duplicate) return duplicate;
       const stream = streams.get(streamName) ?? [];
@@ -88,7 +93,10 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
       const maxCount = readOptions.maxCount ?? Number.MAX_SAFE_INTEGER;
       if (readOptions.direction === 'backwards') {
         const from = readOptions.fromRevision ?? stream.length - 1;
-        return stream.filter((e) => e.revision <= from).reverse().slice(0, maxCount);
+        return stream
+          .filter((e) => e.revision <= from)
+          .reverse()
+          .slice(0, maxCount);
       }
       const from = readOptions.fromRevision ?? 0;
       return stream.filter((e) => e.revision >= from).slice(0, maxCount);
@@ -100,7 +108,13 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
       const backwards = readOptions.direction === 'backwards';
       const ordered = backwards ? [...log].reverse() : log;
       return ordered
-        .filter((e) => !after || (backwards ? comparePositions(e.position, after) < 0 : comparePositions(e.position, after) > 0))
+        .filter(
+          (e) =>
+            !after ||
+            (backwards
+              ? comparePositions(e.position, after) < 0
+              : comparePositions(e.position, after) > 0),
+        )
         .filter((e) => matchesFilter(e, readOptions.filter))
         .slice(0, maxCount);
     },
@@ -127,4 +141,3 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
   };
   return store;
 }
-

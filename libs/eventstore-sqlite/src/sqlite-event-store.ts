@@ -86,7 +86,10 @@ function toRecorded(row: EventRow): RecordedEvent {
 
 function storeUnavailable(cause: unknown): EsflowError {
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new EsflowError(ErrorCode.StoreUnavailable, `SQLite event store: ${message}`, { retriable: true, cause });
+  return new EsflowError(ErrorCode.StoreUnavailable, `SQLite event store: ${message}`, {
+    retriable: true,
+    cause,
+  });
 }
 
 /**
@@ -130,19 +133,29 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   };
   const readAllStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
 
-  function deduplicated(streamName: string, events: readonly EventToAppend[]): AppendResult | undefined {
+  function deduplicated(
+    streamName: string,
+    events: readonly EventToAppend[],
+  ): AppendResult | undefined {
     const found = events.map((event) => statements.byEventId.get(event.eventId));
     if (found.every((row) => row === undefined)) return undefined;
     const contiguous =
       found.every((row) => row?.stream_name === streamName) &&
-      found.every((row, index) => index === 0 || row!.stream_revision === found[index - 1]!.stream_revision + 1);
+      found.every(
+        (row, index) =>
+          index === 0 || row!.stream_revision === found[index - 1]!.stream_revision + 1,
+      );
     if (!contiguous)
       throw new EsflowError(
         ErrorCode.AppendPartiallyDuplicated,
         `some but not all of the event ids are already in ${streamName} (or elsewhere)`,
       );
     const last = found[found.length - 1]!;
-    return { nextExpectedRevision: last.stream_revision, position: position(last.global_position), deduplicated: true };
+    return {
+      nextExpectedRevision: last.stream_revision,
+      position: position(last.global_position),
+      deduplicated: true,
+    };
   }
 
   // Runs inside the batch transaction; nested as a savepoint so a failed append undoes only itself.
@@ -172,7 +185,11 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       );
       lastPosition = Number(info.lastInsertRowid);
     }
-    return { nextExpectedRevision: revision, position: position(lastPosition), deduplicated: false };
+    return {
+      nextExpectedRevision: revision,
+      position: position(lastPosition),
+      deduplicated: false,
+    };
   });
 
   const commitBatch = db.transaction((batch: PendingAppend[], recordedAt: number) =>
@@ -220,7 +237,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     current.forEach((resolve) => resolve());
   }
 
-  function readAllStatement(direction: 'forwards' | 'backwards', filter: AllStreamFilter | undefined) {
+  function readAllStatement(
+    direction: 'forwards' | 'backwards',
+    filter: AllStreamFilter | undefined,
+  ) {
     const prefixes = filter?.streamNamePrefixes ?? [];
     const types = filter?.eventTypes ?? [];
     const key = `${direction}/${prefixes.length}/${types.length}`;
@@ -237,7 +257,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       readAllStatements.set(key, statement);
     }
     const prefixParams = prefixes.flatMap((prefix) => [prefix.length, prefix]);
-    return (bound: number, limit: number) => statement!.all(bound, ...prefixParams, ...types, limit);
+    return (bound: number, limit: number) =>
+      statement!.all(bound, ...prefixParams, ...types, limit);
   }
 
   function readAll(readOptions: ReadAllOptions = {}): RecordedEvent[] {
@@ -256,7 +277,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     append(streamName, events, { expectedRevision }) {
       if (closed) return Promise.reject(storeUnavailable('the store is closed'));
       if (events.length === 0)
-        return Promise.reject(new EsflowError(ErrorCode.Internal, 'append needs at least one event'));
+        return Promise.reject(
+          new EsflowError(ErrorCode.Internal, 'append needs at least one event'),
+        );
       return new Promise<AppendResult>((resolve, reject) => {
         queue.push({ streamName, events, expectedRevision, resolve, reject });
         if (!flushScheduled) {
@@ -271,7 +294,11 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       const maxCount = readOptions.maxCount ?? -1;
       const rows =
         readOptions.direction === 'backwards'
-          ? statements.readBackwards.all(streamName, readOptions.fromRevision ?? Number.MAX_SAFE_INTEGER, maxCount)
+          ? statements.readBackwards.all(
+              streamName,
+              readOptions.fromRevision ?? Number.MAX_SAFE_INTEGER,
+              maxCount,
+            )
           : statements.readForwards.all(streamName, readOptions.fromRevision ?? 0, maxCount);
       return rows.map(toRecorded);
     },

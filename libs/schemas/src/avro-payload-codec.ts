@@ -1,5 +1,12 @@
 import * as avro from 'avsc';
-import { EncodedPayload, ErrorCode, EsflowError, PayloadCodec, SchemaReference, ValidationIssue } from '@esflow/domain';
+import {
+  EncodedPayload,
+  ErrorCode,
+  EsflowError,
+  PayloadCodec,
+  SchemaReference,
+  ValidationIssue,
+} from '@esflow/domain';
 import { validatePayload } from './payload-validator';
 import { SchemaRegistry, subjectFor, SubjectNamingStrategy } from './registry/schema-registry.port';
 import { SchemaCatalog } from './schema-catalog';
@@ -36,7 +43,11 @@ export class AvroPayloadCodec implements PayloadCodec {
         subjectFor(name, options.subjectNaming),
         entry.expanded,
       );
-      references.set(name, { subject: registered.subject, version: registered.version, id: registered.id });
+      references.set(name, {
+        subject: registered.subject,
+        version: registered.version,
+        id: registered.id,
+      });
     }
     return new AvroPayloadCodec(options.catalog, options.registry, references);
   }
@@ -72,14 +83,20 @@ export class AvroPayloadCodec implements PayloadCodec {
 
   private readerType(schemaName: string): avro.Type {
     const entry = this.catalog.get(schemaName);
-    if (!entry) throw new EsflowError(ErrorCode.SchemaNotFound, `no Avro schema named ${schemaName} in the catalog`);
+    if (!entry)
+      throw new EsflowError(
+        ErrorCode.SchemaNotFound,
+        `no Avro schema named ${schemaName} in the catalog`,
+      );
     return entry.type;
   }
 
   private writerType(id: number): Promise<avro.Type> {
     let writer = this.writers.get(id);
     if (!writer) {
-      writer = this.registry.schemaById(id).then((text) => avro.Type.forSchema(JSON.parse(text) as avro.Schema));
+      writer = this.registry
+        .schemaById(id)
+        .then((text) => avro.Type.forSchema(JSON.parse(text) as avro.Schema));
       writer.catch(() => this.writers.delete(id));
       this.writers.set(id, writer);
     }

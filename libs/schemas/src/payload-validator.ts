@@ -62,7 +62,10 @@ function check(type: avro.Type, value: unknown, path: string[], issues: Validati
         const fieldValue = value[field.name];
         if (fieldValue === undefined) {
           if (field.defaultValue() === undefined)
-            issues.push({ path: [...path, field.name].join('.'), message: `is required: must be ${describeType(field.type)}` });
+            issues.push({
+              path: [...path, field.name].join('.'),
+              message: `is required: must be ${describeType(field.type)}`,
+            });
           continue;
         }
         check(field.type, fieldValue, [...path, field.name], issues);
@@ -93,11 +96,13 @@ function check(type: avro.Type, value: unknown, path: string[], issues: Validati
         if (!branches.some((branch: avro.Type) => branch.isValid(value))) {
           // With one non-null branch, say what is wrong inside it rather than "one of".
           const nonNull = branches.filter((branch: avro.Type) => branch.typeName !== 'null');
-          if (nonNull.length === 1 && value !== null) return check(nonNull[0]!, value, path, issues);
+          if (nonNull.length === 1 && value !== null)
+            return check(nonNull[0]!, value, path, issues);
           fail(`must be ${describeType(type)}`);
         }
         return;
       }
-      if (!type.isValid(value)) fail(`must be ${describeType(type)}, got ${JSON.stringify(value) ?? 'undefined'}`);
+      if (!type.isValid(value))
+        fail(`must be ${describeType(type)}, got ${JSON.stringify(value) ?? 'undefined'}`);
   }
 }

@@ -27,7 +27,10 @@ export class SchemaCatalog {
 
   static load(root: string): SchemaCatalog {
     const files = listAvscFiles(root);
-    const pending = files.map((file) => ({ file: relative(root, file), definition: readSchemaFile(file) }));
+    const pending = files.map((file) => ({
+      file: relative(root, file),
+      definition: readSchemaFile(file),
+    }));
     const registry: Record<string, avro.Type> = {};
     const entries = new Map<string, CatalogEntry>();
     // Files may reference each other's named types in any order: parse what resolves, repeat.
@@ -38,9 +41,15 @@ export class SchemaCatalog {
           const type = avro.Type.forSchema(item.definition as avro.Schema, { registry });
           const name = type.name;
           if (!name || type.typeName !== 'record')
-            throw new EsflowError(ErrorCode.InvalidDefinition, `${item.file}: the top-level schema must be a named record`);
+            throw new EsflowError(
+              ErrorCode.InvalidDefinition,
+              `${item.file}: the top-level schema must be a named record`,
+            );
           if (entries.has(name))
-            throw new EsflowError(ErrorCode.InvalidDefinition, `${item.file}: record ${name} is defined in ${entries.get(name)!.file} too`);
+            throw new EsflowError(
+              ErrorCode.InvalidDefinition,
+              `${item.file}: record ${name} is defined in ${entries.get(name)!.file} too`,
+            );
           entries.set(name, {
             name,
             file: item.file,
@@ -55,7 +64,10 @@ export class SchemaCatalog {
         }
       }
       if (failures.length === pending.length && pending.length > 0)
-        throw new EsflowError(ErrorCode.InvalidDefinition, `invalid Avro schemas:\n  ${failures.join('\n  ')}`);
+        throw new EsflowError(
+          ErrorCode.InvalidDefinition,
+          `invalid Avro schemas:\n  ${failures.join('\n  ')}`,
+        );
     }
     return new SchemaCatalog(entries);
   }
@@ -83,6 +95,9 @@ function readSchemaFile(path: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new EsflowError(ErrorCode.InvalidDefinition, `${path} is not valid JSON: ${(error as Error).message}`);
+    throw new EsflowError(
+      ErrorCode.InvalidDefinition,
+      `${path} is not valid JSON: ${(error as Error).message}`,
+    );
   }
 }

@@ -14,7 +14,10 @@ export function frame(schemaId: number, avroPayload: Uint8Array): Uint8Array {
 
 export function unframe(data: Uint8Array): { schemaId: number; payload: Uint8Array } {
   if (data.length < HEADER_LENGTH || data[0] !== MAGIC_BYTE)
-    throw new EsflowError(ErrorCode.CorruptEvent, 'data is not in the Confluent wire format (magic byte 0 + schema id)');
+    throw new EsflowError(
+      ErrorCode.CorruptEvent,
+      'data is not in the Confluent wire format (magic byte 0 + schema id)',
+    );
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   return { schemaId: view.getUint32(1, false), payload: data.subarray(HEADER_LENGTH) };
 }

@@ -18,8 +18,10 @@
  * - [DOCS-SUBS]    EventStoreDB docs, gRPC clients, "Catch-up subscriptions"
  *                  (EventStore/documentation: docs/clients/grpc/subscriptions.md), incl. its sections
  *                  "Subscribing from a specific position", "Server-side filtering", "Checkpointing"
- * - [DOCS-HTTP-IDEMPOTENCE] EventStoreDB docs, HTTP API, "Optimistic concurrency and idempotence"
- *                  (EventStore/EventStore: docs/http-api/optimistic-concurrency-and-idempotence.md)
+ * - [DOCS-IDEMPOTENCE] EventStoreDB docs, .NET client 21.2, "Optimistic concurrency and idempotence"
+ *                  (EventStore/documentation: docs/clients/dotnet/21.2/appending/
+ *                  optimistic-concurrency-and-idempotence.md), the docs' full statement of the
+ *                  server's idempotency rules
  * - [SRV-*]        EventStoreDB server source (EventStore/EventStore, src/EventStore.Core/...):
  *                  Services/Transport/Grpc/Streams.Append.cs, Streams.BatchAppend.cs, Streams.Read.cs,
  *                  Enumerators.AllSubscription*.cs, Enumerators.StreamSubscription.cs, ServerFeatures.cs,
@@ -48,14 +50,16 @@ export interface EsdbWireDoubleOptions {
   /** Port the double listens on (127.0.0.1). Default: a free port chosen by the OS. */
   port?: number;
   /**
-   * Advertise and serve Streams.BatchAppend (default true). EventStoreDB 21.10+ advertises it
-   * through ServerFeatures.GetSupportedMethods [SRV-ServerFeatures.cs], and the real client then
+   * Advertise and serve Streams.BatchAppend (default true). EventStoreDB servers that have
+   * BatchAppend advertise it through ServerFeatures.GetSupportedMethods (every gRPC method they
+   * serve is listed) [SRV-ServerFeatures.cs], and the real client then
    * appends through BatchAppend [CLIENT-streams/appendToStream/index.js]. Set false to make the
    * client use the plain Streams.Append rpc, as it does against servers without BatchAppend.
    */
   batchAppend?: boolean;
   /**
-   * Largest total append in bytes (default 1048576, EventStoreDB's default MaxAppendSize).
+   * Largest total append in bytes (default 1048576, EventStoreDB's default MaxAppendSize,
+   * [SRV-ClusterVNodeOptions.cs: MaxAppendSize = 1_024 * 1_024]).
    * The size is approximated as data + custom metadata + event type bytes.
    */
   maxAppendSize?: number;
@@ -117,7 +121,9 @@ export async function startEsdbWireDouble(
       count('Streams/Append');
       handleAppend(store, maxAppendSize, call, callback);
     },
-    batchAppend: (call: grpc.ServerDuplexStream<streamsPb.BatchAppendReq, streamsPb.BatchAppendResp>) => {
+    batchAppend: (
+      call: grpc.ServerDuplexStream<streamsPb.BatchAppendReq, streamsPb.BatchAppendResp>,
+    ) => {
       count('Streams/BatchAppend');
       if (!batchAppendEnabled) {
         call.emit('error', {
@@ -134,7 +140,10 @@ export async function startEsdbWireDouble(
       callback: grpc.sendUnaryData<streamsPb.DeleteResp>,
     ) => {
       count('Streams/Delete');
-      callback({ code: grpc.status.UNIMPLEMENTED, details: 'Delete is not implemented by esdb-wire-double' });
+      callback({
+        code: grpc.status.UNIMPLEMENTED,
+        details: 'Delete is not implemented by esdb-wire-double',
+      });
     },
     tombstone: (
       _call: grpc.ServerUnaryCall<streamsPb.TombstoneReq, streamsPb.TombstoneResp>,
@@ -250,7 +259,10 @@ type AppendOutcome =
   | { kind: 'success'; currentRevision: bigint; position: bigint | undefined }
   | { kind: 'wrong_expected_version'; currentRevision: bigint };
 
-/** First log position handed out; EventStoreDB's own log never starts user events at 0. */
+/**
+ * First log position handed out, so that no event sits at position 0 (a real transaction log
+ * starts with system records; the exact first position of a real server is not reproduced).
+ */
 const FIRST_POSITION = 1024n;
 const TICKS_PER_MS = 10_000n;
 
@@ -281,24 +293,30 @@ class EsdbDoubleStore {
    * Appends atomically (the whole check-then-write runs in one synchronous turn of the event loop,
    * so concurrent appends are serialised as the server's single storage writer serialises them).
    *
-   * Concurrency and idempotency follow IndexWriter.CheckCommit [SRV-IndexWriter.cs]:
-   * - stream_exists on a stream (and metadata stream) that does not exist -> WrongExpectedVersion.
-   * - any / stream_exists: if the FIRST event id is already committed in this stream, and so are
-   *   all the others, the append is idempotent: nothing is written and the result of the original
-   *   write is returned (revision of the last of those events, its position). If the first id is
-   *   unknown the events are written; if only some ids are known -> WrongExpectedVersion
-   *   ("CorruptedIdempotency" is answered as WrongExpectedVersion by the storage writer).
-   *   The docs: "If two events with the same Uuid are appended to the same stream in quick
-   *   succession EventStoreDB will only append one copy of the event" [DOCS-APPEND, eventId]; and
-   *   for `any` EventStoreDB "will do its best to assure idempotency but will not guarantee it"
-   *   (client docs of ExpectedRevision, e.g. EventStoreDB-Client-Java ExpectedRevision).
-   * - no_stream (-1) or an exact revision lower than the current one: if the events already stored
-   *   right after the expected revision carry the same ids, in order, the append is idempotent
-   *   (result of the original write); if the first one differs -> WrongExpectedVersion; if a later
-   *   one differs -> WrongExpectedVersion (CorruptedIdempotency). "Identical append operations are
-   *   idempotent if the optimistic concurrency check is not disabled" [DOCS-HTTP-IDEMPOTENCE].
-   * - an exact revision higher than the current one -> WrongExpectedVersion.
-   * - expected == current -> written.
+   * Concurrency and idempotency (same event ids) follow [DOCS-IDEMPOTENCE] and, where the docs
+   * are silent or differ, the server's IndexWriter.CheckCommit [SRV-IndexWriter.cs]:
+   * - an expected revision (no_stream = -1, or exact) [DOCS-IDEMPOTENCE "If you specify an
+   *   expected version"]:
+   *   - expected > current -> WrongExpectedVersion;
+   *   - expected == current -> the events are appended;
+   *   - expected < current -> the ids of the events stored after `expected` are compared with the
+   *     ids of the append, in order: all already committed -> success, nothing written, and the
+   *     result of the original write returned (revision of the last of those events, its position);
+   *     none committed (the first differs) -> WrongExpectedVersion; some committed ->
+   *     WrongExpectedVersion ("CorruptedIdempotency" in the source).
+   * - any [DOCS-IDEMPOTENCE "If you specify ExpectedVersion.Any": "Idempotence is not guaranteed"]
+   *   (and stream_exists, which the source treats the same way once the stream exists): the ids
+   *   are looked up in the server's cache of recently committed event ids (bounded on the server,
+   *   hence "in quick succession" in [DOCS-APPEND]; never evicted in the double). All committed in
+   *   this stream -> success, nothing written, original result; the FIRST id not committed here
+   *   -> the events are appended; the first committed but a later one not -> WrongExpectedVersion.
+   *   NOTE: the docs say "Some of the events were previously committed ... surfaces as a
+   *   WrongExpectedVersionException"; the source only rejects when the first id is committed, so
+   *   [new, old] is written (old twice). The double follows the source.
+   * - stream_exists on a stream that does not exist (nor its metadata stream) -> WrongExpectedVersion
+   *   [DOCS-IDEMPOTENCE table: "the target stream or its metadata stream has been created"].
+   * The cache is keyed by event id alone, so reusing an id in another stream replaces the entry,
+   * as on the server ("It is possible to reuse an EventId across streams" [DOCS-IDEMPOTENCE]).
    */
   append(streamName: string, expected: Expected, proposed: ProposedEvent[]): AppendOutcome {
     const events = this.streams.get(streamName) ?? [];
@@ -347,7 +365,11 @@ class EsdbDoubleStore {
     return this.write(streamName, events, proposed);
   }
 
-  private write(streamName: string, events: StoredEvent[], proposed: ProposedEvent[]): AppendOutcome {
+  private write(
+    streamName: string,
+    events: StoredEvent[],
+    proposed: ProposedEvent[],
+  ): AppendOutcome {
     if (proposed.length === 0) {
       return { kind: 'success', currentRevision: BigInt(events.length) - 1n, position: undefined };
     }
@@ -367,7 +389,10 @@ class EsdbDoubleStore {
       // Positions are byte-offset-like (not dense), as in the transaction log: the next record
       // starts after this one.
       this.nextPosition += BigInt(
-        64 + Buffer.byteLength(streamName) + Buffer.byteLength(event.type) + event.data.length +
+        64 +
+          Buffer.byteLength(streamName) +
+          Buffer.byteLength(event.type) +
+          event.data.length +
           event.customMetadata.length,
       );
       events.push(stored);
@@ -431,10 +456,14 @@ function rpcError(
 }
 
 function maxAppendSizeExceeded(maxAppendSize: number): Partial<grpc.StatusObject> {
-  return rpcError(grpc.status.INVALID_ARGUMENT, `Maximum Append Size of ${maxAppendSize} Exceeded.`, {
-    [EXCEPTION_KEY]: 'maximum-append-size-exceeded',
-    'maximum-append-size': String(maxAppendSize),
-  });
+  return rpcError(
+    grpc.status.INVALID_ARGUMENT,
+    `Maximum Append Size of ${maxAppendSize} Exceeded.`,
+    {
+      [EXCEPTION_KEY]: 'maximum-append-size-exceeded',
+      'maximum-append-size': String(maxAppendSize),
+    },
+  );
 }
 
 function requiredMetadataMissing(property: string): Partial<grpc.StatusObject> {
@@ -674,7 +703,12 @@ function expectedOfBatch(options: streamsPb.BatchAppendReq.Options): Expected {
 }
 
 /** google.rpc.Status with an Any detail, as Status.cs builds them [SRV-Status.cs]. */
-function status(code: number, message: string, detail: { serializeBinary(): Uint8Array }, typeName: string): statusPb.Status {
+function status(
+  code: number,
+  message: string,
+  detail: { serializeBinary(): Uint8Array },
+  typeName: string,
+): statusPb.Status {
   const any = new Any();
   any.pack(detail.serializeBinary(), typeName);
   const result = new statusPb.Status();
@@ -703,7 +737,12 @@ function statusWrongExpectedVersion(current: bigint, expected: Expected): status
       detail.setExpectedStreamPosition(expected.revision.toString());
       break;
   }
-  return status(6 /* ALREADY_EXISTS */, 'WrongExpectedVersion', detail, 'event_store.client.WrongExpectedVersion');
+  return status(
+    6 /* ALREADY_EXISTS */,
+    'WrongExpectedVersion',
+    detail,
+    'event_store.client.WrongExpectedVersion',
+  );
 }
 
 function statusMaximumAppendSizeExceeded(maxAppendSize: number): statusPb.Status {
@@ -738,7 +777,8 @@ function handleRead(store: EsdbDoubleStore, call: ReadCall, log: (line: string) 
     return;
   }
   const uuidOption: UuidOption = options.getUuidOption()?.hasStructured() ? 'structured' : 'string';
-  const backwards = options.getReadDirection() === streamsPb.ReadReq.Options.ReadDirection.BACKWARDS;
+  const backwards =
+    options.getReadDirection() === streamsPb.ReadReq.Options.ReadDirection.BACKWARDS;
   const Counts = streamsPb.ReadReq.Options.CountOptionCase;
   const isSubscription = options.getCountOptionCase() === Counts.SUBSCRIPTION;
   const filterOptions = options.getFilter();
@@ -758,7 +798,10 @@ function handleRead(store: EsdbDoubleStore, call: ReadCall, log: (line: string) 
   if (isSubscription) {
     if (backwards) {
       // [SRV-Streams.Read.cs]: only forwards subscriptions exist (InvalidOperationException).
-      call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'Subscriptions read forwards' });
+      call.emit('error', {
+        code: grpc.status.INVALID_ARGUMENT,
+        details: 'Subscriptions read forwards',
+      });
       return;
     }
     if (streamOptions) {
@@ -780,7 +823,10 @@ function handleRead(store: EsdbDoubleStore, call: ReadCall, log: (line: string) 
       return;
     }
   }
-  call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'Unsupported ReadReq options' });
+  call.emit('error', {
+    code: grpc.status.INVALID_ARGUMENT,
+    details: 'Unsupported ReadReq options',
+  });
 }
 
 /**
@@ -829,7 +875,10 @@ function readStream(
       else pushRange(selected, events, from, 1n, last, limit);
     }
   }
-  writeAllAndEnd(call, selected.map((event) => readEventResp(event, uuidOption)));
+  writeAllAndEnd(
+    call,
+    selected.map((event) => readEventResp(event, uuidOption)),
+  );
 }
 
 function pushRange(
@@ -882,11 +931,18 @@ function readAll(
     }
   }
   const selected: StoredEvent[] = [];
-  for (let i = index; i >= 0 && i < log.length && BigInt(selected.length) < count; i += backwards ? -1 : 1) {
+  for (
+    let i = index;
+    i >= 0 && i < log.length && BigInt(selected.length) < count;
+    i += backwards ? -1 : 1
+  ) {
     const event = log[i];
     if (event && (!filter || filter(event))) selected.push(event);
   }
-  writeAllAndEnd(call, selected.map((event) => readEventResp(event, uuidOption)));
+  writeAllAndEnd(
+    call,
+    selected.map((event) => readEventResp(event, uuidOption)),
+  );
 }
 
 /** Index of the first event whose (commit, prepare) position is >= the given one. */
@@ -896,7 +952,8 @@ function firstIndexAtOrAfter(log: StoredEvent[], commit: bigint, prepare: bigint
   while (low < high) {
     const mid = (low + high) >> 1;
     const event = log[mid]!;
-    const before = event.position < commit || (event.position === commit && event.position < prepare);
+    const before =
+      event.position < commit || (event.position === commit && event.position < prepare);
     if (before) low = mid + 1;
     else high = mid;
   }
@@ -945,7 +1002,9 @@ class SubscriptionPump {
     private readonly call: ReadCall,
     private readonly label: string,
     /** Returns the next response for the cursor, or undefined when caught up. */
-    private readonly next: () => { resp?: streamsPb.ReadResp; extra?: streamsPb.ReadResp } | undefined,
+    private readonly next: () =>
+      | { resp?: streamsPb.ReadResp; extra?: streamsPb.ReadResp }
+      | undefined,
     private readonly log: (line: string) => void,
   ) {
     this.unsubscribe = store.onAppended(() => this.pump());
@@ -1185,7 +1244,8 @@ function toProposedEvent(
   return {
     id: id ? uuidToString(id) : randomUUID(),
     type,
-    contentType: contentType === 'application/json' ? 'application/json' : 'application/octet-stream',
+    contentType:
+      contentType === 'application/json' ? 'application/json' : 'application/octet-stream',
     data: Uint8Array.from(message.getData_asU8()),
     customMetadata: Uint8Array.from(message.getCustomMetadata_asU8()),
   };

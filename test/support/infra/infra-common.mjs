@@ -136,7 +136,11 @@ export function spawnJava({ args, cwd, outFile, cleanupDirs = [] }) {
     // e.g. ENOENT when there is no java: no 'exit' follows.
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
   });
-  if (child.pid) startWatchdog(child.pid, cleanupDirs);
+  if (child.pid) {
+    const watchdog = startWatchdog(child.pid, cleanupDirs);
+    // Once the JVM is gone the watchdog has nothing left to guard.
+    child.once('exit', () => watchdog.kill('SIGKILL'));
+  }
   return { child, exited };
 }
 
@@ -149,12 +153,17 @@ function startWatchdog(pid, dirs) {
     'kill -KILL "$J" 2>/dev/null',
     'for d in "$@"; do rm -rf -- "$d"; done',
   ].join('\n');
-  const w = spawn('/bin/sh', ['-c', script, 'esflow-infra-watchdog', String(process.pid), String(pid), ...dirs], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const w = spawn(
+    '/bin/sh',
+    ['-c', script, 'esflow-infra-watchdog', String(process.pid), String(pid), ...dirs],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   w.on('error', () => {});
   w.unref();
+  return w;
 }
 
 /**
@@ -166,6 +175,8 @@ export async function stopChild(child, exited, graceMs = 20_000, signal = 'SIGTE
   if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
   try {
     child.kill(signal);
+    // A process paused with SIGSTOP (an outage simulated by a test) must run to handle it.
+    if (signal !== 'SIGKILL') child.kill('SIGCONT');
   } catch {
     /* already gone */
   }
@@ -190,7 +201,14 @@ export async function stopChild(child, exited, graceMs = 20_000, signal = 'SIGTE
  *           timeoutMs: number, what: string, outFile: string, intervalMs?: number }} o
  * @returns {Promise<T>}
  */
-export async function waitUntilReady({ probe, exited, timeoutMs, what, outFile, intervalMs = 250 }) {
+export async function waitUntilReady({
+  probe,
+  exited,
+  timeoutMs,
+  what,
+  outFile,
+  intervalMs = 250,
+}) {
   let dead = null;
   exited.then((e) => {
     dead = e;
@@ -199,7 +217,10 @@ export async function waitUntilReady({ probe, exited, timeoutMs, what, outFile, 
   let lastError = '';
   for (;;) {
     if (dead) {
-      if (dead.error) throw new Error(`${what} could not be started: ${dead.error.message} (java 17+ needed: set JAVA_HOME or PATH)`);
+      if (dead.error)
+        throw new Error(
+          `${what} could not be started: ${dead.error.message} (java 17+ needed: set JAVA_HOME or PATH)`,
+        );
       throw new Error(
         `${what} exited before it was ready (code ${dead.code}, signal ${dead.signal}). Output (${outFile}):\n${readTail(outFile)}`,
       );

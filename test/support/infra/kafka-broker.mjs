@@ -41,7 +41,6 @@ export function kafkaJvmFlags(maxHeap = process.env.ESFLOW_KAFKA_HEAP || '512m')
   return [
     `-Xmx${maxHeap}`,
     '-Xms64m',
-    '-Xss512k',
     '-XX:+UseSerialGC',
     '-XX:TieredStopAtLevel=1',
     '-XX:-UsePerfData',
@@ -123,6 +122,10 @@ export function kafkaServerProperties({ port, controllerPort, dataDir, extra = {
     'log.cleaner.dedupe.buffer.size': 8 * 1024 * 1024,
     'log.cleaner.io.buffer.size': 512 * 1024,
     'auto.leader.rebalance.enable': false,
+    // After a crash (kill -9) the restarted node cannot register until the controller has
+    // expired the dead incarnation's session (DUPLICATE_BROKER_REGISTRATION): 9 s by default.
+    'broker.session.timeout.ms': 4000,
+    'broker.heartbeat.interval.ms': 1000,
     ...extra,
   };
   return `${Object.entries(props)
@@ -229,7 +232,6 @@ export async function startKafkaBroker(options = {}) {
   const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   const cp = await kafkaClasspath();
   const workDir = makeTempDir('esflow-kafka-');
-  const ownsDataDir = !options.logDir;
   const dataDir = options.logDir ? path.resolve(options.logDir) : path.join(workDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
   const outFile = path.join(workDir, 'kafka.out');
@@ -254,7 +256,10 @@ export async function startKafkaBroker(options = {}) {
   let stopped = false;
 
   const launch = async () => {
-    fs.appendFileSync(outFile, `\n===== esflow: starting kafka.Kafka ${new Date().toISOString()} =====\n`);
+    fs.appendFileSync(
+      outFile,
+      `\n===== esflow: starting kafka.Kafka ${new Date().toISOString()} =====\n`,
+    );
     proc = spawnJava({
       args: [...jvm(options.maxHeap), 'kafka.Kafka', propsFile],
       cwd: workDir,
@@ -288,7 +293,16 @@ export async function startKafkaBroker(options = {}) {
       if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
         await run(
           javaBin(),
-          [...jvm('256m'), 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile, '--ignore-formatted'],
+          [
+            ...jvm('256m'),
+            'kafka.tools.StorageTool',
+            'format',
+            '-t',
+            newClusterId(),
+            '-c',
+            propsFile,
+            '--ignore-formatted',
+          ],
           { cwd: workDir, timeoutMs: 120_000 },
         );
       }
@@ -298,7 +312,12 @@ export async function startKafkaBroker(options = {}) {
       if (proc) await stopChild(proc.child, proc.exited, 5000, 'SIGKILL');
       proc = null;
       const portClash = /Address already in use|BindException/.test(readTail(outFile, 20000));
-      if (portClash && attempt < 3 && options.port === undefined && options.controllerPort === undefined) {
+      if (
+        portClash &&
+        attempt < 3 &&
+        options.port === undefined &&
+        options.controllerPort === undefined
+      ) {
         fs.truncateSync(outFile, 0);
         continue;
       }
@@ -324,7 +343,8 @@ export async function startKafkaBroker(options = {}) {
       rmrf(workDir);
     },
     kill(signal = 'SIGKILL') {
-      if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+      if (proc && proc.child.exitCode === null && proc.child.signalCode === null)
+        proc.child.kill(signal);
     },
     async restart() {
       if (stopped) throw new Error('Kafka broker was stopped; start a new one');

@@ -45,7 +45,9 @@ function findRunnableJar(dir) {
  * @param {string} [version]
  * @returns {Promise<string>}
  */
-export async function installApicurio(version = process.env.APICURIO_VERSION || DEFAULT_APICURIO_VERSION) {
+export async function installApicurio(
+  version = process.env.APICURIO_VERSION || DEFAULT_APICURIO_VERSION,
+) {
   const dir = path.join(cacheDir(), `apicurio-${version}`);
   const existing = fs.existsSync(path.join(dir, '.complete')) ? findRunnableJar(dir) : undefined;
   if (existing) return existing;
@@ -83,7 +85,6 @@ export function apicurioJvmFlags(maxHeap = process.env.ESFLOW_SCHEMA_REGISTRY_HE
   return [
     `-Xmx${maxHeap}`,
     '-Xms64m',
-    '-Xss512k',
     '-XX:+UseSerialGC',
     '-XX:TieredStopAtLevel=1',
     '-XX:-UsePerfData',

@@ -1,4 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ErrorCode, EsflowError } from '@esflow/domain';
 
@@ -42,10 +49,25 @@ function fromHttpException(exception: HttpException): Problem {
   const status = exception.getStatus();
   const message = exception.message;
   if (status === 400 && /decode param/i.test(message))
-    return { status, code: ErrorCode.InvalidId, detail: 'a path segment is not valid percent-encoding', extensions: {} };
+    return {
+      status,
+      code: ErrorCode.InvalidId,
+      detail: 'a path segment is not valid percent-encoding',
+      extensions: {},
+    };
   if (status === 404)
-    return { status, code: ErrorCode.NotFound, detail: 'no such resource; see /docs for the API', extensions: {} };
-  const code = status === 400 ? ErrorCode.MalformedRequest : status === 413 ? ErrorCode.PayloadTooLarge : `HTTP_${status}`;
+    return {
+      status,
+      code: ErrorCode.NotFound,
+      detail: 'no such resource; see /docs for the API',
+      extensions: {},
+    };
+  const code =
+    status === 400
+      ? ErrorCode.MalformedRequest
+      : status === 413
+        ? ErrorCode.PayloadTooLarge
+        : `HTTP_${status}`;
   return { status, code, detail: message, extensions: {} };
 }
 
@@ -62,7 +84,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = context.getRequest<Request>();
     const response = context.getResponse<Response>();
     const problem = this.toProblem(exception);
-    if (problem.status >= 500) this.logger.error({ err: exception, url: request.originalUrl }, problem.detail);
+    if (problem.status >= 500)
+      this.logger.error({ err: exception, url: request.originalUrl }, problem.detail);
     if (response.headersSent) return;
     response
       .status(problem.status)
@@ -84,7 +107,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const status = STATUS_BY_CODE[exception.code] ?? (exception.retriable ? 503 : 500);
       if (status >= 500 && !exception.retriable)
         return { status, code: ErrorCode.Internal, detail: 'internal error', extensions: {} };
-      return { status, code: exception.code, detail: exception.message, extensions: { ...exception.details } };
+      return {
+        status,
+        code: exception.code,
+        detail: exception.message,
+        extensions: { ...exception.details },
+      };
     }
     if (exception instanceof HttpException) return fromHttpException(exception);
     return { status: 500, code: ErrorCode.Internal, detail: 'internal error', extensions: {} };

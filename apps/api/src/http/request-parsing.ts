@@ -1,4 +1,10 @@
-import { ErrorCode, EsflowError, instanceIdProblem, Rejection, ValidationIssue } from '@esflow/domain';
+import {
+  ErrorCode,
+  EsflowError,
+  instanceIdProblem,
+  Rejection,
+  ValidationIssue,
+} from '@esflow/domain';
 
 /** Throws a rejection so the problem-details filter renders it; its fields become extensions. */
 export function rejected(rejection: Rejection): never {
@@ -7,14 +13,20 @@ export function rejected(rejection: Rejection): never {
 }
 
 export function malformed(message: string, errors: readonly ValidationIssue[] = []): EsflowError {
-  return new EsflowError(ErrorCode.MalformedRequest, message, errors.length ? { details: { errors } } : {});
+  return new EsflowError(
+    ErrorCode.MalformedRequest,
+    message,
+    errors.length ? { details: { errors } } : {},
+  );
 }
 
 /** Workflow names and instance ids: checked before they reach a stream name. */
 export function checkId(value: string, path: string): string {
   const problem = instanceIdProblem(value);
   if (problem)
-    throw new EsflowError(ErrorCode.InvalidId, `${path} ${problem}`, { details: { errors: [{ path, message: problem }] } });
+    throw new EsflowError(ErrorCode.InvalidId, `${path} ${problem}`, {
+      details: { errors: [{ path, message: problem }] },
+    });
   return value;
 }
 
@@ -35,7 +47,9 @@ const TOKEN = /^[\x21-\x7e]{1,255}$/;
 export function parseToken(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
   if (!TOKEN.test(header))
-    throw malformed(`${name} must be 1 to 255 visible ASCII characters`, [{ path: name, message: 'invalid value' }]);
+    throw malformed(`${name} must be 1 to 255 visible ASCII characters`, [
+      { path: name, message: 'invalid value' },
+    ]);
   return header;
 }
 

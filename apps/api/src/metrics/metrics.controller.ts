@@ -18,9 +18,24 @@ export class MetricsController {
     const stats = store.stats?.bind(store);
     if (stats) {
       const gauge = (name: string, help: string, pick: (s: GroupCommitStats) => number) =>
-        new Gauge({ name, help, registers: [this.registry], collect() { this.set(pick(stats())); } });
-      gauge('esflow_store_commits_total', 'Transactions (fsyncs) committed by the SQLite store', (s) => s.commits);
-      gauge('esflow_store_appends_total', 'Append requests committed by the SQLite store', (s) => s.appends);
+        new Gauge({
+          name,
+          help,
+          registers: [this.registry],
+          collect() {
+            this.set(pick(stats()));
+          },
+        });
+      gauge(
+        'esflow_store_commits_total',
+        'Transactions (fsyncs) committed by the SQLite store',
+        (s) => s.commits,
+      );
+      gauge(
+        'esflow_store_appends_total',
+        'Append requests committed by the SQLite store',
+        (s) => s.appends,
+      );
       gauge('esflow_store_events_total', 'Events written by the SQLite store', (s) => s.events);
     }
   }

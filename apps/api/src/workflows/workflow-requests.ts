@@ -5,7 +5,10 @@ import { malformed } from '../http/request-parsing';
 const issuesOf = (error: z.ZodError): ValidationIssue[] =>
   error.issues.map((issue) => ({
     path: issue.path.join('.'),
-    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+    message:
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s): ${issue.keys.join(', ')}`
+        : issue.message,
   }));
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -20,17 +23,28 @@ const startBody = z
       id: z.string({ invalid_type_error: 'must be a string' }).optional(),
       input: z.unknown().refine((v) => v !== undefined, 'is required: the start event payload'),
     },
-    { invalid_type_error: 'the body must be a JSON object', required_error: 'the body must be a JSON object' },
+    {
+      invalid_type_error: 'the body must be a JSON object',
+      required_error: 'the body must be a JSON object',
+    },
   )
   .strict();
 
 const sendBody = z
   .object(
     {
-      type: z.string({ required_error: 'is required: the event type, e.g. PaymentReceived', invalid_type_error: 'must be a string' }).min(1),
+      type: z
+        .string({
+          required_error: 'is required: the event type, e.g. PaymentReceived',
+          invalid_type_error: 'must be a string',
+        })
+        .min(1),
       payload: z.unknown().refine((v) => v !== undefined, 'is required: the event payload'),
     },
-    { invalid_type_error: 'the body must be a JSON object', required_error: 'the body must be a JSON object' },
+    {
+      invalid_type_error: 'the body must be a JSON object',
+      required_error: 'the body must be a JSON object',
+    },
   )
   .strict();
 
@@ -39,11 +53,19 @@ const listQuery = z
     workflow: z.string().optional(),
     state: z.string().optional(),
     status: z.enum(['running', 'completed', 'cancelled', 'failed']).optional(),
-    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(50),
+    limit: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(1000, 'must be at most 1000')
+      .default(50),
     after: z.string().optional(),
   })
   .strict();
 
-export const parseStartBody = (body: unknown) => parse(startBody, body, 'the request body') as { id?: string; input: unknown };
-export const parseSendBody = (body: unknown) => parse(sendBody, body, 'the request body') as { type: string; payload: unknown };
-export const parseListQuery = (query: unknown): ListInstancesQuery => parse(listQuery, query, 'the query') as ListInstancesQuery;
+export const parseStartBody = (body: unknown) =>
+  parse(startBody, body, 'the request body') as { id?: string; input: unknown };
+export const parseSendBody = (body: unknown) =>
+  parse(sendBody, body, 'the request body') as { type: string; payload: unknown };
+export const parseListQuery = (query: unknown): ListInstancesQuery =>
+  parse(listQuery, query, 'the query') as ListInstancesQuery;

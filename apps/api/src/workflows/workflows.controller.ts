@@ -1,9 +1,33 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { INSTANCE_LIST, WORKFLOW_CATALOG, WORKFLOW_ENGINE } from '@esflow/app-core';
-import { InstanceList, InstanceView, Result, WorkflowCatalog, WorkflowEngine } from '@esflow/domain';
-import { checkId, etagOf, malformed, parseIfMatch, parseToken, rejected } from '../http/request-parsing';
+import {
+  InstanceList,
+  InstanceView,
+  Result,
+  WorkflowCatalog,
+  WorkflowEngine,
+} from '@esflow/domain';
+import {
+  checkId,
+  etagOf,
+  malformed,
+  parseIfMatch,
+  parseToken,
+  rejected,
+} from '../http/request-parsing';
 import { parseListQuery, parseSendBody, parseStartBody } from './workflow-requests';
 import {
   HistoryResponse,
@@ -27,7 +51,11 @@ function summary(instance: InstanceView) {
 }
 
 @ApiTags('workflows')
-@ApiResponse({ status: 400, description: 'Malformed request, invalid id or schema violation', type: ProblemResponse })
+@ApiResponse({
+  status: 400,
+  description: 'Malformed request, invalid id or schema violation',
+  type: ProblemResponse,
+})
 @Controller('workflows')
 export class WorkflowsController {
   constructor(
@@ -40,7 +68,11 @@ export class WorkflowsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Start a workflow instance with its start event' })
   @ApiBody({ type: StartWorkflowBody })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeating a request with the same key returns the first result' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Repeating a request with the same key returns the first result',
+  })
   @ApiResponse({ status: 201, type: InstanceResponse })
   @ApiResponse({ status: 404, description: 'WORKFLOW_NOT_FOUND', type: ProblemResponse })
   @ApiResponse({ status: 409, description: 'INSTANCE_ALREADY_EXISTS', type: ProblemResponse })
@@ -66,7 +98,10 @@ export class WorkflowsController {
       }),
     );
     const { instance } = outcome;
-    response.setHeader('Location', `/workflows/${instance.workflow}/${encodeURIComponent(instance.id)}`);
+    response.setHeader(
+      'Location',
+      `/workflows/${instance.workflow}/${encodeURIComponent(instance.id)}`,
+    );
     response.setHeader('ETag', etagOf(instance.revision));
     if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
     return summary(instance);
@@ -76,13 +111,21 @@ export class WorkflowsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Send an event to an instance' })
   @ApiBody({ type: SendEventBody })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'Revision the client last saw (the ETag); a stale one is 409' })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'Revision the client last saw (the ETag); a stale one is 409',
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiResponse({ status: 200, type: InstanceResponse })
   @ApiResponse({ status: 404, description: 'INSTANCE_NOT_FOUND', type: ProblemResponse })
   @ApiResponse({ status: 409, description: 'REVISION_CONFLICT', type: ProblemResponse })
   @ApiResponse({ status: 413, description: 'PAYLOAD_TOO_LARGE', type: ProblemResponse })
-  @ApiResponse({ status: 422, description: 'EVENT_NOT_ACCEPTED (with state and acceptedEvents)', type: ProblemResponse })
+  @ApiResponse({
+    status: 422,
+    description: 'EVENT_NOT_ACCEPTED (with state and acceptedEvents)',
+    type: ProblemResponse,
+  })
   async send(
     @Param('workflow') workflow: string,
     @Param('id') id: string,
@@ -116,9 +159,17 @@ export class WorkflowsController {
 
   @Get(':workflow/:id')
   @ApiOperation({ summary: 'Read an instance: state, context and the events it accepts now' })
-  @ApiResponse({ status: 200, type: InstanceDetailResponse, headers: { ETag: { description: 'The revision' } } })
+  @ApiResponse({
+    status: 200,
+    type: InstanceDetailResponse,
+    headers: { ETag: { description: 'The revision' } },
+  })
   @ApiResponse({ status: 404, type: ProblemResponse })
-  async get(@Param('workflow') workflow: string, @Param('id') id: string, @Res({ passthrough: true }) response: Response) {
+  async get(
+    @Param('workflow') workflow: string,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) response: Response,
+  ) {
     checkId(workflow, 'workflow');
     checkId(id, 'id');
     const instance = unwrap(await this.engine.queries.get(workflow, id));
@@ -137,17 +188,25 @@ export class WorkflowsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List instances (filter by workflow, state, status; cursor pagination)' })
+  @ApiOperation({
+    summary: 'List instances (filter by workflow, state, status; cursor pagination)',
+  })
   @ApiQuery({ name: 'workflow', required: false })
   @ApiQuery({ name: 'state', required: false, description: 'State value; JSON for object states' })
-  @ApiQuery({ name: 'status', required: false, enum: ['running', 'completed', 'cancelled', 'failed'] })
+  @ApiQuery({
+    name: 'status',
+    required: false,
+    enum: ['running', 'completed', 'cancelled', 'failed'],
+  })
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 50' })
   @ApiQuery({ name: 'after', required: false, description: 'Cursor from the previous page' })
   @ApiResponse({ status: 200, type: InstancePageResponse })
   async list(@Query() query: Record<string, unknown>) {
     const parsed = parseListQuery(query);
     if (parsed.workflow !== undefined && !this.catalog.latest(parsed.workflow))
-      throw malformed(`no workflow named ${parsed.workflow}`, [{ path: 'workflow', message: `known: ${this.catalog.names().join(', ')}` }]);
+      throw malformed(`no workflow named ${parsed.workflow}`, [
+        { path: 'workflow', message: `known: ${this.catalog.names().join(', ')}` },
+      ]);
     return this.instances.list(parsed);
   }
 }

@@ -25,6 +25,12 @@ export interface EngineContext {
 }
 
 /** Prefixes issue-relative paths (`amountCents`) with where the payload sat in the request. */
-export function prefixIssues<T extends { path: string }>(prefix: string, issues: readonly T[]): T[] {
-  return issues.map((issue) => ({ ...issue, path: issue.path ? `${prefix}.${issue.path}` : prefix }));
+export function prefixIssues<T extends { path: string }>(
+  prefix: string,
+  issues: readonly T[],
+): T[] {
+  return issues.map((issue) => ({
+    ...issue,
+    path: issue.path ? `${prefix}.${issue.path}` : prefix,
+  }));
 }

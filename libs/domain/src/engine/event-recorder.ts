@@ -1,6 +1,11 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { PayloadCodec } from '../codec/payload-codec.port';
-import { AppendResult, EventStore, EventToAppend, ExpectedRevision } from '../event-store/event-store.port';
+import {
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+} from '../event-store/event-store.port';
 import { Clock } from '../ports/clock.port';
 import { EsflowEventMetadata } from '../workflow/event-metadata';
 import { statusOf } from '../workflow/instance-state';
@@ -44,16 +49,25 @@ export class EventRecorder {
           correlationId: context.correlationId,
           // Facts are caused by the request's event; the request's event by its caller.
           causationId: index === 0 ? context.causationId : requestEventId,
-          ...(context.idempotencyKey === undefined ? {} : { idempotencyKey: context.idempotencyKey }),
+          ...(context.idempotencyKey === undefined
+            ? {}
+            : { idempotencyKey: context.idempotencyKey }),
           schema: encoded.schema,
           stateBefore: context.stateBefore,
           stateAfter,
           statusAfter,
           occurredAt,
         };
-        return { eventId: event.eventId, type: event.type, data: encoded.data, metadata: { ...metadata } };
+        return {
+          eventId: event.eventId,
+          type: event.type,
+          data: encoded.data,
+          metadata: { ...metadata },
+        };
       }),
     );
-    return this.store.append(context.streamName, events, { expectedRevision: context.expectedRevision });
+    return this.store.append(context.streamName, events, {
+      expectedRevision: context.expectedRevision,
+    });
   }
 }

@@ -31,7 +31,12 @@ export class InstanceRepository {
     if (cached) {
       const newer = await this.store.readStream(streamName, { fromRevision: cached.revision + 1 });
       if (newer.length === 0) return cached;
-      const state = foldInstance(cached.definition, instanceId, await this.decodeAll(cached.definition, newer), cached);
+      const state = foldInstance(
+        cached.definition,
+        instanceId,
+        await this.decodeAll(cached.definition, newer),
+        cached,
+      );
       this.cache.set(streamName, state);
       return state;
     }
@@ -43,8 +48,14 @@ export class InstanceRepository {
   }
 
   /** The instance as it was right after `revision` (to repeat an earlier request's answer). */
-  async loadAt(workflow: string, instanceId: string, revision: StreamRevision): Promise<InstanceState> {
-    const events = await this.store.readStream(streamNameOf(workflow, instanceId), { maxCount: revision + 1 });
+  async loadAt(
+    workflow: string,
+    instanceId: string,
+    revision: StreamRevision,
+  ): Promise<InstanceState> {
+    const events = await this.store.readStream(streamNameOf(workflow, instanceId), {
+      maxCount: revision + 1,
+    });
     return this.fold(instanceId, events);
   }
 
@@ -68,7 +79,10 @@ export class InstanceRepository {
     return definition;
   }
 
-  async decodeAll(definition: WorkflowDefinition, events: readonly RecordedEvent[]): Promise<DecodedEvent[]> {
+  async decodeAll(
+    definition: WorkflowDefinition,
+    events: readonly RecordedEvent[],
+  ): Promise<DecodedEvent[]> {
     return Promise.all(
       events.map(async (recorded) => ({
         recorded,

@@ -43,7 +43,10 @@ export class SendEventHandler {
     return this.engine.serial.run(streamName, () => this.sendWithRetries(command, streamName));
   }
 
-  private async sendWithRetries(command: SendEventCommand, streamName: string): Promise<Result<SendOutcome>> {
+  private async sendWithRetries(
+    command: SendEventCommand,
+    streamName: string,
+  ): Promise<Result<SendOutcome>> {
     const { retry, random, sleep, instances } = this.engine;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -65,7 +68,10 @@ export class SendEventHandler {
     }
   }
 
-  private async sendOnce(command: SendEventCommand, streamName: string): Promise<Result<SendOutcome>> {
+  private async sendOnce(
+    command: SendEventCommand,
+    streamName: string,
+  ): Promise<Result<SendOutcome>> {
     const { instances, codec, ids, recorder } = this.engine;
     const state = await instances.load(command.workflow, command.id);
     if (!state)
@@ -95,7 +101,8 @@ export class SendEventHandler {
       ? ids.deterministic(`${streamName}/${command.idempotencyKey}`)
       : ids.random();
     const answeredAt = state.requestRevisions.get(eventId);
-    if (answeredAt !== undefined) return ok({ instance: await this.viewAt(state, answeredAt), replayed: true });
+    if (answeredAt !== undefined)
+      return ok({ instance: await this.viewAt(state, answeredAt), replayed: true });
 
     if (command.expectedRevision !== undefined && command.expectedRevision !== state.revision)
       return reject({
@@ -116,7 +123,9 @@ export class SendEventHandler {
       });
     }
 
-    const plan = planTransition(state, eventId, command.type, payload, (name) => ids.deterministic(name));
+    const plan = planTransition(state, eventId, command.type, payload, (name) =>
+      ids.deterministic(name),
+    );
     const appended = await recorder.record(
       {
         definition,
@@ -134,16 +143,32 @@ export class SendEventHandler {
     if (appended.deduplicated) {
       instances.forget(streamName);
       const reloaded = (await instances.load(command.workflow, command.id))!;
-      return ok({ instance: await this.viewAt(reloaded, reloaded.requestRevisions.get(eventId) ?? reloaded.revision), replayed: true });
+      return ok({
+        instance: await this.viewAt(
+          reloaded,
+          reloaded.requestRevisions.get(eventId) ?? reloaded.revision,
+        ),
+        replayed: true,
+      });
     }
-    const requestRevisions = new Map(state.requestRevisions).set(eventId, appended.nextExpectedRevision);
-    const next: InstanceState = { ...state, snapshot: plan.nextSnapshot, revision: appended.nextExpectedRevision, requestRevisions };
+    const requestRevisions = new Map(state.requestRevisions).set(
+      eventId,
+      appended.nextExpectedRevision,
+    );
+    const next: InstanceState = {
+      ...state,
+      snapshot: plan.nextSnapshot,
+      revision: appended.nextExpectedRevision,
+      requestRevisions,
+    };
     instances.remember(next);
     return ok({ instance: viewOf(next), replayed: false });
   }
 
   private async viewAt(state: InstanceState, revision: number): Promise<InstanceView> {
     if (revision === state.revision) return viewOf(state);
-    return viewOf(await this.engine.instances.loadAt(state.definition.name, state.instanceId, revision));
+    return viewOf(
+      await this.engine.instances.loadAt(state.definition.name, state.instanceId, revision),
+    );
   }
 }

@@ -55,7 +55,9 @@ export class StartWorkflowHandler {
     if (idProblem)
       return reject({ code: ErrorCode.InvalidId, message: `${idPath} ${idProblem}`, path: idPath });
     const streamName = streamNameOf(definition.name, id);
-    return this.engine.serial.run(streamName, () => this.startOnce(definition, id, streamName, input, command));
+    return this.engine.serial.run(streamName, () =>
+      this.startOnce(definition, id, streamName, input, command),
+    );
   }
 
   private instanceIdFor(
@@ -95,7 +97,9 @@ export class StartWorkflowHandler {
       category: EventCategory.Workflow,
       payload: input,
     };
-    const facts = planFacts(definition, eventId, undefined, snapshot, actions, (name) => ids.deterministic(name));
+    const facts = planFacts(definition, eventId, undefined, snapshot, actions, (name) =>
+      ids.deterministic(name),
+    );
     const correlationId = command.correlationId ?? eventId;
     try {
       const appended = await recorder.record(
@@ -105,7 +109,9 @@ export class StartWorkflowHandler {
           streamName,
           correlationId,
           causationId: command.causationId ?? eventId,
-          ...(command.idempotencyKey === undefined ? {} : { idempotencyKey: command.idempotencyKey }),
+          ...(command.idempotencyKey === undefined
+            ? {}
+            : { idempotencyKey: command.idempotencyKey }),
           stateBefore: null,
           nextSnapshot: snapshot,
           expectedRevision: ExpectedRevision.NoStream,
@@ -127,7 +133,8 @@ export class StartWorkflowHandler {
       return ok({ instance: viewOf(state), replayed: false });
     } catch (error) {
       // Another process started the same instance between our read and our append.
-      if (error instanceof RevisionConflictError) return this.replayOrConflict(definition, id, eventId, command);
+      if (error instanceof RevisionConflictError)
+        return this.replayOrConflict(definition, id, eventId, command);
       throw error;
     }
   }
@@ -143,7 +150,10 @@ export class StartWorkflowHandler {
     const current = await instances.load(definition.name, id);
     const answeredAt = command.idempotencyKey ? current?.requestRevisions.get(eventId) : undefined;
     if (current && answeredAt !== undefined) {
-      const then = answeredAt === current.revision ? current : await instances.loadAt(definition.name, id, answeredAt);
+      const then =
+        answeredAt === current.revision
+          ? current
+          : await instances.loadAt(definition.name, id, answeredAt);
       return ok({ instance: viewOf(then), replayed: true });
     }
     return reject({

@@ -85,7 +85,11 @@ export function planTransition(
   deriveId: (name: string) => string,
 ): TransitionPlan {
   const { definition } = state;
-  const [nextSnapshot, actions] = transition(definition.machine, state.snapshot, machineEvent(type, payload));
+  const [nextSnapshot, actions] = transition(
+    definition.machine,
+    state.snapshot,
+    machineEvent(type, payload),
+  );
   const accepted: PlannedEvent = {
     eventId,
     type,

@@ -35,7 +35,12 @@ export interface WorkflowEngine {
 }
 
 export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEngine {
-  const instances = new InstanceRepository(options.store, options.codec, options.catalog, options.cacheCapacity);
+  const instances = new InstanceRepository(
+    options.store,
+    options.codec,
+    options.catalog,
+    options.cacheCapacity,
+  );
   const context: EngineContext = {
     store: options.store,
     codec: options.codec,

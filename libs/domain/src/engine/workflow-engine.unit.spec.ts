@@ -18,7 +18,9 @@ describe('workflow engine', () => {
     it('records the start event under the business key and reports the initial state', async () => {
       const { engine, store } = await createTestEngine();
       const order = anOrder('order-1');
-      const started = valueOf(await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: order }));
+      const started = valueOf(
+        await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: order }),
+      );
       expect(started.replayed).toBe(false);
       expect(started.instance).toMatchObject({
         workflow: 'orderFulfillment',
@@ -45,16 +47,27 @@ describe('workflow engine', () => {
     it('never creates a second instance with the same id', async () => {
       const { engine, store } = await createTestEngine();
       await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: anOrder('dup') });
-      const again = rejectionOf(await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: anOrder('dup') }));
+      const again = rejectionOf(
+        await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: anOrder('dup') }),
+      );
       expect(again.code).toBe(ErrorCode.InstanceAlreadyExists);
       expect(await store.readStream('orderFulfillment-dup')).toHaveLength(1);
     });
 
     it('answers a repeated start with the same idempotency key with the first result', async () => {
       const { engine, store } = await createTestEngine();
-      const command = { workflow: 'orderFulfillment', input: anOrder('idem'), idempotencyKey: 'k-1' };
+      const command = {
+        workflow: 'orderFulfillment',
+        input: anOrder('idem'),
+        idempotencyKey: 'k-1',
+      };
       const first = valueOf(await engine.startWorkflow.handle(command));
-      await engine.sendEvent.handle({ workflow: 'orderFulfillment', id: 'idem', type: 'PaymentReceived', payload: { paymentId: 'p', amountCents: 4999 } });
+      await engine.sendEvent.handle({
+        workflow: 'orderFulfillment',
+        id: 'idem',
+        type: 'PaymentReceived',
+        payload: { paymentId: 'p', amountCents: 4999 },
+      });
       const repeat = valueOf(await engine.startWorkflow.handle(command));
       expect(repeat).toEqual({ instance: first.instance, replayed: true });
       expect(await store.readStream('orderFulfillment-idem')).toHaveLength(2);
@@ -62,19 +75,37 @@ describe('workflow engine', () => {
 
     it('rejects invalid input naming each broken field, and writes nothing', async () => {
       const { engine, store } = await createTestEngine();
-      const input = { ...anOrder('bad'), amountCents: '12', items: [{ sku: 'a', quantity: 1.5 }], colour: 'red' };
-      const rejection = rejectionOf(await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input }));
+      const input = {
+        ...anOrder('bad'),
+        amountCents: '12',
+        items: [{ sku: 'a', quantity: 1.5 }],
+        colour: 'red',
+      };
+      const rejection = rejectionOf(
+        await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input }),
+      );
       expect(rejection.code).toBe(ErrorCode.SchemaValidationFailed);
       if (rejection.code !== ErrorCode.SchemaValidationFailed) return;
-      expect(rejection.errors.map((e) => e.path)).toEqual(['input.amountCents', 'input.items.0.quantity', 'input.colour']);
+      expect(rejection.errors.map((e) => e.path)).toEqual([
+        'input.amountCents',
+        'input.items.0.quantity',
+        'input.colour',
+      ]);
       expect(rejection.errors[0]!.message).toContain('integer');
       expect(await store.readAll()).toHaveLength(0);
     });
 
     it('rejects an unknown workflow and an id it cannot use', async () => {
       const { engine } = await createTestEngine();
-      expect(rejectionOf(await engine.startWorkflow.handle({ workflow: 'nope', input: {} })).code).toBe(ErrorCode.WorkflowNotFound);
-      const badId = rejectionOf(await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: anOrder('has space') }));
+      expect(
+        rejectionOf(await engine.startWorkflow.handle({ workflow: 'nope', input: {} })).code,
+      ).toBe(ErrorCode.WorkflowNotFound);
+      const badId = rejectionOf(
+        await engine.startWorkflow.handle({
+          workflow: 'orderFulfillment',
+          input: anOrder('has space'),
+        }),
+      );
       expect(badId).toMatchObject({ code: ErrorCode.InvalidId, path: 'id (derived from input)' });
     });
   });
@@ -85,7 +116,13 @@ describe('workflow engine', () => {
       const order = anOrder();
       await fixture.engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: order });
       const send = (type: string, payload: unknown, extra: Record<string, unknown> = {}) =>
-        fixture.engine.sendEvent.handle({ workflow: 'orderFulfillment', id: order.orderId, type, payload, ...extra });
+        fixture.engine.sendEvent.handle({
+          workflow: 'orderFulfillment',
+          id: order.orderId,
+          type,
+          payload,
+          ...extra,
+        });
       return { ...fixture, id: order.orderId, stream: `orderFulfillment-${order.orderId}`, send };
     };
 
@@ -94,10 +131,21 @@ describe('workflow engine', () => {
       valueOf(await send('PaymentReceived', { paymentId: 'pay-1', amountCents: 4999 }));
       valueOf(await send('GoodsFetched', { warehouseId: 'w-1' }));
       const done = valueOf(await send('ShipmentDispatched', { trackingId: 't-1' }));
-      expect(done.instance).toMatchObject({ state: 'completed', status: 'completed', revision: 4, acceptedEvents: [] });
+      expect(done.instance).toMatchObject({
+        state: 'completed',
+        status: 'completed',
+        revision: 4,
+        acceptedEvents: [],
+      });
       expect((done.instance.context as { trackingId: string }).trackingId).toBe('t-1');
       const types = (await store.readStream(stream)).map((e) => e.type);
-      expect(types).toEqual(['OrderPlaced', 'PaymentReceived', 'GoodsFetched', 'ShipmentDispatched', 'WorkflowCompleted']);
+      expect(types).toEqual([
+        'OrderPlaced',
+        'PaymentReceived',
+        'GoodsFetched',
+        'ShipmentDispatched',
+        'WorkflowCompleted',
+      ]);
     });
 
     it('records the refund command in the same append, with a deterministic command id', async () => {
@@ -108,10 +156,17 @@ describe('workflow engine', () => {
       const events = await store.readStream(stream);
       const dispatched = events[3]!;
       expect(dispatched.type).toBe('CommandDispatched');
-      expect(readEsflowMetadata(dispatched.metadata)).toMatchObject({ category: 'framework', causationId: events[2]!.eventId });
+      expect(readEsflowMetadata(dispatched.metadata)).toMatchObject({
+        category: 'framework',
+        causationId: events[2]!.eventId,
+      });
       const payload = await codec.decode('esflow.framework.CommandDispatched', dispatched.data);
       expect(payload['commandType']).toBe('RefundPayment');
-      expect(JSON.parse(payload['payloadJson'] as string)).toMatchObject({ paymentId: 'pay-9', amountCents: 4999, currency: 'EUR' });
+      expect(JSON.parse(payload['payloadJson'] as string)).toMatchObject({
+        paymentId: 'pay-9',
+        amountCents: 4999,
+        currency: 'EUR',
+      });
       const cancelled = valueOf(await send('PaymentRefunded', { refundId: 'r-1' }));
       expect(cancelled.instance).toMatchObject({ state: 'cancelled', status: 'cancelled' });
     });
@@ -124,8 +179,12 @@ describe('workflow engine', () => {
         state: 'awaitingPayment',
         acceptedEvents: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'],
       });
-      expect(rejectionOf(await send('Teleported', {}))).toMatchObject({ code: ErrorCode.UnknownEventType });
-      expect(rejectionOf(await send('OrderPlaced', {}))).toMatchObject({ code: ErrorCode.UnknownEventType });
+      expect(rejectionOf(await send('Teleported', {}))).toMatchObject({
+        code: ErrorCode.UnknownEventType,
+      });
+      expect(rejectionOf(await send('OrderPlaced', {}))).toMatchObject({
+        code: ErrorCode.UnknownEventType,
+      });
       expect(rejectionOf(await send('PaymentReceived', { paymentId: 1 }))).toMatchObject({
         code: ErrorCode.SchemaValidationFailed,
         errors: [
@@ -138,19 +197,41 @@ describe('workflow engine', () => {
 
     it('honours If-Match: a stale revision is a conflict, the current one succeeds', async () => {
       const { send } = await started();
-      expect(rejectionOf(await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, { expectedRevision: 3 }))).toMatchObject({
+      expect(
+        rejectionOf(
+          await send(
+            'PaymentReceived',
+            { paymentId: 'p', amountCents: 1 },
+            { expectedRevision: 3 },
+          ),
+        ),
+      ).toMatchObject({
         code: ErrorCode.RevisionConflict,
         expectedRevision: 3,
         actualRevision: 0,
       });
-      valueOf(await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, { expectedRevision: 0 }));
+      valueOf(
+        await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, { expectedRevision: 0 }),
+      );
     });
 
     it('answers a repeated request with its first result even after the state moved on', async () => {
       const { send, store, stream } = await started();
-      const first = valueOf(await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, { idempotencyKey: 'pay' }));
+      const first = valueOf(
+        await send(
+          'PaymentReceived',
+          { paymentId: 'p', amountCents: 1 },
+          { idempotencyKey: 'pay' },
+        ),
+      );
       valueOf(await send('GoodsFetched', { warehouseId: 'w' }));
-      const repeat = valueOf(await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, { idempotencyKey: 'pay' }));
+      const repeat = valueOf(
+        await send(
+          'PaymentReceived',
+          { paymentId: 'p', amountCents: 1 },
+          { idempotencyKey: 'pay' },
+        ),
+      );
       expect(repeat).toEqual({ instance: first.instance, replayed: true });
       expect(await store.readStream(stream)).toHaveLength(3);
     });
@@ -168,7 +249,14 @@ describe('workflow engine', () => {
       const { send, store, id, engine } = await started();
       const { engine: other } = await createTestEngine({ store });
       await engine.queries.get('orderFulfillment', id); // warm this engine's cache
-      valueOf(await other.sendEvent.handle({ workflow: 'orderFulfillment', id, type: 'PaymentReceived', payload: { paymentId: 'p', amountCents: 1 } }));
+      valueOf(
+        await other.sendEvent.handle({
+          workflow: 'orderFulfillment',
+          id,
+          type: 'PaymentReceived',
+          payload: { paymentId: 'p', amountCents: 1 },
+        }),
+      );
       const result = valueOf(await send('GoodsFetched', { warehouseId: 'w' }));
       expect(result.instance).toMatchObject({ state: 'shipping', revision: 2 });
     });
@@ -189,7 +277,13 @@ describe('workflow engine', () => {
       expect(new Set(rejected)).toEqual(new Set([ErrorCode.EventNotAccepted]));
       const events = await store.readStream(stream);
       expect(events.map((e) => e.revision)).toEqual([0, 1, 2, 3, 4]);
-      expect(events.map((e) => e.type)).toEqual(['OrderPlaced', 'PaymentReceived', 'GoodsFetched', 'ShipmentDispatched', 'WorkflowCompleted']);
+      expect(events.map((e) => e.type)).toEqual([
+        'OrderPlaced',
+        'PaymentReceived',
+        'GoodsFetched',
+        'ShipmentDispatched',
+        'WorkflowCompleted',
+      ]);
     });
   });
 
@@ -200,8 +294,12 @@ describe('workflow engine', () => {
       const history = valueOf(await engine.queries.history('orderFulfillment', 'h-1'));
       expect(history).toHaveLength(1);
       expect(history[0]).toMatchObject({ revision: 0, type: 'OrderPlaced', data: anOrder('h-1') });
-      expect(rejectionOf(await engine.queries.get('orderFulfillment', 'missing')).code).toBe(ErrorCode.InstanceNotFound);
-      expect(rejectionOf(await engine.queries.history('orderFulfillment', 'missing')).code).toBe(ErrorCode.InstanceNotFound);
+      expect(rejectionOf(await engine.queries.get('orderFulfillment', 'missing')).code).toBe(
+        ErrorCode.InstanceNotFound,
+      );
+      expect(rejectionOf(await engine.queries.history('orderFulfillment', 'missing')).code).toBe(
+        ErrorCode.InstanceNotFound,
+      );
     });
   });
 });

@@ -6,9 +6,23 @@ import { ErrorCode, ValidationIssue } from './esflow-error';
  */
 export type Rejection =
   | { readonly code: typeof ErrorCode.InvalidId; readonly message: string; readonly path: string }
-  | { readonly code: typeof ErrorCode.WorkflowNotFound; readonly message: string; readonly workflow: string }
-  | { readonly code: typeof ErrorCode.InstanceNotFound; readonly message: string; readonly workflow: string; readonly id: string }
-  | { readonly code: typeof ErrorCode.InstanceAlreadyExists; readonly message: string; readonly workflow: string; readonly id: string }
+  | {
+      readonly code: typeof ErrorCode.WorkflowNotFound;
+      readonly message: string;
+      readonly workflow: string;
+    }
+  | {
+      readonly code: typeof ErrorCode.InstanceNotFound;
+      readonly message: string;
+      readonly workflow: string;
+      readonly id: string;
+    }
+  | {
+      readonly code: typeof ErrorCode.InstanceAlreadyExists;
+      readonly message: string;
+      readonly workflow: string;
+      readonly id: string;
+    }
   | {
       readonly code: typeof ErrorCode.SchemaValidationFailed;
       readonly message: string;
@@ -34,7 +48,9 @@ export type Rejection =
       readonly acceptedEvents: readonly string[];
     };
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rejection: Rejection };
+export type Result<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly rejection: Rejection };
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const reject = <T>(rejection: Rejection): Result<T> => ({ ok: false, rejection });

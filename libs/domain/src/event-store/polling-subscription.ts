@@ -1,8 +1,17 @@
-import { AllStreamFilter, EventStoreSubscription, GlobalPosition, RecordedEvent } from './event-store.port';
+import {
+  AllStreamFilter,
+  EventStoreSubscription,
+  GlobalPosition,
+  RecordedEvent,
+} from './event-store.port';
 
 export interface PollingSubscriptionSource {
   /** Up to `maxCount` matching events strictly after `after` (or from the start), in order. */
-  readPage(after: GlobalPosition | undefined, maxCount: number, filter?: AllStreamFilter): Promise<RecordedEvent[]>;
+  readPage(
+    after: GlobalPosition | undefined,
+    maxCount: number,
+    filter?: AllStreamFilter,
+  ): Promise<RecordedEvent[]>;
   /** Resolves at the next local commit or after `timeoutMs`, whichever comes first. */
   waitForChange(timeoutMs: number): Promise<void>;
 }
@@ -15,7 +24,12 @@ export interface PollingSubscriptionSource {
  */
 export function pollingSubscription(
   source: PollingSubscriptionSource,
-  options: { after?: GlobalPosition; filter?: AllStreamFilter; pageSize?: number; pollIntervalMs?: number },
+  options: {
+    after?: GlobalPosition;
+    filter?: AllStreamFilter;
+    pageSize?: number;
+    pollIntervalMs?: number;
+  },
 ): EventStoreSubscription {
   const pageSize = options.pageSize ?? 500;
   const pollIntervalMs = options.pollIntervalMs ?? 50;

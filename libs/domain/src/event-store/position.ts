@@ -1,4 +1,9 @@
-import { AllStreamFilter, ExpectedRevision, GlobalPosition, RecordedEvent } from './event-store.port';
+import {
+  AllStreamFilter,
+  ExpectedRevision,
+  GlobalPosition,
+  RecordedEvent,
+} from './event-store.port';
 
 export const START_POSITION: GlobalPosition = { commit: -1n, prepare: -1n };
 

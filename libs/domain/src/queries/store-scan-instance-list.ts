@@ -1,6 +1,11 @@
 import { EventStore, RecordedEvent } from '../event-store/event-store.port';
 import { readEsflowMetadata } from '../workflow/event-metadata';
-import { InstanceList, InstancePage, InstanceSummary, ListInstancesQuery } from './instance-list.port';
+import {
+  InstanceList,
+  InstancePage,
+  InstanceSummary,
+  ListInstancesQuery,
+} from './instance-list.port';
 
 const PAGE = 1_000;
 
@@ -19,7 +24,11 @@ export class StoreScanInstanceList implements InstanceList {
     const latest = new Map<string, RecordedEvent>();
     const filter = { streamNamePrefixes: names.map((name) => `${name}-`) };
     for (let after: RecordedEvent['position'] | undefined; ; ) {
-      const page = await this.store.readAll({ ...(after ? { after } : {}), maxCount: PAGE, filter });
+      const page = await this.store.readAll({
+        ...(after ? { after } : {}),
+        maxCount: PAGE,
+        filter,
+      });
       for (const event of page) latest.set(event.streamName, event);
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.position;
@@ -29,7 +38,8 @@ export class StoreScanInstanceList implements InstanceList {
       .filter((s) => query.state === undefined || stateMatches(s.state, query.state))
       .filter((s) => query.status === undefined || s.status === query.status)
       .sort((a, b) => cursorOf(a).localeCompare(cursorOf(b)));
-    const from = query.after === undefined ? 0 : summaries.findIndex((s) => cursorOf(s) > query.after!);
+    const from =
+      query.after === undefined ? 0 : summaries.findIndex((s) => cursorOf(s) > query.after!);
     const start = from === -1 ? summaries.length : from;
     const items = summaries.slice(start, start + query.limit);
     const hasMore = start + query.limit < summaries.length;

@@ -34,6 +34,8 @@ export interface EsflowEventMetadata {
   readonly occurredAt: string;
 }
 
-export function readEsflowMetadata(metadata: Readonly<Record<string, unknown>>): EsflowEventMetadata {
+export function readEsflowMetadata(
+  metadata: Readonly<Record<string, unknown>>,
+): EsflowEventMetadata {
   return metadata as unknown as EsflowEventMetadata;
 }

@@ -6,7 +6,8 @@ export const MAX_INSTANCE_ID_LENGTH = 200;
 /** Why `id` cannot be an instance id, or undefined when it can. */
 export function instanceIdProblem(id: string): string | undefined {
   if (id.length === 0) return 'must not be empty';
-  if (id.length > MAX_INSTANCE_ID_LENGTH) return `must be at most ${MAX_INSTANCE_ID_LENGTH} characters, got ${id.length}`;
+  if (id.length > MAX_INSTANCE_ID_LENGTH)
+    return `must be at most ${MAX_INSTANCE_ID_LENGTH} characters, got ${id.length}`;
   if (!INSTANCE_ID.test(id)) return 'may only contain letters, digits and . _ : -';
   if (id === '.' || id === '..') return 'must not be "." or ".."';
   return undefined;

@@ -50,7 +50,9 @@ export function machineEvent(type: string, payload: Readonly<Record<string, unkn
 export function statusOf(snapshot: AnyMachineSnapshot): InstanceStatus {
   if (snapshot.status === 'error') return InstanceStatus.Failed;
   if (snapshot.status !== 'done') return InstanceStatus.Running;
-  const metas = Object.values(snapshot.getMeta() as Record<string, { status?: unknown } | undefined>);
+  const metas = Object.values(
+    snapshot.getMeta() as Record<string, { status?: unknown } | undefined>,
+  );
   const declared = metas.map((meta) => meta?.status).find((status) => typeof status === 'string');
   return declared === InstanceStatus.Cancelled || declared === InstanceStatus.Failed
     ? declared
@@ -58,7 +60,10 @@ export function statusOf(snapshot: AnyMachineSnapshot): InstanceStatus {
 }
 
 /** Event types the current state has a transition for (guards are not evaluated). */
-export function acceptedEventsOf(definition: WorkflowDefinition, snapshot: AnyMachineSnapshot): string[] {
+export function acceptedEventsOf(
+  definition: WorkflowDefinition,
+  snapshot: AnyMachineSnapshot,
+): string[] {
   if (snapshot.status !== 'active') return [];
   const own = new Set<string>();
   for (const node of snapshot._nodes) for (const type of node.ownEvents) own.add(type);
@@ -79,7 +84,10 @@ export function viewOf(state: InstanceState): InstanceView {
 }
 
 function corrupt(streamName: string, revision: number, why: string): EsflowError {
-  return new EsflowError(ErrorCode.CorruptEvent, `stream ${streamName} revision ${revision}: ${why}`);
+  return new EsflowError(
+    ErrorCode.CorruptEvent,
+    `stream ${streamName} revision ${revision}: ${why}`,
+  );
 }
 
 /**
@@ -107,7 +115,11 @@ export function foldInstance(
     if (!first) throw new Error('foldInstance needs at least the start event');
     streamName = first.recorded.streamName;
     if (first.recorded.type !== definition.startEvent)
-      throw corrupt(streamName, 0, `expected start event ${definition.startEvent}, found ${first.recorded.type}`);
+      throw corrupt(
+        streamName,
+        0,
+        `expected start event ${definition.startEvent}, found ${first.recorded.type}`,
+      );
     [snapshot] = initialTransition(definition.machine, first.payload);
     requestRevisions.set(first.recorded.eventId, first.recorded.revision);
     revision = first.recorded.revision;
@@ -120,11 +132,20 @@ export function foldInstance(
     revision = recorded.revision;
     const metadata = readEsflowMetadata(recorded.metadata);
     if (metadata.category === EventCategory.Framework) {
-      if (requestRevisions.has(metadata.causationId)) requestRevisions.set(metadata.causationId, revision);
+      if (requestRevisions.has(metadata.causationId))
+        requestRevisions.set(metadata.causationId, revision);
       continue;
     }
     [snapshot] = transition(definition.machine, snapshot, machineEvent(recorded.type, payload));
     requestRevisions.set(recorded.eventId, revision);
   }
-  return { definition, instanceId, streamName, snapshot, revision, requestRevisions, correlationId };
+  return {
+    definition,
+    instanceId,
+    streamName,
+    snapshot,
+    revision,
+    requestRevisions,
+    correlationId,
+  };
 }

@@ -55,10 +55,14 @@ export function defineWorkflow(spec: WorkflowDefinitionSpec): WorkflowDefinition
   const commands = spec.commands ?? [];
   for (const type of [spec.startEvent, ...inputEvents, ...commands]) {
     if (!TYPE_NAME.test(type))
-      throw invalid(`workflow ${spec.name}: type "${type}" must be PascalCase (e.g. PaymentReceived)`);
+      throw invalid(
+        `workflow ${spec.name}: type "${type}" must be PascalCase (e.g. PaymentReceived)`,
+      );
   }
   if (inputEvents.includes(spec.startEvent))
-    throw invalid(`workflow ${spec.name}: start event ${spec.startEvent} must not also be a transition event`);
+    throw invalid(
+      `workflow ${spec.name}: start event ${spec.startEvent} must not also be a transition event`,
+    );
   return {
     name: spec.name,
     version: spec.version,

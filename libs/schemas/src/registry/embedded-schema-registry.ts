@@ -10,7 +10,9 @@ import { RegisteredSchema, SchemaRegistry } from './schema-registry.port';
  * two texts of one schema compare equal, while adding a default makes a new version.
  */
 export function normalizedSchema(schema: string): string {
-  return JSON.stringify(avro.Type.forSchema(JSON.parse(schema) as avro.Schema).schema({ exportAttrs: true }));
+  return JSON.stringify(
+    avro.Type.forSchema(JSON.parse(schema) as avro.Schema).schema({ exportAttrs: true }),
+  );
 }
 
 /**
@@ -36,9 +38,13 @@ export function createEmbeddedSchemaRegistry(options: { filename: string }): Sch
       PRIMARY KEY (subject, version)
     );
   `);
-  const findSchema = db.prepare<[string], { id: number }>('SELECT id FROM registry_schemas WHERE canonical = ?');
+  const findSchema = db.prepare<[string], { id: number }>(
+    'SELECT id FROM registry_schemas WHERE canonical = ?',
+  );
   const insertSchema = db.prepare('INSERT INTO registry_schemas (canonical, schema) VALUES (?, ?)');
-  const schemaById = db.prepare<[number], { schema: string }>('SELECT schema FROM registry_schemas WHERE id = ?');
+  const schemaById = db.prepare<[number], { schema: string }>(
+    'SELECT schema FROM registry_schemas WHERE id = ?',
+  );
   const findVersion = db.prepare<[string, number], { version: number }>(
     'SELECT version FROM registry_subject_versions WHERE subject = ? AND schema_id = ?',
   );
@@ -46,7 +52,9 @@ export function createEmbeddedSchemaRegistry(options: { filename: string }): Sch
     `SELECT v.version, v.schema_id, s.schema FROM registry_subject_versions v
      JOIN registry_schemas s ON s.id = v.schema_id WHERE v.subject = ? ORDER BY v.version DESC LIMIT 1`,
   );
-  const insertVersion = db.prepare('INSERT INTO registry_subject_versions (subject, version, schema_id) VALUES (?, ?, ?)');
+  const insertVersion = db.prepare(
+    'INSERT INTO registry_subject_versions (subject, version, schema_id) VALUES (?, ?, ?)',
+  );
 
   const register = db.transaction((subject: string, schema: string): RegisteredSchema => {
     const canonical = normalizedSchema(schema);
@@ -65,12 +73,18 @@ export function createEmbeddedSchemaRegistry(options: { filename: string }): Sch
     },
     async schemaById(id) {
       const row = schemaById.get(id);
-      if (!row) throw new EsflowError(ErrorCode.SchemaNotFound, `no schema with id ${id} in the embedded registry`);
+      if (!row)
+        throw new EsflowError(
+          ErrorCode.SchemaNotFound,
+          `no schema with id ${id} in the embedded registry`,
+        );
       return row.schema;
     },
     async latest(subject) {
       const row = latest.get(subject);
-      return row ? { subject, version: row.version, id: row.schema_id, schema: row.schema } : undefined;
+      return row
+        ? { subject, version: row.version, id: row.schema_id, schema: row.schema }
+        : undefined;
     },
     async close() {
       db.close();

@@ -31,6 +31,10 @@ export interface SchemaRegistry {
  */
 export type SubjectNamingStrategy = 'record' | 'topic-record';
 
-export function subjectFor(recordName: string, strategy: SubjectNamingStrategy = 'record', topic?: string): string {
+export function subjectFor(
+  recordName: string,
+  strategy: SubjectNamingStrategy = 'record',
+  topic?: string,
+): string {
   return strategy === 'topic-record' && topic ? `${topic}-${recordName}` : recordName;
 }

@@ -1,6 +1,11 @@
 import { assign, emit, setup } from 'xstate';
 import { defineWorkflow } from '@esflow/domain';
-import { OrderFulfillmentEvent, OrderItem, OrderPlaced, RefundPayment } from './order-fulfillment.events';
+import {
+  OrderFulfillmentEvent,
+  OrderItem,
+  OrderPlaced,
+  RefundPayment,
+} from './order-fulfillment.events';
 
 export interface OrderFulfillmentContext {
   readonly orderId: string;
