@@ -37,6 +37,18 @@ export default defineConfig({
         plugins,
         resolve: { alias },
         test: {
+          name: 'integration',
+          // Suites against real servers (schema registry, Kafka) and wire-protocol doubles.
+          include: ['test/integration/**/*.int.spec.ts', 'test/doubles/**/*.int.spec.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.spec.ts'],
           testTimeout: 60_000,
