@@ -7,6 +7,7 @@ const alias = {
   '@esflow/schemas': resolve(__dirname, 'libs/schemas/src'),
   '@esflow/eventstore-memory': resolve(__dirname, 'libs/eventstore-memory/src'),
   '@esflow/eventstore-sqlite': resolve(__dirname, 'libs/eventstore-sqlite/src'),
+  '@esflow/eventstore-esdb': resolve(__dirname, 'libs/eventstore-esdb/src'),
   '@esflow/workflows': resolve(__dirname, 'libs/workflows/src'),
   '@esflow/app-core': resolve(__dirname, 'libs/app-core/src'),
 };

@@ -27,6 +27,35 @@ const environment = z.object({
     .default('FULL'),
   ESFLOW_BODY_LIMIT: byteSize,
   ESFLOW_INSTANCE_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
+  ESDB_CONNECTION_STRING: z
+    .string()
+    .regex(
+      /^esdb(\+discover)?:\/\//,
+      'ESDB_CONNECTION_STRING must start with esdb:// or esdb+discover://',
+    )
+    .optional(),
+  SCHEMA_REGISTRY_URL: z
+    .string()
+    .url('SCHEMA_REGISTRY_URL must be an http(s) URL of a Confluent-compatible registry')
+    .optional(),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(
+      /^[^,\s]+:\d+(,[^,\s]+:\d+)*$/,
+      'KAFKA_BROKERS must be a comma-separated list of host:port',
+    )
+    .optional(),
+  KAFKA_TOPIC_TEMPLATE: z
+    .string()
+    .refine((t) => t.includes('{workflow}'), 'KAFKA_TOPIC_TEMPLATE must contain {workflow}')
+    .default('esflow.{workflow}'),
+  KAFKA_TOPIC_PARTITIONS: z.coerce
+    .number()
+    .int()
+    .min(1, 'KAFKA_TOPIC_PARTITIONS must be at least 1')
+    .default(3),
+  KAFKA_CLIENT_ID: z.string().min(1).default('esflow'),
+  KAFKA_TRANSACTIONAL_ID: z.string().min(1).default('esflow-bridge'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       errorMap: () => ({
@@ -48,6 +77,20 @@ export interface EsflowConfig {
   readonly bodyLimitBytes: number;
   readonly instanceCacheSize: number;
   readonly logLevel: string;
+  /** Set: events live in EventStoreDB instead of the embedded SQLite store. */
+  readonly esdbConnectionString?: string;
+  /** Set: schemas are registered in this Confluent-compatible registry instead of the embedded one. */
+  readonly schemaRegistryUrl?: string;
+  /** Set: the projector runs the Kafka bridge. */
+  readonly kafka?: {
+    readonly brokers: readonly string[];
+    /** Topic name per workflow; `{workflow}` is replaced by the workflow name. */
+    readonly topicTemplate: string;
+    readonly topicPartitions: number;
+    readonly clientId: string;
+    /** One per bridge deployment: a second bridge with the same id fences the first. */
+    readonly transactionalId: string;
+  };
 }
 
 function parseByteSize(text: string): number {
@@ -81,5 +124,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EsflowConfig {
     bodyLimitBytes: parseByteSize(values.ESFLOW_BODY_LIMIT),
     instanceCacheSize: values.ESFLOW_INSTANCE_CACHE_SIZE,
     logLevel: values.LOG_LEVEL,
+    ...(values.ESDB_CONNECTION_STRING
+      ? { esdbConnectionString: values.ESDB_CONNECTION_STRING }
+      : {}),
+    ...(values.SCHEMA_REGISTRY_URL ? { schemaRegistryUrl: values.SCHEMA_REGISTRY_URL } : {}),
+    ...(values.KAFKA_BROKERS
+      ? {
+          kafka: {
+            brokers: values.KAFKA_BROKERS.split(','),
+            topicTemplate: values.KAFKA_TOPIC_TEMPLATE,
+            topicPartitions: values.KAFKA_TOPIC_PARTITIONS,
+            clientId: values.KAFKA_CLIENT_ID,
+            transactionalId: values.KAFKA_TRANSACTIONAL_ID,
+          },
+        }
+      : {}),
   };
 }

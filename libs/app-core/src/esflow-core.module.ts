@@ -8,7 +8,7 @@ import {
 } from '@esflow/domain';
 import { AvroPayloadCodec, SchemaCatalog, SchemaRegistry } from '@esflow/schemas';
 import { builtInWorkflows } from '@esflow/workflows';
-import { openEmbeddedEventStore, openEmbeddedRegistry } from './embedded-stores';
+import { openEventStore, openSchemaRegistry } from './adapters';
 import { EsflowConfig, loadConfig } from './esflow-config';
 import { nodeIdGenerator } from './node-id-generator';
 import { systemClock } from './system-clock';
@@ -46,12 +46,12 @@ class CoreLifecycle implements OnApplicationShutdown {
     {
       provide: EVENT_STORE,
       inject: [ESFLOW_CONFIG],
-      useFactory: (config: EsflowConfig) => openEmbeddedEventStore(config),
+      useFactory: (config: EsflowConfig) => openEventStore(config),
     },
     {
       provide: SCHEMA_REGISTRY,
       inject: [ESFLOW_CONFIG],
-      useFactory: (config: EsflowConfig) => openEmbeddedRegistry(config),
+      useFactory: (config: EsflowConfig) => openSchemaRegistry(config),
     },
     {
       provide: PAYLOAD_CODEC,

@@ -2,5 +2,5 @@ export * from './node-id-generator';
 export * from './system-clock';
 export * from './esflow-config';
 export * from './tokens';
-export * from './embedded-stores';
+export * from './adapters';
 export * from './esflow-core.module';

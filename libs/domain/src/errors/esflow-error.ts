@@ -20,6 +20,7 @@ export const ErrorCode = {
   AppendPartiallyDuplicated: 'APPEND_PARTIALLY_DUPLICATED',
   StoreUnavailable: 'STORE_UNAVAILABLE',
   SchemaNotFound: 'SCHEMA_NOT_FOUND',
+  SchemaIncompatible: 'SCHEMA_INCOMPATIBLE',
   CorruptEvent: 'CORRUPT_EVENT',
   InvalidDefinition: 'INVALID_DEFINITION',
   InvalidConfiguration: 'INVALID_CONFIGURATION',

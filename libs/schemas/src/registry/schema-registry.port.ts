@@ -1,3 +1,5 @@
+import { CompatibilityLevel } from '../compatibility/compatibility-level';
+
 /** A schema as registered under a subject. */
 export interface RegisteredSchema {
   readonly subject: string;
@@ -9,19 +11,29 @@ export interface RegisteredSchema {
 }
 
 /**
- * The registry port: subjects, versions and global ids, as in Confluent's Schema Registry.
- * Implemented by the embedded registry (default) and a Confluent-compatible HTTP client.
+ * The registry port: subjects, versions, global ids and per-subject compatibility levels, as in
+ * Confluent's Schema Registry. Implemented by the embedded registry (the default run) and by a
+ * Confluent-compatible HTTP registry; both pass test/contract/schema-registry.contract.ts.
  */
 export interface SchemaRegistry {
   /**
-   * Registers `schema` under `subject` unless an identical schema (same canonical form) is
-   * already registered there; either way returns its version and global id.
+   * Registers `schema` under `subject`. An identical schema (same normalised form) already
+   * there is returned as it is; a new one becomes the next version if it is compatible under
+   * the subject's level, else a SCHEMA_INCOMPATIBLE error is thrown and nothing is registered.
    */
   register(subject: string, schema: string): Promise<RegisteredSchema>;
   /** The schema with this global id, or a SCHEMA_NOT_FOUND error. */
   schemaById(id: number): Promise<string>;
   /** The newest version under `subject`, or undefined if the subject has none. */
   latest(subject: string): Promise<RegisteredSchema | undefined>;
+  /** One version of a subject, or undefined. */
+  version(subject: string, version: number): Promise<RegisteredSchema | undefined>;
+  /** Version numbers of a subject, ascending; empty if the subject does not exist. */
+  versions(subject: string): Promise<number[]>;
+  /** Sets the subject's compatibility level (the subject need not exist yet). */
+  setCompatibility(subject: string, level: CompatibilityLevel): Promise<void>;
+  /** The subject's own level, or undefined when it follows the registry's default. */
+  compatibility(subject: string): Promise<CompatibilityLevel | undefined>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { ErrorCode, EsflowError, EventStore } from '@esflow/domain';
+import { createEsdbEventStore } from '@esflow/eventstore-esdb';
+import { createSqliteEventStore } from '@esflow/eventstore-sqlite';
+import {
+  createConfluentHttpRegistry,
+  createEmbeddedSchemaRegistry,
+  SchemaRegistry,
+} from '@esflow/schemas';
+import { EsflowConfig } from './esflow-config';
+
+/** The one SQLite file of the embedded default: event streams and the schema registry. */
+export function embeddedDatabaseFile(config: EsflowConfig): string {
+  return join(config.dataDir, 'esflow.sqlite');
+}
+
+async function reachable<T>(
+  what: string,
+  where: string,
+  adapter: T,
+  ping: () => Promise<void>,
+): Promise<T> {
+  try {
+    await ping();
+    return adapter;
+  } catch (error) {
+    throw new EsflowError(
+      ErrorCode.InvalidConfiguration,
+      `cannot reach ${what} at ${where}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The event store this process uses: EventStoreDB when ESDB_CONNECTION_STRING is set, else the
+ * embedded SQLite file. Start-up fails with a clear message if the chosen store cannot be reached.
+ */
+export async function openEventStore(config: EsflowConfig): Promise<EventStore> {
+  if (config.esdbConnectionString) {
+    const store = createEsdbEventStore({ connectionString: config.esdbConnectionString });
+    return reachable('EventStoreDB', config.esdbConnectionString, store, () => store.ping());
+  }
+  return createSqliteEventStore({
+    filename: embeddedDatabaseFile(config),
+    synchronous: config.sqliteSynchronous,
+  });
+}
+
+/** The schema registry: a Confluent-compatible one when SCHEMA_REGISTRY_URL is set, else embedded. */
+export async function openSchemaRegistry(config: EsflowConfig): Promise<SchemaRegistry> {
+  if (config.schemaRegistryUrl) {
+    const registry = createConfluentHttpRegistry({ url: config.schemaRegistryUrl });
+    return reachable(
+      'the schema registry',
+      config.schemaRegistryUrl,
+      registry,
+      async () => void (await registry.latest('esflow-connection-check')),
+    );
+  }
+  return createEmbeddedSchemaRegistry({ filename: embeddedDatabaseFile(config) });
+}

@@ -1,0 +1,17 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEmbeddedSchemaRegistry } from '@esflow/schemas';
+import { describeSchemaRegistryContract } from './schema-registry.contract';
+
+describeSchemaRegistryContract('embedded (SQLite)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'esflow-registry-contract-'));
+  const registry = createEmbeddedSchemaRegistry({ filename: join(dir, 'registry.sqlite') });
+  return {
+    registry,
+    dispose: async () => {
+      await registry.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
