@@ -8,7 +8,11 @@ const alias = {
   '@esflow/eventstore-memory': resolve(__dirname, 'libs/eventstore-memory/src'),
   '@esflow/eventstore-sqlite': resolve(__dirname, 'libs/eventstore-sqlite/src'),
   '@esflow/eventstore-esdb': resolve(__dirname, 'libs/eventstore-esdb/src'),
+  '@esflow/readmodel-sqlite': resolve(__dirname, 'libs/readmodel-sqlite/src'),
+  '@esflow/readmodel-postgres': resolve(__dirname, 'libs/readmodel-postgres/src'),
+  '@esflow/projections': resolve(__dirname, 'libs/projections/src'),
   '@esflow/workflows': resolve(__dirname, 'libs/workflows/src'),
+  '@esflow/kafka': resolve(__dirname, 'libs/kafka/src'),
   '@esflow/app-core': resolve(__dirname, 'libs/app-core/src'),
 };
 

@@ -82,18 +82,24 @@ describe('durability', () => {
     const http = httpClient(api.baseUrl);
     for (let i = 0; i < 5; i++)
       await http.post('/workflows/orderFulfillment', { input: anOrder() });
-    const status = await waitFor(
+    type Projections = { projections: { name: string; status: string; eventsApplied: number }[] };
+    const instances = await waitFor(
       async () => {
-        const health = (
-          await httpClient(projector.baseUrl).get<{
-            follower: { eventsSeen: number; status: string };
-          }>('/health')
-        ).body;
-        return health.follower.eventsSeen >= 5 && health.follower;
+        const found = (await http.get<Projections>('/projections')).body.projections.find(
+          (p) => p.name === 'instances',
+        );
+        return found && found.eventsApplied >= 5 && found.status === 'live' && found;
       },
-      { what: 'the projector to see 5 events' },
+      { what: 'the projector to apply 5 events' },
     );
-    expect(status).toMatchObject({ status: 'live', eventsSeen: 5 });
+    expect(instances).toMatchObject({
+      status: 'live',
+      eventsApplied: 5,
+      lag: { events: 0, seconds: 0 },
+    });
+    expect((await http.get<{ items: unknown[] }>('/workflows?limit=100')).body.items).toHaveLength(
+      5,
+    );
   });
 
   it('refuses to start with invalid configuration, naming the variable', () => {

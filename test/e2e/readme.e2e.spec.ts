@@ -14,10 +14,15 @@ function walkThrough(): string {
 
 describe('README walk-through', () => {
   let api: AppProcess;
+  let projector: AppProcess;
   beforeAll(async () => {
     api = await startApp('api');
+    projector = await startApp('projector', { dataDir: api.dataDir });
   });
-  afterAll(async () => api?.dispose());
+  afterAll(async () => {
+    await projector?.dispose();
+    await api?.dispose();
+  });
 
   it('works as written', () => {
     const script = walkThrough().replaceAll('localhost:3000', new URL(api.baseUrl).host);

@@ -4,13 +4,19 @@ import { AppProcess, startApp } from '../support/app-process';
 import { httpClient, rawHttp } from '../support/http-client';
 
 let api: AppProcess;
+let projector: AppProcess;
 let http: ReturnType<typeof httpClient>;
 
 beforeAll(async () => {
   api = await startApp('api');
+  // GET /workflows reads the projector's read model.
+  projector = await startApp('projector', { dataDir: api.dataDir });
   http = httpClient(api.baseUrl);
 });
-afterAll(async () => api?.dispose());
+afterAll(async () => {
+  await projector?.dispose();
+  await api?.dispose();
+});
 
 const start = (order = anOrder(), headers: Record<string, string> = {}) =>
   http.post('/workflows/orderFulfillment', { input: order }, headers);
@@ -99,13 +105,15 @@ describe('REST contract v1', () => {
     });
 
     const list = await http.get<{ items: { id: string; status: string }[] }>(
-      `/workflows?workflow=orderFulfillment&status=completed&limit=1000`,
+      `/workflows?workflow=orderFulfillment&status=completed&limit=1000&waitFor=${order.orderId}@4`,
     );
+    expect(list.headers.get('esflow-consistency')).toBe('fresh');
     expect(list.body.items.map((i) => i.id)).toContain(order.orderId);
   });
 
   it('pages the list with a stable cursor', async () => {
     for (let i = 0; i < 5; i++) await start(anOrder(`page-${i}`));
+    await http.get('/workflows?workflow=orderFulfillment&waitFor=page-4@0');
     const seen: string[] = [];
     let after: string | null = null;
     do {

@@ -7,6 +7,7 @@ import { HealthController } from './health/health.controller';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { MetricsController } from './metrics/metrics.controller';
+import { ProjectionsController } from './projections/projections.controller';
 import { WorkflowsController } from './workflows/workflows.controller';
 
 @Module({
@@ -22,7 +23,7 @@ import { WorkflowsController } from './workflows/workflows.controller';
     EsflowCoreModule,
     TerminusModule,
   ],
-  controllers: [WorkflowsController, HealthController, MetricsController],
+  controllers: [WorkflowsController, ProjectionsController, HealthController, MetricsController],
   providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })
 export class ApiModule implements NestModule {

@@ -1,16 +1,19 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { EsflowCoreModule, loadConfig } from '@esflow/app-core';
-import { StoreFollower } from './store-follower';
+import { ProjectionsService } from './projections/projections.service';
+import { KafkaBridgeModule } from './kafka-bridge/kafka-bridge.module';
 
 @Controller()
 class ProjectorStatusController {
-  constructor(private readonly follower: StoreFollower) {}
+  constructor(private readonly projections: ProjectionsService) {}
 
+  /** Liveness plus what this process's projections are doing. */
   @Get('health')
   health() {
-    const follower = this.follower.status();
-    return { status: follower.status === 'stopped' ? 'error' : 'ok', follower };
+    const projections = this.projections.statuses();
+    const failing = projections.some((p) => p.status === 'stopped');
+    return { status: failing ? 'degraded' : 'ok', owner: this.projections.owner, projections };
   }
 }
 
@@ -20,8 +23,9 @@ class ProjectorStatusController {
       useFactory: () => ({ pinoHttp: { level: loadConfig().logLevel, autoLogging: false } }),
     }),
     EsflowCoreModule,
+    KafkaBridgeModule,
   ],
   controllers: [ProjectorStatusController],
-  providers: [StoreFollower],
+  providers: [ProjectionsService],
 })
 export class ProjectorModule {}

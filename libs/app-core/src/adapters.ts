@@ -1,7 +1,9 @@
 import { join } from 'node:path';
-import { ErrorCode, EsflowError, EventStore } from '@esflow/domain';
+import { ErrorCode, EsflowError, EventStore, ReadModelStore } from '@esflow/domain';
 import { createEsdbEventStore } from '@esflow/eventstore-esdb';
 import { createSqliteEventStore } from '@esflow/eventstore-sqlite';
+import { createPostgresReadModelStore } from '@esflow/readmodel-postgres';
+import { createSqliteReadModelStore } from '@esflow/readmodel-sqlite';
 import {
   createConfluentHttpRegistry,
   createEmbeddedSchemaRegistry,
@@ -59,4 +61,29 @@ export async function openSchemaRegistry(config: EsflowConfig): Promise<SchemaRe
     );
   }
   return createEmbeddedSchemaRegistry({ filename: embeddedDatabaseFile(config) });
+}
+
+/**
+ * The read-model store: PostgreSQL when ESFLOW_READMODEL_URL is set, else `readmodel.sqlite` in
+ * the data directory (a file of its own, so projection writes never wait on event appends).
+ * Its tables are created here, by whichever process starts first.
+ */
+export async function openReadModelStore(config: EsflowConfig): Promise<ReadModelStore> {
+  const { postgresUrl, schema } = config.readModel;
+  const store = postgresUrl
+    ? createPostgresReadModelStore({ connectionString: postgresUrl, schema })
+    : createSqliteReadModelStore({ filename: join(config.dataDir, 'readmodel.sqlite') });
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new EsflowError(
+      ErrorCode.InvalidConfiguration,
+      `cannot prepare the read model${postgresUrl ? ` at ${postgresUrl}` : ''}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return store;
 }

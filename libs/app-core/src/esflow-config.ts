@@ -38,6 +38,22 @@ const environment = z.object({
     .string()
     .url('SCHEMA_REGISTRY_URL must be an http(s) URL of a Confluent-compatible registry')
     .optional(),
+  ESFLOW_READMODEL_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'ESFLOW_READMODEL_URL must be a postgres:// connection string')
+    .optional(),
+  ESFLOW_READMODEL_SCHEMA: z
+    .string()
+    .regex(
+      /^[a-z][a-z0-9_]{0,40}$/,
+      'ESFLOW_READMODEL_SCHEMA must be lower-case letters, digits and _',
+    )
+    .default('esflow_read'),
+  ESFLOW_PROJECTION_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(500, 'ESFLOW_PROJECTION_LEASE_MS must be at least 500')
+    .default(10_000),
   KAFKA_BROKERS: z
     .string()
     .regex(
@@ -81,6 +97,10 @@ export interface EsflowConfig {
   readonly esdbConnectionString?: string;
   /** Set: schemas are registered in this Confluent-compatible registry instead of the embedded one. */
   readonly schemaRegistryUrl?: string;
+  /** Set: read models live in PostgreSQL (this schema) instead of ./data/readmodel.sqlite. */
+  readonly readModel: { readonly postgresUrl?: string; readonly schema: string };
+  /** How long a projector's claim on a projection lasts without renewal (crash takeover time). */
+  readonly projectionLeaseMs: number;
   /** Set: the projector runs the Kafka bridge. */
   readonly kafka?: {
     readonly brokers: readonly string[];
@@ -124,6 +144,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EsflowConfig {
     bodyLimitBytes: parseByteSize(values.ESFLOW_BODY_LIMIT),
     instanceCacheSize: values.ESFLOW_INSTANCE_CACHE_SIZE,
     logLevel: values.LOG_LEVEL,
+    readModel: {
+      schema: values.ESFLOW_READMODEL_SCHEMA,
+      ...(values.ESFLOW_READMODEL_URL ? { postgresUrl: values.ESFLOW_READMODEL_URL } : {}),
+    },
+    projectionLeaseMs: values.ESFLOW_PROJECTION_LEASE_MS,
     ...(values.ESDB_CONNECTION_STRING
       ? { esdbConnectionString: values.ESDB_CONNECTION_STRING }
       : {}),

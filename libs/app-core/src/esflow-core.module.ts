@@ -2,36 +2,43 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import {
   createWorkflowEngine,
   EventStore,
-  StoreScanInstanceList,
+  ProjectionDefinition,
+  ReadModelStore,
+  realSleep,
   WorkflowCatalog,
   WorkflowEngine,
 } from '@esflow/domain';
+import { builtInProjections, ReadModelQueries } from '@esflow/projections';
 import { AvroPayloadCodec, SchemaCatalog, SchemaRegistry } from '@esflow/schemas';
 import { builtInWorkflows } from '@esflow/workflows';
-import { openEventStore, openSchemaRegistry } from './adapters';
+import { openEventStore, openReadModelStore, openSchemaRegistry } from './adapters';
 import { EsflowConfig, loadConfig } from './esflow-config';
 import { nodeIdGenerator } from './node-id-generator';
 import { systemClock } from './system-clock';
 import {
   ESFLOW_CONFIG,
   EVENT_STORE,
-  INSTANCE_LIST,
   PAYLOAD_CODEC,
+  PROJECTIONS,
+  READ_MODEL_QUERIES,
+  READ_MODEL_STORE,
   SCHEMA_REGISTRY,
   WORKFLOW_CATALOG,
   WORKFLOW_ENGINE,
 } from './tokens';
 
-/** Closes the store and registry when the application shuts down. */
+/** Closes the stores and the registry when the application shuts down. */
 class CoreLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SCHEMA_REGISTRY) private readonly registry: SchemaRegistry,
+    @Inject(READ_MODEL_STORE) private readonly readModel: ReadModelStore,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.store.close();
     await this.registry.close();
+    await this.readModel.close();
   }
 }
 
@@ -79,10 +86,20 @@ class CoreLifecycle implements OnApplicationShutdown {
         }),
     },
     {
-      provide: INSTANCE_LIST,
-      inject: [EVENT_STORE, WORKFLOW_CATALOG],
-      useFactory: (store: EventStore, catalog: WorkflowCatalog) =>
-        new StoreScanInstanceList(store, () => catalog.names()),
+      provide: READ_MODEL_STORE,
+      inject: [ESFLOW_CONFIG],
+      useFactory: (config: EsflowConfig) => openReadModelStore(config),
+    },
+    {
+      provide: READ_MODEL_QUERIES,
+      inject: [READ_MODEL_STORE],
+      useFactory: (readModel: ReadModelStore) => new ReadModelQueries(readModel, realSleep),
+    },
+    {
+      provide: PROJECTIONS,
+      inject: [WORKFLOW_CATALOG],
+      useFactory: (catalog: WorkflowCatalog): ProjectionDefinition[] =>
+        builtInProjections(catalog.names()),
     },
     CoreLifecycle,
   ],
@@ -93,7 +110,9 @@ class CoreLifecycle implements OnApplicationShutdown {
     PAYLOAD_CODEC,
     WORKFLOW_CATALOG,
     WORKFLOW_ENGINE,
-    INSTANCE_LIST,
+    READ_MODEL_STORE,
+    READ_MODEL_QUERIES,
+    PROJECTIONS,
   ],
 })
 export class EsflowCoreModule {}

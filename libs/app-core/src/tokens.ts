@@ -5,4 +5,6 @@ export const SCHEMA_REGISTRY = Symbol('SCHEMA_REGISTRY');
 export const PAYLOAD_CODEC = Symbol('PAYLOAD_CODEC');
 export const WORKFLOW_CATALOG = Symbol('WORKFLOW_CATALOG');
 export const WORKFLOW_ENGINE = Symbol('WORKFLOW_ENGINE');
-export const INSTANCE_LIST = Symbol('INSTANCE_LIST');
+export const READ_MODEL_STORE = Symbol('READ_MODEL_STORE');
+export const READ_MODEL_QUERIES = Symbol('READ_MODEL_QUERIES');
+export const PROJECTIONS = Symbol('PROJECTIONS');

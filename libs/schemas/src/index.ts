@@ -16,3 +16,4 @@ export * from './gate/registry-history';
 export * from './gate/workflow-coverage';
 export * from './gate/schema-gate';
 export * from './gate/schema-gate-runner';
+export * from './gate/released-fixtures';

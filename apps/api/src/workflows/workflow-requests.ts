@@ -11,7 +11,7 @@ const issuesOf = (error: z.ZodError): ValidationIssue[] =>
         : issue.message,
   }));
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+function parse(schema: z.ZodTypeAny, value: unknown, what: string): unknown {
   const result = schema.safeParse(value);
   if (!result.success) throw malformed(`${what} is not valid`, issuesOf(result.error));
   return result.data;
@@ -60,6 +60,17 @@ const listQuery = z
       .max(1000, 'must be at most 1000')
       .default(50),
     after: z.string().optional(),
+    waitFor: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9._:-]{1,200}@\d{1,15}$/,
+        'must be <instance id>@<revision>, e.g. order-1001@4',
+      )
+      .transform((text) => {
+        const at = text.lastIndexOf('@');
+        return { id: text.slice(0, at), revision: Number(text.slice(at + 1)) };
+      })
+      .optional(),
   })
   .strict();
 
@@ -67,5 +78,8 @@ export const parseStartBody = (body: unknown) =>
   parse(startBody, body, 'the request body') as { id?: string; input: unknown };
 export const parseSendBody = (body: unknown) =>
   parse(sendBody, body, 'the request body') as { type: string; payload: unknown };
-export const parseListQuery = (query: unknown): ListInstancesQuery =>
-  parse(listQuery, query, 'the query') as ListInstancesQuery;
+export type ListRequest = ListInstancesQuery & {
+  readonly waitFor?: { id: string; revision: number };
+};
+export const parseListQuery = (query: unknown): ListRequest =>
+  parse(listQuery, query, 'the query') as ListRequest;

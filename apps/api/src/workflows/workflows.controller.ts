@@ -12,14 +12,9 @@ import {
 } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { INSTANCE_LIST, WORKFLOW_CATALOG, WORKFLOW_ENGINE } from '@esflow/app-core';
-import {
-  InstanceList,
-  InstanceView,
-  Result,
-  WorkflowCatalog,
-  WorkflowEngine,
-} from '@esflow/domain';
+import { READ_MODEL_QUERIES, WORKFLOW_CATALOG, WORKFLOW_ENGINE } from '@esflow/app-core';
+import { ReadModelQueries } from '@esflow/projections';
+import { InstanceView, Result, WorkflowCatalog, WorkflowEngine } from '@esflow/domain';
 import {
   checkId,
   etagOf,
@@ -61,7 +56,7 @@ export class WorkflowsController {
   constructor(
     @Inject(WORKFLOW_ENGINE) private readonly engine: WorkflowEngine,
     @Inject(WORKFLOW_CATALOG) private readonly catalog: WorkflowCatalog,
-    @Inject(INSTANCE_LIST) private readonly instances: InstanceList,
+    @Inject(READ_MODEL_QUERIES) private readonly instances: ReadModelQueries,
   ) {}
 
   @Post(':workflow')
@@ -200,13 +195,36 @@ export class WorkflowsController {
   })
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 50' })
   @ApiQuery({ name: 'after', required: false, description: 'Cursor from the previous page' })
+  @ApiQuery({
+    name: 'waitFor',
+    required: false,
+    description:
+      'Read your own write: `<id>@<revision>` (with `workflow`) waits up to 5 s until the read model has applied that revision; ' +
+      'the answer carries `Esflow-Consistency: stale` if it had not',
+  })
   @ApiResponse({ status: 200, type: InstancePageResponse })
-  async list(@Query() query: Record<string, unknown>) {
-    const parsed = parseListQuery(query);
+  async list(
+    @Query() query: Record<string, unknown>,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const { waitFor, ...parsed } = parseListQuery(query);
     if (parsed.workflow !== undefined && !this.catalog.latest(parsed.workflow))
       throw malformed(`no workflow named ${parsed.workflow}`, [
         { path: 'workflow', message: `known: ${this.catalog.names().join(', ')}` },
       ]);
+    if (waitFor) {
+      if (parsed.workflow === undefined)
+        throw malformed('waitFor needs the workflow parameter', [
+          { path: 'waitFor', message: 'give workflow=<name> too' },
+        ]);
+      const reached = await this.instances.waitForRevision(
+        parsed.workflow,
+        waitFor.id,
+        waitFor.revision,
+        5_000,
+      );
+      response.setHeader('Esflow-Consistency', reached ? 'fresh' : 'stale');
+    }
     return this.instances.list(parsed);
   }
 }

@@ -16,6 +16,9 @@ export const ErrorCode = {
   RevisionConflict: 'REVISION_CONFLICT',
   EventNotAccepted: 'EVENT_NOT_ACCEPTED',
   NotFound: 'NOT_FOUND',
+  ProjectionNotFound: 'PROJECTION_NOT_FOUND',
+  RebuildInProgress: 'REBUILD_IN_PROGRESS',
+  ProjectionNotStopped: 'PROJECTION_NOT_STOPPED',
   // Infrastructure and programming faults
   AppendPartiallyDuplicated: 'APPEND_PARTIALLY_DUPLICATED',
   StoreUnavailable: 'STORE_UNAVAILABLE',

@@ -147,9 +147,7 @@ function describeBreak(
       text =
         `${field} may hold ${issue.writer} in ${writerVersion} events, which ` +
         `${readerVersion}'s ${issue.reader} cannot read: ${cannotRead} holding it. ` +
-        (backward
-          ? 'Keep that union branch'
-          : `Write there only types that ${released} can read`);
+        (backward ? 'Keep that union branch' : `Write there only types that ${released} can read`);
       break;
     case CompatibilityRule.NameMismatch: {
       const [writerName, readerName] = issue.names ?? [issue.writer, issue.reader];

@@ -19,7 +19,8 @@ export const CompatibilityLevel = {
 } as const;
 export type CompatibilityLevel = (typeof CompatibilityLevel)[keyof typeof CompatibilityLevel];
 
-export const COMPATIBILITY_LEVELS: readonly CompatibilityLevel[] = Object.values(CompatibilityLevel);
+export const COMPATIBILITY_LEVELS: readonly CompatibilityLevel[] =
+  Object.values(CompatibilityLevel);
 
 /**
  * The level of event streams unless configured otherwise: stored events are replayed forever,

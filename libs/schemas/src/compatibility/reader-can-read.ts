@@ -169,8 +169,7 @@ export function describeType(type: avro.Type): string {
 function shallowMatch(reader: avro.Type, writer: avro.Type): boolean {
   const r = kindOf(reader);
   const w = kindOf(writer);
-  if (r === 'record' || r === 'enum' || r === 'fixed')
-    return r === w && namesMatch(reader, writer);
+  if (r === 'record' || r === 'enum' || r === 'fixed') return r === w && namesMatch(reader, writer);
   if (r === w) return true;
   return PROMOTED_FROM[r]?.includes(w) ?? false;
 }
@@ -234,11 +233,16 @@ class ResolutionChecker {
           (symbol) => !readerSymbols.includes(symbol),
         );
         if (missing.length === 0 || enumDefault(reader) !== undefined) return [];
-        return [{ ...this.issue(CompatibilityRule.EnumSymbolMissing, reader, writer), names: missing }];
+        return [
+          { ...this.issue(CompatibilityRule.EnumSymbolMissing, reader, writer), names: missing },
+        ];
       }
       case 'fixed': {
         if (!namesMatch(reader, writer)) return [this.nameMismatch(reader, writer)];
-        if ((unwrap(reader) as avro.types.FixedType).size === (unwrap(writer) as avro.types.FixedType).size)
+        if (
+          (unwrap(reader) as avro.types.FixedType).size ===
+          (unwrap(writer) as avro.types.FixedType).size
+        )
           return [];
         return [this.issue(CompatibilityRule.FixedSizeMismatch, reader, writer)];
       }

@@ -29,7 +29,9 @@ export interface LockedSubject {
 
 export const LOCK_FILE_NAME = 'schemas.lock.json';
 
-export function emptyLock(defaultLevel: CompatibilityLevel = DEFAULT_EVENT_STREAM_LEVEL): SchemaLock {
+export function emptyLock(
+  defaultLevel: CompatibilityLevel = DEFAULT_EVENT_STREAM_LEVEL,
+): SchemaLock {
   return { lockfileVersion: 1, defaultLevel, subjects: {} };
 }
 

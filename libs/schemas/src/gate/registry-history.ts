@@ -5,6 +5,7 @@ import {
   isCompatibilityLevel,
 } from '../compatibility/compatibility-level';
 import { ReleasedVersion } from '../compatibility/check-compatibility';
+import { GateRule } from './gate-failure';
 
 /** A subject's released versions and level, as the gate checks them. */
 export interface ReleasedSubject {
@@ -35,8 +36,8 @@ export interface RegistryHistory {
   /**
    * Registers `schema` as the next version of `subject`. A subject that has no versions yet is
    * first given `levelForNewSubject` (so event streams start BACKWARD_TRANSITIVE rather than on the
-   * registry's default). An incompatible schema is refused by the registry: REGISTRY_REJECTED
-   * errors carry its message.
+   * registry's default). A schema the registry refuses is a SCHEMA_INCOMPATIBLE (409) or
+   * INVALID_DEFINITION (422) error carrying the registry's message.
    */
   register(
     subject: string,
@@ -52,7 +53,17 @@ interface Answer {
   readonly body: unknown;
 }
 
-/** A client for the gate; `fetchFn` is injectable for tests. */
+function detailOf(answer: Answer): string {
+  return typeof answer.body === 'object' && answer.body !== null && 'message' in answer.body
+    ? String((answer.body as { message: unknown }).message)
+    : JSON.stringify(answer.body);
+}
+
+/**
+ * A client for the gate over plain fetch; `fetchFn` is injectable for tests. (The registry port's
+ * HTTP adapter has no global-level fallback and lists versions one request each; the gate needs
+ * `GET /config/{subject}?defaultToGlobal=true` and `GET /subjects/{subject}/versions`.)
+ */
 export function createRegistryHistory(
   url: string,
   fetchFn: typeof fetch = globalThis.fetch,
@@ -86,13 +97,9 @@ export function createRegistryHistory(
   }
 
   function unexpected(what: string, answer: Answer): EsflowError {
-    const detail =
-      typeof answer.body === 'object' && answer.body !== null && 'message' in answer.body
-        ? String((answer.body as { message: unknown }).message)
-        : JSON.stringify(answer.body);
     return new EsflowError(
       ErrorCode.InvalidConfiguration,
-      `the schema registry at ${base} answered ${what} with HTTP ${answer.status}: ${detail}`,
+      `the schema registry at ${base} answered ${what} with HTTP ${answer.status}: ${detailOf(answer)}`,
       { retriable: answer.status >= 500 },
     );
   }
@@ -153,14 +160,12 @@ export function createRegistryHistory(
       }
       const path = `${subjectPath(subject)}/versions`;
       const answer = await call('POST', path, { schema });
-      if (answer.status === 409 || answer.status === 422) {
-        const error = unexpected(`POST ${path}`, answer);
+      if (answer.status === 409 || answer.status === 422)
         throw new EsflowError(
-          ErrorCode.InvalidConfiguration,
-          `${subject}: the registry refused the schema (REGISTRY_REJECTED): ${error.message}`,
-          { details: { rule: 'REGISTRY_REJECTED', status: answer.status } },
+          answer.status === 409 ? ErrorCode.SchemaIncompatible : ErrorCode.InvalidDefinition,
+          `${subject}: the registry at ${base} refused the schema (${GateRule.RegistryRejected}, HTTP ${answer.status}): ${detailOf(answer)}`,
+          { details: { subject, status: answer.status } },
         );
-      }
       const id = (answer.body as { id?: unknown } | undefined)?.id;
       if (answer.status !== 200 || typeof id !== 'number') throw unexpected(`POST ${path}`, answer);
       // The version this schema has under the subject (an identical older one keeps its own).

@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
 import { WorkflowDefinition } from '@esflow/domain';
-import { CompatibilityLevel, DEFAULT_EVENT_STREAM_LEVEL } from '../compatibility/compatibility-level';
+import {
+  CompatibilityLevel,
+  DEFAULT_EVENT_STREAM_LEVEL,
+} from '../compatibility/compatibility-level';
 import { readLockFile, SchemaLock, withReleasedVersion, writeLockFile } from './lock-file';
+import { releasedFixturesDir, writeMissingFixtures } from './released-fixtures';
 import { createRegistryHistory, ReleasedSubject } from './registry-history';
 import { evaluateGate, GateReport, subjectsToRegister } from './schema-gate';
 import { loadWorkingTree } from './working-tree';
@@ -34,6 +38,8 @@ export interface RegisteredVersion {
 export interface SchemaRegisterRun extends SchemaGateRun {
   /** Empty when the gate failed or nothing changed. */
   readonly registered: readonly RegisteredVersion[];
+  /** Golden fixture files written for released versions that had none (lock-file mode). */
+  readonly fixturesWritten?: readonly string[];
 }
 
 /** `esflow schemas check`: reads the working tree and the released versions, and evaluates. */
@@ -93,7 +99,9 @@ export async function runSchemaRegister(options: SchemaGateOptions): Promise<Sch
     });
   }
   if (registered.length > 0 || !existsSync(options.lockFile)) writeLockFile(options.lockFile, lock);
-  return { ...run, registered };
+  // Each released version gets a golden fixture (payload + Avro bytes) that tests decode forever.
+  const fixturesWritten = writeMissingFixtures(lock, releasedFixturesDir(options.lockFile));
+  return { ...run, source: `lock file ${options.lockFile}`, registered, fixturesWritten };
 }
 
 /** The lock's subjects as the gate checks them (a subject without level has the default). */

@@ -118,7 +118,12 @@ export function evaluateGate(input: GateInput): GateReport {
     for (const [subject, released] of input.released) {
       if (present.has(subject) || invalid.has(subject)) continue;
       const numbers = released.versions.map((version) => version.version);
-      subjects.push({ subject, level: released.level, released: numbers, status: SubjectStatus.Removed });
+      subjects.push({
+        subject,
+        level: released.level,
+        released: numbers,
+        status: SubjectStatus.Removed,
+      });
       failures.push({
         rule: GateRule.SubjectRemoved,
         subject,

@@ -16,7 +16,8 @@ export function requiredSchemas(
   workflows: readonly WorkflowDefinition[],
 ): ReadonlyMap<string, readonly Need[]> {
   const needs = new Map<string, Need[]>();
-  const need = (fullName: string, item: Need) => needs.set(fullName, [...(needs.get(fullName) ?? []), item]);
+  const need = (fullName: string, item: Need) =>
+    needs.set(fullName, [...(needs.get(fullName) ?? []), item]);
   for (const workflow of workflows) {
     const own = (type: string, role: string) =>
       need(`${workflow.schemaNamespace}.${type}`, {
@@ -78,8 +79,9 @@ export function checkWorkflowCoverage(
           ...owner.commands,
         ].join(', ')})`
       : `no workflow has the namespace ${namespace || '(none)'} (workflows: ${
-          workflows.map((workflow) => `${workflow.name} → ${workflow.schemaNamespace}`).join(', ') ||
-          'none'
+          workflows
+            .map((workflow) => `${workflow.name} → ${workflow.schemaNamespace}`)
+            .join(', ') || 'none'
         })`;
     failures.push({
       rule: GateRule.SchemaWithoutWorkflow,

@@ -55,7 +55,16 @@ export function loadWorkingTree(dir: string): WorkingTree {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
+const PRIMITIVES = new Set([
+  'null',
+  'boolean',
+  'int',
+  'long',
+  'float',
+  'double',
+  'bytes',
+  'string',
+]);
 const NAMED = new Set(['record', 'error', 'enum', 'fixed']);
 
 const isObject = (value: unknown): value is JsonObject =>
@@ -252,7 +261,8 @@ function expand(schema: Json, enclosing: string, context: ExpansionContext): Jso
   if (Array.isArray(schema)) return schema.map((branch) => expand(branch, enclosing, context));
   if (!isObject(schema)) return schema;
   const type = schema['type'];
-  if (typeof type !== 'string') return { ...schema, type: expand(type ?? null, enclosing, context) };
+  if (typeof type !== 'string')
+    return { ...schema, type: expand(type ?? null, enclosing, context) };
   if (NAMED.has(type) && typeof schema['name'] === 'string') {
     const fullName = fullNameOf(schema, enclosing);
     if (context.defined.has(fullName)) return fullName;
@@ -272,14 +282,18 @@ function expand(schema: Json, enclosing: string, context: ExpansionContext): Jso
         );
       else if (key === 'fields' && Array.isArray(value))
         out['fields'] = value.map((field) =>
-          isObject(field) ? { ...field, type: expand(field['type'] ?? null, namespace, context) } : field,
+          isObject(field)
+            ? { ...field, type: expand(field['type'] ?? null, namespace, context) }
+            : field,
         );
       else out[key] = value;
     }
     return out;
   }
-  if (type === 'array') return { ...schema, items: expand(schema['items'] ?? null, enclosing, context) };
-  if (type === 'map') return { ...schema, values: expand(schema['values'] ?? null, enclosing, context) };
+  if (type === 'array')
+    return { ...schema, items: expand(schema['items'] ?? null, enclosing, context) };
+  if (type === 'map')
+    return { ...schema, values: expand(schema['values'] ?? null, enclosing, context) };
   if (PRIMITIVES.has(type) || NAMED.has(type)) return schema;
   return expand(type, enclosing, context);
 }

@@ -1,0 +1,115 @@
+import { GlobalPosition } from '../event-store/event-store.port';
+import { CollectionSpecs, DocumentWriter, ReadModelDocument } from './projection';
+
+export const ProjectionStatus = {
+  Live: 'live',
+  CatchingUp: 'catchingUp',
+  Rebuilding: 'rebuilding',
+  Stopped: 'stopped',
+} as const;
+export type ProjectionStatus = (typeof ProjectionStatus)[keyof typeof ProjectionStatus];
+
+/** The event a projection stopped on (a poison event) and why. */
+export interface ProjectionFailure {
+  readonly message: string;
+  readonly streamName: string;
+  readonly revision: number;
+  readonly type: string;
+  readonly position: string;
+}
+
+export interface RebuildState {
+  readonly generation: number;
+  readonly reason: 'requested' | 'versionChanged' | 'new';
+  readonly startedAt: string;
+  /** Events to replay, counted when the rebuild started (for progress and ETA). */
+  readonly totalEvents: number;
+}
+
+/** A projection's persisted state: what the api reports and what a restart resumes from. */
+export interface ProjectionRecord {
+  readonly name: string;
+  /** The code version whose output the active generation holds. */
+  readonly version: number;
+  /** The generation queries read. */
+  readonly activeGeneration: number;
+  readonly status: ProjectionStatus;
+  readonly failure: ProjectionFailure | null;
+  readonly rebuild: RebuildState | null;
+  readonly lag: { readonly events: number; readonly seconds: number } | null;
+  readonly heartbeatAt: string | null;
+}
+
+export interface Checkpoint {
+  readonly position: GlobalPosition;
+  readonly eventsApplied: number;
+}
+
+export interface DocumentQuery {
+  /** Equality on top-level fields (indexed ones are fast). */
+  readonly where?: Readonly<Record<string, string | number | boolean | null>>;
+  /** Exclusive cursor: ids greater than this. Results are ordered by id. */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export interface ReadModelTransaction {
+  /** The documents of one projection generation. */
+  documents(projection: string, generation: number): DocumentWriter;
+  saveCheckpoint(projection: string, generation: number, checkpoint: Checkpoint): Promise<void>;
+  saveRecord(record: ProjectionRecord): Promise<void>;
+  recordSkip(projection: string, failure: ProjectionFailure, reason: string): Promise<void>;
+}
+
+export const ProjectionRequestKind = { Rebuild: 'rebuild', Retry: 'retry', Skip: 'skip' } as const;
+export type ProjectionRequestKind =
+  (typeof ProjectionRequestKind)[keyof typeof ProjectionRequestKind];
+
+export interface ProjectionRequest {
+  readonly id: number;
+  readonly projection: string;
+  readonly kind: ProjectionRequestKind;
+}
+
+/**
+ * Read-model storage for projections (SQLite embedded, PostgreSQL in production), behind one
+ * contract suite (test/contract/read-model-store.contract.ts). Every change a projection makes
+ * is committed in the same transaction as its checkpoint, so a crash never applies an event
+ * twice or skips one.
+ */
+export interface ReadModelStore {
+  /** Creates esflow's own tables if missing. */
+  migrate(): Promise<void>;
+  /** Creates a generation's collection tables and indexes (idempotent). */
+  createGeneration(
+    projection: string,
+    generation: number,
+    collections: CollectionSpecs,
+  ): Promise<void>;
+  dropGeneration(
+    projection: string,
+    generation: number,
+    collections: CollectionSpecs,
+  ): Promise<void>;
+  /** Runs `work` in one transaction: all of it is committed, or none. */
+  transact<T>(work: (tx: ReadModelTransaction) => Promise<T>): Promise<T>;
+  checkpoint(projection: string, generation: number): Promise<Checkpoint | undefined>;
+  record(projection: string): Promise<ProjectionRecord | undefined>;
+  records(): Promise<ProjectionRecord[]>;
+  /**
+   * Takes (or renews) the right to run `projection` for `ttlMs`: true if no other owner holds an
+   * unexpired lease. Only the lease holder writes a projection's documents and checkpoints.
+   */
+  acquireLease(projection: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(projection: string, owner: string): Promise<void>;
+  /** Queues an operator request (rebuild, retry, skip) for whichever process runs the projection. */
+  request(projection: string, kind: ProjectionRequestKind): Promise<ProjectionRequest>;
+  /** Pending requests for these projections; each is returned once (marked taken). */
+  takeRequests(projections: readonly string[]): Promise<ProjectionRequest[]>;
+  pendingRequests(projection: string): Promise<ProjectionRequest[]>;
+  /** Documents of the projection's active generation. */
+  find(projection: string, collection: string, query: DocumentQuery): Promise<ReadModelDocument[]>;
+  /** SHA-256 over every document of a generation, ordered: equal digests mean equal read models. */
+  digest(projection: string, generation: number, collections: CollectionSpecs): Promise<string>;
+  close(): Promise<void>;
+}

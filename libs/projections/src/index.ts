@@ -1,0 +1,2 @@
+export * from './built-in-projections';
+export * from './read-model-queries';
