@@ -3,13 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { ESFLOW_CONFIG, EsflowConfig, loadConfig } from '@esflow/app-core';
+import { ESFLOW_CONFIG, EsflowConfig, runEsflowProcess } from '@esflow/app-core';
 import { ApiModule } from './api.module';
 
 export async function createApiApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
     bufferLogs: true,
     bodyParser: false,
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
@@ -30,13 +31,6 @@ export async function createApiApp(): Promise<NestExpressApplication> {
 }
 
 async function main(): Promise<void> {
-  try {
-    loadConfig();
-  } catch (error) {
-    // A bad environment is an operator's mistake: say what is wrong, without a stack trace.
-    process.stderr.write(`esflow api: ${(error as Error).message}\n`);
-    process.exit(1);
-  }
   const app = await createApiApp();
   const config = app.get<EsflowConfig>(ESFLOW_CONFIG);
   await app.listen(config.port, '0.0.0.0');
@@ -45,4 +39,4 @@ async function main(): Promise<void> {
     .log(`esflow api listening on http://localhost:${config.port} (data in ${config.dataDir})`);
 }
 
-if (require.main === module) void main();
+if (require.main === module) void runEsflowProcess('api', main);

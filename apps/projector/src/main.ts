@@ -1,17 +1,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { ESFLOW_CONFIG, EsflowConfig, loadConfig } from '@esflow/app-core';
+import { ESFLOW_CONFIG, EsflowConfig, runEsflowProcess } from '@esflow/app-core';
 import { ProjectorModule } from './projector.module';
 
 async function main(): Promise<void> {
-  try {
-    loadConfig();
-  } catch (error) {
-    process.stderr.write(`esflow projector: ${(error as Error).message}\n`);
-    process.exit(1);
-  }
-  const app = await NestFactory.create(ProjectorModule, { bufferLogs: true });
+  const app = await NestFactory.create(ProjectorModule, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   const config = app.get<EsflowConfig>(ESFLOW_CONFIG);
@@ -19,4 +13,4 @@ async function main(): Promise<void> {
   app.get(Logger).log(`esflow projector listening on http://localhost:${config.projectorPort}`);
 }
 
-void main();
+void runEsflowProcess('projector', main);

@@ -41,7 +41,12 @@ async function reachable<T>(
 export async function openEventStore(config: EsflowConfig): Promise<EventStore> {
   if (config.esdbConnectionString) {
     const store = createEsdbEventStore({ connectionString: config.esdbConnectionString });
-    return reachable('EventStoreDB', config.esdbConnectionString, store, () => store.ping());
+    return reachable(
+      'EventStoreDB (ESDB_CONNECTION_STRING)',
+      config.esdbConnectionString,
+      store,
+      () => store.ping(),
+    );
   }
   return createSqliteEventStore({
     filename: embeddedDatabaseFile(config),
@@ -54,7 +59,7 @@ export async function openSchemaRegistry(config: EsflowConfig): Promise<SchemaRe
   if (config.schemaRegistryUrl) {
     const registry = createConfluentHttpRegistry({ url: config.schemaRegistryUrl });
     return reachable(
-      'the schema registry',
+      'the schema registry (SCHEMA_REGISTRY_URL)',
       config.schemaRegistryUrl,
       registry,
       async () => void (await registry.latest('esflow-connection-check')),

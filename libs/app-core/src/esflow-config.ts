@@ -54,6 +54,12 @@ const environment = z.object({
     .int()
     .min(500, 'ESFLOW_PROJECTION_LEASE_MS must be at least 500')
     .default(10_000),
+  ESFLOW_PROJECTION_BATCH_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1, 'ESFLOW_PROJECTION_BATCH_SIZE must be at least 1')
+    .max(10_000, 'ESFLOW_PROJECTION_BATCH_SIZE must be at most 10000')
+    .default(500),
   KAFKA_BROKERS: z
     .string()
     .regex(
@@ -101,6 +107,8 @@ export interface EsflowConfig {
   readonly readModel: { readonly postgresUrl?: string; readonly schema: string };
   /** How long a projector's claim on a projection lasts without renewal (crash takeover time). */
   readonly projectionLeaseMs: number;
+  /** Events a projection applies per read-model transaction. */
+  readonly projectionBatchSize: number;
   /** Set: the projector runs the Kafka bridge. */
   readonly kafka?: {
     readonly brokers: readonly string[];
@@ -149,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EsflowConfig {
       ...(values.ESFLOW_READMODEL_URL ? { postgresUrl: values.ESFLOW_READMODEL_URL } : {}),
     },
     projectionLeaseMs: values.ESFLOW_PROJECTION_LEASE_MS,
+    projectionBatchSize: values.ESFLOW_PROJECTION_BATCH_SIZE,
     ...(values.ESDB_CONNECTION_STRING
       ? { esdbConnectionString: values.ESDB_CONNECTION_STRING }
       : {}),

@@ -4,3 +4,4 @@ export * from './esflow-config';
 export * from './tokens';
 export * from './adapters';
 export * from './esflow-core.module';
+export * from './bootstrap';

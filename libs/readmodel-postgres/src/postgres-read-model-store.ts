@@ -205,7 +205,10 @@ export function createPostgresReadModelStore(
         .query<{
           position: string;
           events_applied: string;
-        }>(`SELECT position, events_applied FROM ${s}.esflow_projection_checkpoints WHERE name = $1 AND generation = $2`, [projection, generation])
+        }>(
+          `SELECT position, events_applied FROM ${s}.esflow_projection_checkpoints WHERE name = $1 AND generation = $2`,
+          [projection, generation],
+        )
         .catch((error: unknown) => Promise.reject(unavailable(error)));
       const row = result.rows[0];
       return row

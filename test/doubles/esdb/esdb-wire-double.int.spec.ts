@@ -332,6 +332,18 @@ describe.each([
       const stored = await readAllOf(client.readStream(stream));
       expect(stored.map((e) => e.event!.type)).toEqual(['A', 'New', 'A']);
     });
+    it('idempotency is positional: a "retry" at the new current revision writes again', async () => {
+      const stream = unique('idem-positional');
+      const event = testEvent('Dup');
+      const first = await client.appendToStream(stream, event, { expectedRevision: NO_STREAM });
+      const again = await client.appendToStream(stream, event, {
+        expectedRevision: first.nextExpectedRevision,
+      });
+      expect(again.nextExpectedRevision).toBe(1n);
+      const stored = await readAllOf(client.readStream(stream));
+      expect(stored.map((e) => e.event!.id)).toEqual([event.id, event.id]);
+    });
+
     it('the same event id may be used in two streams; retries stay per stream', async () => {
       const [a, b] = [unique('reuse-a'), unique('reuse-b')];
       const shared = testEvent('Shared');
@@ -812,7 +824,7 @@ describe('esdb-wire-double subscriptions', () => {
 
     const resumed = client.subscribeToStream(stream, { fromRevision: lastRevision });
     const resumedSeen = record(resumed);
-    await client.appendToStream(stream, testEvent('T', 1));
+    await withRetries(() => client.appendToStream(stream, testEvent('T', 1)));
     await waitUntil(() => resumedSeen.events.length === 1);
     expect(resumedSeen.events[0]!.event!.revision).toBe(1n);
     await resumed.unsubscribe();

@@ -62,6 +62,7 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
           sleep: realSleep,
           owner: this.owner,
           leaseTtlMs: config.projectionLeaseMs,
+          batchSize: config.projectionBatchSize,
           heartbeatMs: Math.min(1000, Math.floor(config.projectionLeaseMs / 3)),
           onError: (message, error) => this.logger.error({ err: error }, message),
         }),
