@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkflowEngine, ReadModelStore, WorkflowCatalog } from '@esflow/domain';
 import { createSqliteEventStore, SqliteEventStore } from '@esflow/eventstore-sqlite';
@@ -203,4 +204,48 @@ describe('projections at scale, with crashes', () => {
       `kill points (progress of the slowest projection's work when killed):\n  ${kills.join('\n  ')}`,
     );
   }, 300_000);
+
+  it('rebuilds from the command line with a progress bar when no projector runs', async () => {
+    await projector!.dispose();
+    projector = undefined;
+    const before = await readModel.record('instances');
+    const live = await readModel.digest(
+      'instances',
+      before!.activeGeneration,
+      projections[0]!.collections,
+    );
+    const cli = spawnSync(
+      process.execPath,
+      [
+        resolve(__dirname, '../../dist/apps/cli/src/main.js'),
+        'projections',
+        'rebuild',
+        'instances',
+      ],
+      {
+        env: {
+          ...process.env,
+          ...env,
+          ESFLOW_DATA_DIR: dataDir,
+          ESFLOW_SCHEMA_DIR: SCHEMA_DIR,
+          LOG_LEVEL: 'warn',
+        },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain('rebuilt by this process (no projector held the projection)');
+    expect(cli.stderr, cli.stdout + cli.stderr).toMatch(
+      /instances \|.*\| \d+% \| \d+\/\d+ events \| \d+ events\/s \| ETA/,
+    );
+    const after = await readModel.record('instances');
+    expect(cli.stdout).toContain(
+      `projection instances rebuilt: generation ${after!.activeGeneration} is live`,
+    );
+    expect(after!.activeGeneration).toBe(before!.activeGeneration + 1);
+    expect(
+      await readModel.digest('instances', after!.activeGeneration, projections[0]!.collections),
+    ).toBe(live);
+  }, 180_000);
 });

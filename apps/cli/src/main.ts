@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { projectionsList, projectionsRebuild } from './projections-command';
 import { Output, schemasCheck, SchemasCommandOptions, schemasRegister } from './schemas-command';
 
 const io: Output = {
@@ -7,11 +8,11 @@ const io: Output = {
   err: (text) => process.stderr.write(text),
 };
 
-/** The `esflow` command line: `esflow schemas check|register`. */
+/** The `esflow` command line: `esflow schemas check|register`, `esflow projections list|rebuild`. */
 export function createProgram(): Command {
   const program = new Command()
     .name('esflow')
-    .description('esflow command line: the schema-evolution gate for CI');
+    .description('esflow command line: the schema-evolution gate for CI, projection operations');
   const schemas = program
     .command('schemas')
     .description('check and release the Avro schemas of your workflows');
@@ -52,6 +53,26 @@ export function createProgram(): Command {
   ).action(async (options: SchemasCommandOptions) => {
     process.exitCode = await schemasRegister(options, io);
   });
+  const projections = program
+    .command('projections')
+    .description(
+      'inspect and rebuild read models (uses the same environment as the api: ESFLOW_DATA_DIR, ESFLOW_READMODEL_URL, ...)',
+    );
+  projections
+    .command('list')
+    .description('status, position and lag of every projection')
+    .action(async () => {
+      process.exitCode = await projectionsList(io);
+    });
+  projections
+    .command('rebuild <name>')
+    .description(
+      'replay every event into a shadow copy and swap it in; shows progress, events/s and ETA',
+    )
+    .option('--no-wait', 'only request the rebuild; a running projector carries it out')
+    .action(async (name: string, options: { wait: boolean }) => {
+      process.exitCode = await projectionsRebuild(name, options, io);
+    });
   return program;
 }
 

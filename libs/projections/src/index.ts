@@ -1,2 +1,3 @@
 export * from './built-in-projections';
 export * from './read-model-queries';
+export * from './projection-decoder';

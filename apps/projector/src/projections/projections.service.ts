@@ -24,12 +24,10 @@ import {
   ProjectionRecord,
   ProjectionRunner,
   ReadModelStore,
-  readEsflowMetadata,
   realSleep,
-  RecordedEvent,
-  schemaNameOf,
   WorkflowCatalog,
 } from '@esflow/domain';
+import { projectionDecoder } from '@esflow/projections';
 
 /** Runs every registered projection in this process (each under its own lease). */
 @Injectable()
@@ -46,11 +44,7 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     @Inject(WORKFLOW_CATALOG) catalog: WorkflowCatalog,
     @Inject(ESFLOW_CONFIG) config: EsflowConfig,
   ) {
-    const decode = (event: RecordedEvent) => {
-      const definition = catalog.latest(readEsflowMetadata(event.metadata).workflow);
-      if (!definition) throw new Error(`no workflow definition for ${event.streamName}`);
-      return codec.decode(schemaNameOf(definition, event.type), event.data);
-    };
+    const decode = projectionDecoder(catalog, codec);
     this.runners = definitions.map(
       (definition) =>
         new ProjectionRunner({

@@ -1,0 +1,16 @@
+import {
+  PayloadCodec,
+  readEsflowMetadata,
+  RecordedEvent,
+  schemaNameOf,
+  WorkflowCatalog,
+} from '@esflow/domain';
+
+/** Decodes a recorded event's payload for a projection, by its workflow's current schemas. */
+export function projectionDecoder(catalog: WorkflowCatalog, codec: PayloadCodec) {
+  return (event: RecordedEvent): Promise<Record<string, unknown>> => {
+    const definition = catalog.latest(readEsflowMetadata(event.metadata).workflow);
+    if (!definition) throw new Error(`no workflow definition for ${event.streamName}`);
+    return codec.decode(schemaNameOf(definition, event.type), event.data);
+  };
+}
