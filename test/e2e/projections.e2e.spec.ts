@@ -13,7 +13,7 @@ import { nodeIdGenerator, systemClock } from '@esflow/app-core';
 import { AppProcess, startApp } from '../support/app-process';
 import { SCHEMA_DIR } from '../support/engine-fixture';
 import { httpClient } from '../support/http-client';
-import { loadOrders } from '../support/order-load';
+import { driveSampleOrders as loadOrders } from '@esflow/workflows';
 import { waitFor } from '../support/wait-for';
 
 const INSTANCES = 10_000;

@@ -6,3 +6,4 @@ export * from './order-fulfillment/order-fulfillment.events';
 
 /** The workflow definitions esflow runs by default. */
 export const builtInWorkflows: readonly WorkflowDefinition[] = [orderFulfillment];
+export * from './order-fulfillment/sample-traffic';

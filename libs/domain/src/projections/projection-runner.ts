@@ -257,12 +257,12 @@ export class ProjectionRunner {
           applied += 1;
         } catch (single) {
           if (!(single instanceof PoisonEvent)) throw single;
-          this.update({ status: ProjectionStatus.Stopped, failure: single.failure });
-          await this.saveRecord();
           this.options.onError?.(
             `projection ${this.name} stopped${rebuilding ? ' during rebuild' : ''} on ${single.failure.streamName}@${single.failure.revision} (${single.failure.type}): ${single.failure.message}`,
             single,
           );
+          this.update({ status: ProjectionStatus.Stopped, failure: single.failure });
+          await this.saveRecord();
           return applied;
         }
       }

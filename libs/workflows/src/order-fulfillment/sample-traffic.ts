@@ -1,19 +1,29 @@
 import { WorkflowEngine } from '@esflow/domain';
-import { anOrder } from './engine-fixture';
+import { OrderPlaced } from './order-fulfillment.events';
+
+export function sampleOrder(orderId: string): OrderPlaced {
+  return {
+    orderId,
+    customerId: 'customer-7',
+    amountCents: 4999,
+    currency: 'EUR',
+    items: [{ sku: 'SKU-1', quantity: 2 }],
+  };
+}
 
 /**
- * Drives `count` orders through mixed paths (completed: 5 events, refunded: 6, payment failed: 3),
- * `concurrency` at a time; on average 5 events per order.
+ * Example traffic for tests and benchmarks: drives `count` orders through mixed paths
+ * (completed: 5 events, refunded: 6, payment failed: 3; 5 on average), `concurrency` at a time.
  */
-export async function loadOrders(
+export async function driveSampleOrders(
   engine: WorkflowEngine,
   count: number,
   options: { prefix?: string; concurrency?: number } = {},
-) {
-  const prefix = options.prefix ?? 'load';
+): Promise<void> {
+  const prefix = options.prefix ?? 'sample';
   let next = 0;
   const one = async (i: number) => {
-    const order = anOrder(`${prefix}-${i}`);
+    const order = sampleOrder(`${prefix}-${i}`);
     const send = (type: string, payload: unknown) =>
       engine.sendEvent.handle({ workflow: 'orderFulfillment', id: order.orderId, type, payload });
     await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: order });
