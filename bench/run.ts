@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 import Table from 'cli-table3';
 import { measureRestTransitions, RestTransitionsResult } from './scenarios/rest-transitions';
 import { measureStoreAppends } from './scenarios/store-append';
+import { measureKafkaBridge } from './scenarios/kafka-bridge';
+import { measureProjectionRebuild } from './scenarios/projection-rebuild';
 
 const REPO = resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -53,6 +55,17 @@ async function main(): Promise<void> {
     const rest1 = await measureRestTransitions(api.baseUrl, 1, SECONDS);
     log('REST transitions, 32 clients…');
     const rest32 = await measureRestTransitions(api.baseUrl, 32, SECONDS);
+    log('projection rebuild into SQLite and PostgreSQL read models…');
+    const rebuild = await measureProjectionRebuild(
+      Number(process.env['BENCH_REBUILD_INSTANCES'] ?? 10_000),
+      process.env['ESFLOW_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
+    );
+    if (rebuild.postgresSkipped) log(`PostgreSQL rebuild: skipped (${rebuild.postgresSkipped})`);
+    log('Kafka bridge, store → topic: exactly-once vs a plain producer (own broker)…');
+    const kafkaBridge = await measureKafkaBridge(
+      Number(process.env['BENCH_KAFKA_EVENTS'] ?? 20_000),
+    );
+    if ('skipped' in kafkaBridge) log(`Kafka bridge: skipped (${kafkaBridge.skipped})`);
 
     const table = new Table({
       head: [
@@ -98,6 +111,52 @@ async function main(): Promise<void> {
       restRow('REST transitions, 1 client', rest1, raw1.appendsPerSecond),
       restRow('REST transitions, 32 clients', rest32, raw32.appendsPerSecond),
     );
+    const rebuildRow = (name: string, eventsPerSecond: number | undefined) => [
+      name,
+      fixed(eventsPerSecond ?? NaN),
+      eventsPerSecond === undefined
+        ? 'skipped'
+        : `${ratio(eventsPerSecond, rebuild.storeScanEventsPerSecond)} store scan`,
+      '—',
+      '—',
+      '—',
+      '0',
+    ];
+    table.push(
+      rebuildRow(
+        `store scan of ${rebuild.events} events, events/s (baseline)`,
+        rebuild.storeScanEventsPerSecond,
+      ),
+      rebuildRow(
+        'rebuild instances → SQLite read model, events/s',
+        rebuild.sqliteRebuildEventsPerSecond,
+      ),
+      rebuildRow(
+        'rebuild instances → PostgreSQL read model, events/s',
+        rebuild.postgresRebuildEventsPerSecond,
+      ),
+    );
+    if (!('skipped' in kafkaBridge)) {
+      const kafkaRow = (name: string, eventsPerSecond: number) => [
+        name,
+        fixed(eventsPerSecond),
+        `${ratio(eventsPerSecond, kafkaBridge.plainProducer.eventsPerSecond)} plain producer`,
+        '—',
+        '—',
+        '—',
+        '0',
+      ];
+      table.push(
+        kafkaRow(
+          'plain kafkajs producer → topic, events/s (baseline)',
+          kafkaBridge.plainProducer.eventsPerSecond,
+        ),
+        kafkaRow(
+          'Kafka bridge → topic, exactly-once, events/s',
+          kafkaBridge.exactlyOnce.eventsPerSecond,
+        ),
+      );
+    }
     process.stdout.write(`${table.toString()}\n`);
     process.stdout.write(
       `32 vs 1 client: ${ratio(rest32.transitionsPerSecond, rest1.transitionsPerSecond)} throughput; raw store 32 vs 1 writer: ${ratio(raw32.appendsPerSecond, raw1.appendsPerSecond)}\n`,
@@ -113,6 +172,8 @@ async function main(): Promise<void> {
       secondsPerScenario: SECONDS,
       baseline: { storeAppend1Writer: raw1, storeAppend32Writers: raw32 },
       scenarios: { restTransitions1Client: rest1, restTransitions32Clients: rest32 },
+      projectionRebuild: rebuild,
+      kafkaBridge,
       ratios: {
         rest1VsRawStore1: rest1.transitionsPerSecond / raw1.appendsPerSecond,
         rest32VsRawStore32: rest32.transitionsPerSecond / raw32.appendsPerSecond,

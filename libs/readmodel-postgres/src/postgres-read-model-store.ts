@@ -69,61 +69,87 @@ export function createPostgresReadModelStore(
     }
   }
 
-  const transactionOn = (client: PoolClient): ReadModelTransaction => ({
-    documents(projection, generation): DocumentWriter {
-      return {
-        async get(collection, id) {
-          const result = await client.query<{ doc: ReadModelDocument }>(
-            `SELECT doc FROM ${table(projection, collection, generation)} WHERE id = $1`,
-            [id],
+  /**
+   * A transaction whose document writes are buffered (reads see them) and flushed at commit as
+   * one multi-row statement per table: one round trip per table and batch, not per document.
+   */
+  const transactionOn = (client: PoolClient): ReadModelTransaction & { flush(): Promise<void> } => {
+    /** table → id → document to upsert, or null to delete; the last write of an id wins. */
+    const pending = new Map<string, Map<string, ReadModelDocument | null>>();
+    const pendingFor = (name: string) => {
+      let writes = pending.get(name);
+      if (!writes) pending.set(name, (writes = new Map()));
+      return writes;
+    };
+    return {
+      documents(projection, generation): DocumentWriter {
+        return {
+          async get(collection, id) {
+            const name = table(projection, collection, generation);
+            const buffered = pending.get(name)?.get(id);
+            if (buffered !== undefined) return buffered ?? undefined;
+            const result = await client.query<{ doc: ReadModelDocument }>(
+              `SELECT doc FROM ${name} WHERE id = $1`,
+              [id],
+            );
+            return result.rows[0]?.doc;
+          },
+          async put(collection, id, document) {
+            pendingFor(table(projection, collection, generation)).set(id, document);
+          },
+          async delete(collection, id) {
+            pendingFor(table(projection, collection, generation)).set(id, null);
+          },
+        };
+      },
+      async flush() {
+        for (const [name, writes] of pending) {
+          const upserts = [...writes].filter(
+            (entry): entry is [string, ReadModelDocument] => entry[1] !== null,
           );
-          return result.rows[0]?.doc;
-        },
-        async put(collection, id, document) {
-          await client.query(
-            `INSERT INTO ${table(projection, collection, generation)} (id, doc) VALUES ($1, $2)
+          const deletes = [...writes].filter(([, doc]) => doc === null).map(([id]) => id);
+          if (upserts.length > 0)
+            await client.query(
+              `INSERT INTO ${name} (id, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])
              ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`,
-            [id, JSON.stringify(document)],
-          );
-        },
-        async delete(collection, id) {
-          await client.query(
-            `DELETE FROM ${table(projection, collection, generation)} WHERE id = $1`,
-            [id],
-          );
-        },
-      };
-    },
-    async saveCheckpoint(projection, generation, checkpoint) {
-      await client.query(
-        `INSERT INTO ${s}.esflow_projection_checkpoints (name, generation, position, events_applied) VALUES ($1, $2, $3, $4)
+              [upserts.map(([id]) => id), upserts.map(([, doc]) => JSON.stringify(doc))],
+            );
+          if (deletes.length > 0)
+            await client.query(`DELETE FROM ${name} WHERE id = ANY($1::text[])`, [deletes]);
+        }
+        pending.clear();
+      },
+      async saveCheckpoint(projection, generation, checkpoint) {
+        await client.query(
+          `INSERT INTO ${s}.esflow_projection_checkpoints (name, generation, position, events_applied) VALUES ($1, $2, $3, $4)
          ON CONFLICT (name, generation) DO UPDATE SET position = EXCLUDED.position, events_applied = EXCLUDED.events_applied`,
-        [projection, generation, formatPosition(checkpoint.position), checkpoint.eventsApplied],
-      );
-    },
-    async saveRecord(record) {
-      await client.query(
-        `INSERT INTO ${s}.esflow_projections (name, record) VALUES ($1, $2)
+          [projection, generation, formatPosition(checkpoint.position), checkpoint.eventsApplied],
+        );
+      },
+      async saveRecord(record) {
+        await client.query(
+          `INSERT INTO ${s}.esflow_projections (name, record) VALUES ($1, $2)
          ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record`,
-        [record.name, JSON.stringify(record)],
-      );
-    },
-    async recordSkip(projection, failure, reason) {
-      await client.query(
-        `INSERT INTO ${s}.esflow_projection_skips (name, stream_name, revision, type, position, message, reason, skipped_at)
+          [record.name, JSON.stringify(record)],
+        );
+      },
+      async recordSkip(projection, failure, reason) {
+        await client.query(
+          `INSERT INTO ${s}.esflow_projection_skips (name, stream_name, revision, type, position, message, reason, skipped_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, now())`,
-        [
-          projection,
-          failure.streamName,
-          failure.revision,
-          failure.type,
-          failure.position,
-          failure.message,
-          reason,
-        ],
-      );
-    },
-  });
+          [
+            projection,
+            failure.streamName,
+            failure.revision,
+            failure.type,
+            failure.position,
+            failure.message,
+            reason,
+          ],
+        );
+      },
+    };
+  };
 
   const store: ReadModelStore = {
     async migrate() {
@@ -190,7 +216,9 @@ export function createPostgresReadModelStore(
       return withClient(async (client) => {
         await client.query('BEGIN');
         try {
-          const result = await work(transactionOn(client));
+          const tx = transactionOn(client);
+          const result = await work(tx);
+          await tx.flush();
           await client.query('COMMIT');
           return result;
         } catch (error) {

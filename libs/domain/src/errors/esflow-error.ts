@@ -28,6 +28,17 @@ export const ErrorCode = {
   InvalidDefinition: 'INVALID_DEFINITION',
   InvalidConfiguration: 'INVALID_CONFIGURATION',
   Internal: 'INTERNAL',
+  // Kafka bridge and consumer (libs/kafka)
+  KafkaUnavailable: 'KAFKA_UNAVAILABLE',
+  KafkaFenced: 'KAFKA_FENCED',
+  KafkaTransactionTimedOut: 'KAFKA_TRANSACTION_TIMED_OUT',
+  KafkaMessageTooLarge: 'KAFKA_MESSAGE_TOO_LARGE',
+  KafkaNotAuthorized: 'KAFKA_NOT_AUTHORIZED',
+  KafkaTopicSetupFailed: 'KAFKA_TOPIC_SETUP_FAILED',
+  KafkaCheckpointInvalid: 'KAFKA_CHECKPOINT_INVALID',
+  KafkaNotAnEsflowEvent: 'KAFKA_NOT_AN_ESFLOW_EVENT',
+  KafkaDecodeFailed: 'KAFKA_DECODE_FAILED',
+  KafkaFailed: 'KAFKA_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
