@@ -385,6 +385,13 @@ describe('Kafka bridge end to end (real broker, real registry)', () => {
       publishedEvents: 0,
       transactions: 0,
     });
+    // Beside the projections' status, in the projector's health.
+    const health = await httpClient(projector.baseUrl).get<{
+      kafkaBridge: KafkaBridgeStatus;
+      projections: unknown[];
+    }>('/health');
+    expect(health.body.kafkaBridge.status).toBe('disabled');
+    expect(health.body.projections).toHaveLength(3);
   });
 
   it('loses nothing while the broker is down, and the api keeps answering', async () => {

@@ -83,5 +83,6 @@ class KafkaBridgeController {
     },
     KafkaBridgeLifecycle,
   ],
+  exports: [KAFKA_BRIDGE],
 })
 export class KafkaBridgeModule {}
