@@ -2,21 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { nodeIdGenerator, systemClock } from '@esflow/app-core';
-import {
-  createWorkflowEngine,
-  EventStore,
-  ProjectionRunner,
-  ReadModelStore,
-  realSleep,
-  WorkflowCatalog,
-} from '@esflow/domain';
+import { buildWorkflowEngine, systemClock } from '@esflow/app-core';
+import { EventStore, ProjectionRunner, ReadModelStore, realSleep } from '@esflow/domain';
 import { createSqliteEventStore } from '@esflow/eventstore-sqlite';
 import { instancesProjection } from '@esflow/projections';
 import { createPostgresReadModelStore } from '@esflow/readmodel-postgres';
 import { createSqliteReadModelStore } from '@esflow/readmodel-sqlite';
-import { AvroPayloadCodec, createEmbeddedSchemaRegistry, SchemaCatalog } from '@esflow/schemas';
-import { builtInWorkflows, driveSampleOrders } from '@esflow/workflows';
+import { createEmbeddedSchemaRegistry } from '@esflow/schemas';
+import { driveSampleOrders } from '@esflow/workflows';
 
 export interface RebuildResult {
   readonly events: number;
@@ -85,16 +78,10 @@ export async function measureProjectionRebuild(
     synchronous: 'NORMAL',
   });
   try {
-    const codec = await AvroPayloadCodec.create({
-      catalog: SchemaCatalog.load(join(__dirname, '../../../schemas/avro')),
-      registry: createEmbeddedSchemaRegistry({ filename: join(dir, 'events.sqlite') }),
-    });
-    const engine = createWorkflowEngine({
+    const { engine } = await buildWorkflowEngine({
       store,
-      codec,
-      catalog: new WorkflowCatalog(builtInWorkflows),
-      clock: systemClock,
-      ids: nodeIdGenerator,
+      registry: createEmbeddedSchemaRegistry({ filename: join(dir, 'events.sqlite') }),
+      schemaDir: join(__dirname, '../../../schemas/avro'),
     });
     await driveSampleOrders(engine, instances, { prefix: 'bench' });
     const events = (await store.readAll()).length;

@@ -3,17 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorkflowEngine, ReadModelStore, WorkflowCatalog } from '@esflow/domain';
+import { buildWorkflowEngine } from '@esflow/app-core';
+import { ReadModelStore } from '@esflow/domain';
 import { createSqliteEventStore, SqliteEventStore } from '@esflow/eventstore-sqlite';
 import { builtInProjections } from '@esflow/projections';
 import { createSqliteReadModelStore } from '@esflow/readmodel-sqlite';
-import { AvroPayloadCodec, createEmbeddedSchemaRegistry, SchemaCatalog } from '@esflow/schemas';
-import { builtInWorkflows } from '@esflow/workflows';
-import { nodeIdGenerator, systemClock } from '@esflow/app-core';
+import { createEmbeddedSchemaRegistry } from '@esflow/schemas';
+import { driveSampleOrders as loadOrders } from '@esflow/workflows';
 import { AppProcess, startApp } from '../support/app-process';
 import { SCHEMA_DIR } from '../support/engine-fixture';
 import { httpClient } from '../support/http-client';
-import { driveSampleOrders as loadOrders } from '@esflow/workflows';
 import { waitFor } from '../support/wait-for';
 
 const INSTANCES = 10_000;
@@ -44,17 +43,7 @@ describe('projections at scale, with crashes', () => {
       filename: join(dataDir, 'esflow.sqlite'),
       synchronous: 'NORMAL',
     });
-    const codec = await AvroPayloadCodec.create({
-      catalog: SchemaCatalog.load(SCHEMA_DIR),
-      registry: createEmbeddedSchemaRegistry({ filename: join(dataDir, 'esflow.sqlite') }),
-    });
-    const engine = createWorkflowEngine({
-      store,
-      codec,
-      catalog: new WorkflowCatalog(builtInWorkflows),
-      clock: systemClock,
-      ids: nodeIdGenerator,
-    });
+    const { engine } = await engineOnDataDir();
     await loadOrders(engine, INSTANCES, { prefix: 'bulk' });
     total = (await store.readAll()).length;
     api = await startApp('api', { dataDir, env });
@@ -69,6 +58,12 @@ describe('projections at scale, with crashes', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  const engineOnDataDir = () =>
+    buildWorkflowEngine({
+      store,
+      registry: createEmbeddedSchemaRegistry({ filename: join(dataDir, 'esflow.sqlite') }),
+      schemaDir: SCHEMA_DIR,
+    });
   const http = () => httpClient(api.baseUrl);
   const statuses = async () =>
     (await http().get<{ projections: ProjectionStatus[] }>('/projections')).body.projections;
@@ -117,17 +112,7 @@ describe('projections at scale, with crashes', () => {
   it('survives SIGKILLs during live processing and ends with every event applied exactly once', async () => {
     projector = await startApp('projector', { dataDir, env });
     // Crash it three times while it works through the backlog (and new orders keep arriving).
-    const codec = await AvroPayloadCodec.create({
-      catalog: SchemaCatalog.load(SCHEMA_DIR),
-      registry: createEmbeddedSchemaRegistry({ filename: join(dataDir, 'esflow.sqlite') }),
-    });
-    const engine = createWorkflowEngine({
-      store,
-      codec,
-      catalog: new WorkflowCatalog(builtInWorkflows),
-      clock: systemClock,
-      ids: nodeIdGenerator,
-    });
+    const { engine } = await engineOnDataDir();
     const moreOrders = loadOrders(engine, 300, { prefix: 'live', concurrency: 4 });
     const live = [
       await crashBetween(0.05, 0.3, false, 'live kill 1'),

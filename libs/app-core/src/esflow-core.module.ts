@@ -1,20 +1,16 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import {
-  createWorkflowEngine,
   EventStore,
   ProjectionDefinition,
   ReadModelStore,
   realSleep,
   WorkflowCatalog,
-  WorkflowEngine,
 } from '@esflow/domain';
 import { builtInProjections, ReadModelQueries } from '@esflow/projections';
-import { AvroPayloadCodec, SchemaCatalog, SchemaRegistry } from '@esflow/schemas';
-import { builtInWorkflows } from '@esflow/workflows';
+import { SchemaRegistry } from '@esflow/schemas';
 import { openEventStore, openReadModelStore, openSchemaRegistry } from './adapters';
+import { buildWorkflowEngine, EngineParts } from './engine-factory';
 import { EsflowConfig, loadConfig } from './esflow-config';
-import { nodeIdGenerator } from './node-id-generator';
-import { systemClock } from './system-clock';
 import {
   ESFLOW_CONFIG,
   EVENT_STORE,
@@ -42,6 +38,9 @@ class CoreLifecycle implements OnApplicationShutdown {
   }
 }
 
+/** Internal: the engine with the codec and catalog it was built with. */
+const ENGINE_PARTS = Symbol('ENGINE_PARTS');
+
 /**
  * Binds esflow's ports for both apps: configuration, the event store, the schema registry and
  * codec, the workflow catalog and the engine. Adapters are chosen here, nowhere else.
@@ -61,29 +60,30 @@ class CoreLifecycle implements OnApplicationShutdown {
       useFactory: (config: EsflowConfig) => openSchemaRegistry(config),
     },
     {
-      provide: PAYLOAD_CODEC,
-      inject: [ESFLOW_CONFIG, SCHEMA_REGISTRY],
-      useFactory: (config: EsflowConfig, registry: SchemaRegistry) =>
-        AvroPayloadCodec.create({ catalog: SchemaCatalog.load(config.schemaDir), registry }),
-    },
-    { provide: WORKFLOW_CATALOG, useFactory: () => new WorkflowCatalog(builtInWorkflows) },
-    {
-      provide: WORKFLOW_ENGINE,
-      inject: [ESFLOW_CONFIG, EVENT_STORE, PAYLOAD_CODEC, WORKFLOW_CATALOG],
-      useFactory: (
-        config: EsflowConfig,
-        store: EventStore,
-        codec: AvroPayloadCodec,
-        catalog: WorkflowCatalog,
-      ): WorkflowEngine =>
-        createWorkflowEngine({
+      provide: ENGINE_PARTS,
+      inject: [ESFLOW_CONFIG, EVENT_STORE, SCHEMA_REGISTRY],
+      useFactory: (config: EsflowConfig, store: EventStore, registry: SchemaRegistry) =>
+        buildWorkflowEngine({
           store,
-          codec,
-          catalog,
-          clock: systemClock,
-          ids: nodeIdGenerator,
+          registry,
+          schemaDir: config.schemaDir,
           cacheCapacity: config.instanceCacheSize,
         }),
+    },
+    {
+      provide: PAYLOAD_CODEC,
+      inject: [ENGINE_PARTS],
+      useFactory: (parts: EngineParts) => parts.codec,
+    },
+    {
+      provide: WORKFLOW_CATALOG,
+      inject: [ENGINE_PARTS],
+      useFactory: (parts: EngineParts) => parts.catalog,
+    },
+    {
+      provide: WORKFLOW_ENGINE,
+      inject: [ENGINE_PARTS],
+      useFactory: (parts: EngineParts) => parts.engine,
     },
     {
       provide: READ_MODEL_STORE,

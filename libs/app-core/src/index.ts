@@ -5,3 +5,4 @@ export * from './tokens';
 export * from './adapters';
 export * from './esflow-core.module';
 export * from './bootstrap';
+export * from './engine-factory';
