@@ -7,7 +7,9 @@ import {
   ExpectedRevision,
 } from '../event-store/event-store.port';
 import { Clock } from '../ports/clock.port';
+import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { EsflowEventMetadata } from '../workflow/event-metadata';
+import { CommandDispatchedPayload, FrameworkEvent } from '../workflow/framework-events';
 import { statusOf } from '../workflow/instance-state';
 import { WorkflowDefinition } from '../workflow/workflow-definition';
 import { PlannedEvent } from './transition-planner';
@@ -26,6 +28,27 @@ export interface RecordingContext {
 
 /** Encodes planned events, stamps esflow's metadata on them and appends them in one batch. */
 export class EventRecorder {
+  /**
+   * A command the machine emitted must match the command's own schema before it is recorded:
+   * receivers decode it by that schema. A mismatch is a bug in the workflow definition.
+   */
+  private checkCommand(context: RecordingContext, event: PlannedEvent): void {
+    if (event.type !== FrameworkEvent.CommandDispatched) return;
+    const { commandType, payloadJson } = event.payload as unknown as CommandDispatchedPayload;
+    const issues = this.codec.validate(
+      `${context.definition.schemaNamespace}.${commandType}`,
+      JSON.parse(payloadJson),
+    );
+    if (issues.length > 0)
+      throw new EsflowError(
+        ErrorCode.InvalidDefinition,
+        `${context.definition.name} v${context.definition.version} emitted ${commandType} that does not match its schema: ${issues
+          .map((issue) => `${issue.path} ${issue.message}`)
+          .join('; ')}`,
+        { details: { commandType, errors: issues } },
+      );
+  }
+
   constructor(
     private readonly store: EventStore,
     private readonly codec: PayloadCodec,
@@ -33,6 +56,7 @@ export class EventRecorder {
   ) {}
 
   async record(context: RecordingContext, planned: readonly PlannedEvent[]): Promise<AppendResult> {
+    for (const event of planned) this.checkCommand(context, event);
     const occurredAt = this.clock.now().toISOString();
     const stateAfter = context.nextSnapshot.value;
     const statusAfter = statusOf(context.nextSnapshot);

@@ -287,6 +287,55 @@ describe('workflow engine', () => {
     });
   });
 
+  describe('commands', () => {
+    it('refuses to record a command that does not match its schema, and writes nothing', async () => {
+      const { assign, emit, setup } = await import('xstate');
+      const { defineWorkflow } = await import('../workflow/workflow-definition');
+      const machine = setup({}).createMachine({
+        id: 'orderFulfillment',
+        initial: 'awaitingPayment',
+        context: {},
+        states: {
+          awaitingPayment: {
+            on: {
+              PaymentReceived: {
+                target: 'done',
+                actions: [assign({}), emit({ type: 'RefundPayment', orderId: 42 } as never)],
+              },
+            },
+          },
+          done: { type: 'final' },
+        },
+      });
+      const broken = defineWorkflow({
+        name: 'orderFulfillment',
+        version: 1,
+        machine,
+        startEvent: 'OrderPlaced',
+        commands: ['RefundPayment'],
+      });
+      const { engine, store } = await createTestEngine({ definitions: [broken] });
+      await engine.startWorkflow.handle({
+        workflow: 'orderFulfillment',
+        id: 'cmd-1',
+        input: anOrder('cmd-1'),
+      });
+      const attempt = engine.sendEvent.handle({
+        workflow: 'orderFulfillment',
+        id: 'cmd-1',
+        type: 'PaymentReceived',
+        payload: { paymentId: 'p', amountCents: 1 },
+      });
+      await expect(attempt).rejects.toMatchObject({
+        code: ErrorCode.InvalidDefinition,
+        message: expect.stringContaining(
+          'emitted RefundPayment that does not match its schema: orderId must be a string',
+        ),
+      });
+      expect(await store.readStream('orderFulfillment-cmd-1')).toHaveLength(1);
+    });
+  });
+
   describe('queries', () => {
     it('returns history decoded, and 404-style rejections for unknown instances', async () => {
       const { engine } = await createTestEngine();
