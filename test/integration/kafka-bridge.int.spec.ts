@@ -112,7 +112,19 @@ async function untilPublished(bridge: KafkaBridge, store: SqliteEventStore): Pro
 /** Asserts the topic holds each stored event exactly once, in revision order per key. */
 async function expectExactlyOnce(topic: string, store: SqliteEventStore) {
   const expected = await workflowEvents(store);
-  const records = await readTopicsToEnd({ brokers: broker.brokers, topics: [topic] });
+  // The bridge's commit returns before the broker has written the transaction markers to every
+  // partition; until it has, read_committed readers see less. Poll until all is visible.
+  const records = await waitFor(
+    async () => {
+      const read = await readTopicsToEnd({ brokers: broker.brokers, topics: [topic] });
+      return read.length >= expected.length && read;
+    },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      what: `${expected.length} committed records on ${topic}`,
+    },
+  );
   const ids = records.map((r) => r.headers['esflow-event-id']);
   expect(new Set(ids).size, 'no duplicates').toBe(ids.length);
   expect(ids.sort()).toEqual(expected.map((e) => e.eventId).sort());
