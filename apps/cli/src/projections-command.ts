@@ -1,14 +1,14 @@
 import { SingleBar } from 'cli-progress';
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import Table from 'cli-table3';
 import {
+  buildWorkflowEngine,
+  configuredProjectionRunner,
   EsflowConfig,
+  leaseOwner,
   loadConfig,
   openEventStore,
   openReadModelStore,
   openSchemaRegistry,
-  systemClock,
 } from '@esflow/app-core';
 import {
   formatPosition,
@@ -18,8 +18,7 @@ import {
   realSleep,
   WorkflowCatalog,
 } from '@esflow/domain';
-import { builtInProjections, projectionDecoder } from '@esflow/projections';
-import { AvroPayloadCodec, SchemaCatalog } from '@esflow/schemas';
+import { builtInProjections } from '@esflow/projections';
 import { builtInWorkflows } from '@esflow/workflows';
 import { Output } from './schemas-command';
 
@@ -91,7 +90,7 @@ export async function projectionsRebuild(
   }
   const config = loadConfig();
   const readModel = await openReadModelStore(config);
-  let runner: ProjectionRunner | undefined;
+  let local: Awaited<ReturnType<typeof startLocalRunner>> | undefined;
   try {
     const before = await readModel.record(name);
     const pending = await readModel.pendingRequests(name);
@@ -102,51 +101,51 @@ export async function projectionsRebuild(
       io.out(`rebuild of ${name} requested\n`);
     }
     if (!options.wait) return 0;
-    runner = await startLocalRunner(config, readModel, name);
+    local = await startLocalRunner(config, readModel, name);
     await follow(readModel, name, before?.activeGeneration ?? 0, io);
     io.out(
-      runner.current()
+      local.runner.current()
         ? 'rebuilt by this process (no projector held the projection)\n'
         : 'rebuilt by a running projector\n',
     );
     return 0;
   } finally {
-    await runner?.stop();
+    await local?.close();
     await readModel.close();
   }
 }
 
+/** A runner for one projection in this process; `close` stops it and its connections. */
 async function startLocalRunner(
   config: EsflowConfig,
   readModel: ReadModelStore,
   name: string,
-): Promise<ProjectionRunner> {
+): Promise<{ runner: ProjectionRunner; close(): Promise<void> }> {
   const store = await openEventStore(config);
   const registry = await openSchemaRegistry(config);
-  const codec = await AvroPayloadCodec.create({
-    catalog: SchemaCatalog.load(config.schemaDir),
+  const { codec, catalog } = await buildWorkflowEngine({
+    store,
     registry,
+    schemaDir: config.schemaDir,
   });
-  const runner = new ProjectionRunner({
+  const runner = configuredProjectionRunner({
     definition: definitions().find((d) => d.name === name)!,
     store,
     readModel,
-    decode: projectionDecoder(catalog, codec),
-    clock: systemClock,
-    sleep: realSleep,
-    owner: `cli@${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
-    leaseTtlMs: config.projectionLeaseMs,
-    batchSize: config.projectionBatchSize,
-    heartbeatMs: Math.min(1000, Math.floor(config.projectionLeaseMs / 3)),
+    codec,
+    catalog,
+    config,
+    owner: leaseOwner('cli'),
   });
   runner.start();
-  const stop = runner.stop.bind(runner);
-  runner.stop = async () => {
-    await stop();
-    await store.close();
-    await registry.close();
+  return {
+    runner,
+    close: async () => {
+      await runner.stop();
+      await store.close();
+      await registry.close();
+    },
   };
-  return runner;
 }
 
 /** Shows the rebuild's progress until the rebuilt generation is the active one. */

@@ -6,3 +6,4 @@ export * from './adapters';
 export * from './esflow-core.module';
 export * from './bootstrap';
 export * from './engine-factory';
+export * from './projection-runner-factory';

@@ -5,16 +5,15 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import {
+  configuredProjectionRunner,
   ESFLOW_CONFIG,
   EsflowConfig,
   EVENT_STORE,
   PAYLOAD_CODEC,
   PROJECTIONS,
+  leaseOwner,
   READ_MODEL_STORE,
-  systemClock,
   WORKFLOW_CATALOG,
 } from '@esflow/app-core';
 import {
@@ -24,17 +23,15 @@ import {
   ProjectionRecord,
   ProjectionRunner,
   ReadModelStore,
-  realSleep,
   WorkflowCatalog,
 } from '@esflow/domain';
-import { projectionDecoder } from '@esflow/projections';
 
 /** Runs every registered projection in this process (each under its own lease). */
 @Injectable()
 export class ProjectionsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Projections');
   private readonly runners: ProjectionRunner[];
-  readonly owner = `projector@${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  readonly owner = leaseOwner('projector');
 
   constructor(
     @Inject(PROJECTIONS) definitions: ProjectionDefinition[],
@@ -44,22 +41,17 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     @Inject(WORKFLOW_CATALOG) catalog: WorkflowCatalog,
     @Inject(ESFLOW_CONFIG) config: EsflowConfig,
   ) {
-    const decode = projectionDecoder(catalog, codec);
-    this.runners = definitions.map(
-      (definition) =>
-        new ProjectionRunner({
-          definition,
-          store,
-          readModel,
-          decode,
-          clock: systemClock,
-          sleep: realSleep,
-          owner: this.owner,
-          leaseTtlMs: config.projectionLeaseMs,
-          batchSize: config.projectionBatchSize,
-          heartbeatMs: Math.min(1000, Math.floor(config.projectionLeaseMs / 3)),
-          onError: (message, error) => this.logger.error({ err: error }, message),
-        }),
+    this.runners = definitions.map((definition) =>
+      configuredProjectionRunner({
+        definition,
+        store,
+        readModel,
+        codec,
+        catalog,
+        config,
+        owner: this.owner,
+        onError: (message, error) => this.logger.error({ err: error }, message),
+      }),
     );
   }
 
