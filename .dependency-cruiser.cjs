@@ -37,6 +37,14 @@ module.exports = {
       to: { path: '^libs/eventstore-', pathNot: '^libs/eventstore-$1/' },
     },
     {
+      name: 'apps-use-stores-through-ports',
+      comment:
+        'Apps reach event and read-model stores through the domain ports; app-core picks the adapter.',
+      severity: 'error',
+      from: { path: '^apps/' },
+      to: { path: '^libs/(eventstore|readmodel)-' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -2,6 +2,7 @@ export * from './errors/esflow-error';
 export * from './errors/rejection';
 export * from './event-store/event-store.port';
 export * from './event-store/position';
+export * from './event-store/append-retry';
 export * from './codec/payload-codec.port';
 export * from './ports/clock.port';
 export * from './ports/id-generator.port';

@@ -1,12 +1,10 @@
 import {
-  AppendResult,
   comparePositions,
   describeExpectedRevision,
   ErrorCode,
   EsflowError,
   EventStore,
   EventStoreSubscription,
-  EventToAppend,
   matchesFilter,
   pollingSubscription,
   ReadAllOptions,
@@ -15,6 +13,8 @@ import {
   RevisionConflictError,
   satisfiesExpectedRevision,
   SubscribeToAllOptions,
+  CommitSignal,
+  recognisePriorAppend,
 } from '@esflow/domain';
 
 /**
@@ -26,39 +26,16 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
   const log: RecordedEvent[] = [];
   const streams = new Map<string, RecordedEvent[]>();
   const byEventId = new Map<string, RecordedEvent>();
-  let waiters: (() => void)[] = [];
-
-  const notify = () => {
-    const current = waiters;
-    waiters = [];
-    current.forEach((resolve) => resolve());
-  };
-
-  function existingResult(
-    streamName: string,
-    events: readonly EventToAppend[],
-  ): AppendResult | undefined {
-    const found = events.map((event) => byEventId.get(event.eventId));
-    if (found.every((event) => event === undefined)) return undefined;
-    const contiguous =
-      found.every((event) => event?.streamName === streamName) &&
-      found.every(
-        (event, index) => index === 0 || event!.revision === found[index - 1]!.revision + 1,
-      );
-    if (!contiguous)
-      throw new EsflowError(
-        ErrorCode.AppendPartiallyDuplicated,
-        `some but not all of the event ids are already in ${streamName} (or elsewhere)`,
-      );
-    const last = found[found.length - 1]!;
-    return { nextExpectedRevision: last.revision, position: last.position, deduplicated: true };
-  }
+  const commits = new CommitSignal();
 
   const store: EventStore = {
     async append(streamName, events, { expectedRevision }) {
       if (events.length === 0)
         throw new EsflowError(ErrorCode.Internal, 'append needs at least one event');
-      const duplicate = existingResult(streamName, events);
+      const duplicate = recognisePriorAppend(
+        streamName,
+        events.map((event) => byEventId.get(event.eventId)),
+      );
       if (duplicate) return duplicate;
       const stream = streams.get(streamName) ?? [];
       const current = stream.length - 1;
@@ -83,7 +60,7 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
         byEventId.set(event.eventId, recorded);
       }
       streams.set(streamName, stream);
-      notify();
+      commits.notify();
       const last = stream[stream.length - 1]!;
       return { nextExpectedRevision: last.revision, position: last.position, deduplicated: false };
     },
@@ -124,11 +101,7 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
         {
           readPage: (after, maxCount, filter) =>
             store.readAll({ ...(after ? { after } : {}), maxCount, ...(filter ? { filter } : {}) }),
-          waitForChange: (timeoutMs) =>
-            new Promise<void>((resolve) => {
-              waiters.push(resolve);
-              setTimeout(resolve, timeoutMs);
-            }),
+          waitForChange: (timeoutMs) => commits.wait(timeoutMs),
         },
         subscribeOptions,
       );
@@ -136,7 +109,7 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
 
     async ping() {},
     async close() {
-      notify();
+      commits.notify();
     },
   };
   return store;

@@ -18,6 +18,10 @@ import {
   RevisionConflictError,
   satisfiesExpectedRevision,
   SubscribeToAllOptions,
+  CommitSignal,
+  recognisePriorAppend,
+  StoredEventRef,
+  StoreWriteStats,
 } from '@esflow/domain';
 
 export interface SqliteEventStoreOptions {
@@ -34,15 +38,9 @@ export interface SqliteEventStoreOptions {
   readonly now?: () => Date;
 }
 
-/** Group-commit counters: `appends / commits` is how many appends one fsync carried. */
-export interface GroupCommitStats {
-  readonly commits: number;
-  readonly appends: number;
-  readonly events: number;
-}
-
 export interface SqliteEventStore extends EventStore {
-  stats(): GroupCommitStats;
+  /** Group-commit counters: `appends / commits` is how many appends one fsync carried. */
+  stats(): StoreWriteStats;
 }
 
 const SCHEMA_VERSION = 1;
@@ -112,7 +110,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const counters = { commits: 0, appends: 0, events: 0 };
   let queue: PendingAppend[] = [];
   let flushScheduled = false;
-  let waiters: (() => void)[] = [];
+  const commits = new CommitSignal();
   let closed = false;
 
   const statements = {
@@ -133,35 +131,20 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   };
   const readAllStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
 
-  function deduplicated(
-    streamName: string,
-    events: readonly EventToAppend[],
-  ): AppendResult | undefined {
-    const found = events.map((event) => statements.byEventId.get(event.eventId));
-    if (found.every((row) => row === undefined)) return undefined;
-    const contiguous =
-      found.every((row) => row?.stream_name === streamName) &&
-      found.every(
-        (row, index) =>
-          index === 0 || row!.stream_revision === found[index - 1]!.stream_revision + 1,
-      );
-    if (!contiguous)
-      throw new EsflowError(
-        ErrorCode.AppendPartiallyDuplicated,
-        `some but not all of the event ids are already in ${streamName} (or elsewhere)`,
-      );
-    const last = found[found.length - 1]!;
-    return {
-      nextExpectedRevision: last.stream_revision,
-      position: position(last.global_position),
-      deduplicated: true,
+  const storedRef = (row: EventRow | undefined): StoredEventRef | undefined =>
+    row && {
+      streamName: row.stream_name,
+      revision: row.stream_revision,
+      position: position(row.global_position),
     };
-  }
 
   // Runs inside the batch transaction; nested as a savepoint so a failed append undoes only itself.
   const appendOne = db.transaction((pending: PendingAppend, recordedAt: number): AppendResult => {
     const { streamName, events, expectedRevision } = pending;
-    const duplicate = deduplicated(streamName, events);
+    const duplicate = recognisePriorAppend(
+      streamName,
+      events.map((event) => storedRef(statements.byEventId.get(event.eventId))),
+    );
     if (duplicate) return duplicate;
     const current = statements.lastRevision.get(streamName)?.revision ?? -1;
     if (!satisfiesExpectedRevision(expectedRevision, current))
@@ -227,14 +210,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
           pending.reject(outcome.error);
         }
       });
-      notify();
+      commits.notify();
     }
-  }
-
-  function notify(): void {
-    const current = waiters;
-    waiters = [];
-    current.forEach((resolve) => resolve());
   }
 
   function readAllStatement(
@@ -312,11 +289,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
         {
           readPage: async (after, maxCount, filter) =>
             readAll({ ...(after ? { after } : {}), maxCount, ...(filter ? { filter } : {}) }),
-          waitForChange: (timeoutMs) =>
-            new Promise<void>((resolve) => {
-              waiters.push(resolve);
-              setTimeout(resolve, timeoutMs);
-            }),
+          waitForChange: (timeoutMs) => commits.wait(timeoutMs),
         },
         { ...subscribeOptions, pollIntervalMs: options.pollIntervalMs ?? 50 },
       );
@@ -334,7 +307,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       if (closed) return;
       flush();
       closed = true;
-      notify();
+      commits.notify();
       db.close();
     },
 

@@ -2,10 +2,7 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { EVENT_STORE } from '@esflow/app-core';
-import { EventStore } from '@esflow/domain';
-import type { GroupCommitStats } from '@esflow/eventstore-sqlite';
-
-type StoreWithStats = EventStore & { stats?: () => GroupCommitStats };
+import { EventStore, StoreWriteStats } from '@esflow/domain';
 
 /** Prometheus metrics: process defaults plus the store's group-commit counters. */
 @ApiTags('operations')
@@ -13,11 +10,11 @@ type StoreWithStats = EventStore & { stats?: () => GroupCommitStats };
 export class MetricsController {
   private readonly registry = new Registry();
 
-  constructor(@Inject(EVENT_STORE) store: StoreWithStats) {
+  constructor(@Inject(EVENT_STORE) store: EventStore) {
     collectDefaultMetrics({ register: this.registry });
     const stats = store.stats?.bind(store);
     if (stats) {
-      const gauge = (name: string, help: string, pick: (s: GroupCommitStats) => number) =>
+      const gauge = (name: string, help: string, pick: (s: StoreWriteStats) => number) =>
         new Gauge({
           name,
           help,
@@ -28,15 +25,15 @@ export class MetricsController {
         });
       gauge(
         'esflow_store_commits_total',
-        'Transactions (fsyncs) committed by the SQLite store',
+        'Transactions (fsyncs) committed by the event store',
         (s) => s.commits,
       );
       gauge(
         'esflow_store_appends_total',
-        'Append requests committed by the SQLite store',
+        'Append requests committed by the event store',
         (s) => s.appends,
       );
-      gauge('esflow_store_events_total', 'Events written by the SQLite store', (s) => s.events);
+      gauge('esflow_store_events_total', 'Events written by the event store', (s) => s.events);
     }
   }
 

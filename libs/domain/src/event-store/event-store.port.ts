@@ -94,6 +94,13 @@ export interface EventStoreSubscription extends AsyncIterable<RecordedEvent> {
   close(): Promise<void>;
 }
 
+/** Write counters of a store that batches appends: `appends / commits` is appends per fsync. */
+export interface StoreWriteStats {
+  readonly commits: number;
+  readonly appends: number;
+  readonly events: number;
+}
+
 export interface EventStore {
   /**
    * Appends `events` atomically to the end of `streamName` if the stream's revision matches
@@ -117,6 +124,12 @@ export interface EventStore {
 
   /** Subscribes to the global log: catch-up from the checkpoint, then live. */
   subscribeToAll(options?: SubscribeToAllOptions): EventStoreSubscription;
+
+  /**
+   * Optional capability: write counters since the store was opened, for stores that commit
+   * several appends together (group commit). Absent where the store does not batch.
+   */
+  stats?(): StoreWriteStats;
 
   /** Resolves if the store answers; throws a retriable STORE_UNAVAILABLE error otherwise. */
   ping(): Promise<void>;

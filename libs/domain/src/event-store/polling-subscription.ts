@@ -63,3 +63,29 @@ export function pollingSubscription(
     },
   };
 }
+
+/**
+ * Wakes subscriptions waiting for new events when this process commits; a wait also ends after
+ * its timeout, so commits by other processes are seen by polling.
+ */
+export class CommitSignal {
+  private waiters = new Set<() => void>();
+
+  notify(): void {
+    const current = this.waiters;
+    this.waiters = new Set();
+    current.forEach((wake) => wake());
+  }
+
+  wait(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.waiters.add(wake);
+    });
+  }
+}
