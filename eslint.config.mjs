@@ -6,8 +6,9 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
-      'dist/**',
+      '**/dist/**',
       'node_modules/**',
+      'esflow.config.js',
       'data/**',
       '.cache/**',
       'coverage/**',
@@ -30,6 +31,27 @@ export default tseslint.config(
         {
           selector: 'TSEnumDeclaration',
           message: 'Use a const object and a derived union type instead of an enum.',
+        },
+      ],
+    },
+  },
+  {
+    // Packages are used through their public entry points only, by each other as by users.
+    files: ['**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@esflow/*/*', '!@esflow/core/node', '!@esflow/kafka/testing'],
+              message: "Import a package's public entry point (see its package.json exports).",
+            },
+            {
+              regex: '^(\\.\\./)+(libs|apps|examples)/',
+              message: 'Import another package by its name, not by a path into its sources.',
+            },
+          ],
         },
       ],
     },

@@ -1,20 +1,34 @@
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-const alias = {
-  '@esflow/domain': resolve(__dirname, 'libs/domain/src'),
-  '@esflow/schemas': resolve(__dirname, 'libs/schemas/src'),
-  '@esflow/eventstore-memory': resolve(__dirname, 'libs/eventstore-memory/src'),
-  '@esflow/eventstore-sqlite': resolve(__dirname, 'libs/eventstore-sqlite/src'),
-  '@esflow/eventstore-esdb': resolve(__dirname, 'libs/eventstore-esdb/src'),
-  '@esflow/readmodel-sqlite': resolve(__dirname, 'libs/readmodel-sqlite/src'),
-  '@esflow/readmodel-postgres': resolve(__dirname, 'libs/readmodel-postgres/src'),
-  '@esflow/projections': resolve(__dirname, 'libs/projections/src'),
-  '@esflow/workflows': resolve(__dirname, 'libs/workflows/src'),
-  '@esflow/kafka': resolve(__dirname, 'libs/kafka/src'),
-  '@esflow/app-core': resolve(__dirname, 'libs/app-core/src'),
-};
+/**
+ * Tests import the workspace packages by name, as users do, but from their sources: each
+ * package export (`./dist/x.js`) is aliased to `./src/x.ts`, so no build is needed and one
+ * module instance exists per package. Longer names first, so `@esflow/core/node` wins.
+ */
+function workspaceAliases(): Record<string, string> {
+  const entries: [string, string][] = [];
+  for (const group of ['libs', 'apps', 'examples']) {
+    for (const dir of readdirSync(resolve(__dirname, group))) {
+      const root = resolve(__dirname, group, dir);
+      const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+        name: string;
+        exports?: Record<string, string | { default: string }>;
+      };
+      for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+        const file = typeof target === 'string' ? target : target.default;
+        if (!file.startsWith('./dist/')) continue;
+        const source = file.replace('./dist/', './src/').replace(/\.js$/, '.ts');
+        entries.push([`${manifest.name}${subpath.slice(1)}`, join(root, source)]);
+      }
+    }
+  }
+  return Object.fromEntries(entries.sort(([a], [b]) => b.length - a.length));
+}
+
+const alias = workspaceAliases();
 
 // SWC compiles the NestJS sources with decorator metadata, which esbuild cannot emit.
 const plugins = [swc.vite({ module: { type: 'es6' } })];
@@ -27,7 +41,7 @@ export default defineConfig({
       {
         plugins,
         resolve: { alias },
-        test: { name: 'unit', include: ['{apps,libs}/**/*.unit.spec.ts'] },
+        test: { name: 'unit', include: ['{apps,libs,examples}/**/*.unit.spec.ts'] },
       },
       {
         plugins,
@@ -43,8 +57,13 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'integration',
-          // Suites against real servers (schema registry, Kafka) and wire-protocol doubles.
-          include: ['test/integration/**/*.int.spec.ts', 'test/doubles/**/*.int.spec.ts'],
+          // Suites against real servers (schema registry, Kafka) and wire-protocol doubles, and
+          // in-process applications.
+          include: [
+            'test/integration/**/*.int.spec.ts',
+            'test/doubles/**/*.int.spec.ts',
+            '{apps,libs,examples}/**/*.int.spec.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,

@@ -19,7 +19,7 @@ const REPO = resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 
 async function startApi(port: number, dataDir: string) {
-  const child = spawn(process.execPath, [join(REPO, 'dist/apps/api/src/main.js')], {
+  const child = spawn(process.execPath, [join(REPO, 'apps/api/dist/main.js')], {
     cwd: REPO,
     env: { ...process.env, PORT: String(port), ESFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { ExpectedRevision, EventToAppend, RecordedEvent } from '@esflow/domain';
-import { createSqliteEventStore, SqliteEventStore } from '@esflow/eventstore-sqlite';
+import { ExpectedRevision, EventToAppend, RecordedEvent } from '@esflow/core';
+import { createSqliteEventStore, SqliteEventStore } from '@esflow/sqlite';
 import {
   createKafkaBridge,
   DEFAULT_BATCH_LIMITS,
@@ -12,7 +12,7 @@ import {
   topicFor,
   workflowStreamFilter,
 } from '@esflow/kafka';
-import { watchTopics } from '../../libs/kafka/src/testing/topic-reader';
+import { watchTopics } from '@esflow/kafka/testing';
 
 const REPO = resolve(__dirname, '..', '..', '..');
 const WORKFLOW = 'orderFulfillment';

@@ -2,14 +2,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { buildWorkflowEngine, systemClock } from '@esflow/app-core';
-import { EventStore, ProjectionRunner, ReadModelStore, realSleep } from '@esflow/domain';
-import { createSqliteEventStore } from '@esflow/eventstore-sqlite';
-import { instancesProjection } from '@esflow/projections';
-import { createPostgresReadModelStore } from '@esflow/readmodel-postgres';
-import { createSqliteReadModelStore } from '@esflow/readmodel-sqlite';
-import { createEmbeddedSchemaRegistry } from '@esflow/schemas';
-import { driveSampleOrders } from '@esflow/workflows';
+import {
+  EventStore,
+  instancesProjection,
+  ProjectionRunner,
+  ReadModelStore,
+  realSleep,
+} from '@esflow/core';
+import { systemClock } from '@esflow/core/node';
+import { driveSampleOrders, orderFulfillmentFeature } from '@esflow/example-order-fulfillment';
+import { createEsflowRuntime } from '@esflow/nest';
+import { createPostgresReadModelStore } from '@esflow/postgres';
+import {
+  createEmbeddedSchemaRegistry,
+  createSqliteEventStore,
+  createSqliteReadModelStore,
+} from '@esflow/sqlite';
 
 export interface RebuildResult {
   readonly events: number;
@@ -78,10 +86,10 @@ export async function measureProjectionRebuild(
     synchronous: 'NORMAL',
   });
   try {
-    const { engine } = await buildWorkflowEngine({
+    const { engine } = await createEsflowRuntime({
       store,
       registry: createEmbeddedSchemaRegistry({ filename: join(dir, 'events.sqlite') }),
-      schemaDir: join(__dirname, '../../../schemas/avro'),
+      features: [{ feature: orderFulfillmentFeature, registeredBy: 'bench' }],
     });
     await driveSampleOrders(engine, instances, { prefix: 'bench' });
     const events = (await store.readAll()).length;

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExpectedRevision } from '@esflow/domain';
-import { createSqliteEventStore } from '@esflow/eventstore-sqlite';
+import { ExpectedRevision } from '@esflow/core';
+import { createSqliteEventStore } from '@esflow/sqlite';
 
 export interface StoreAppendResult {
   readonly writers: number;

@@ -1,7 +1,12 @@
-import { createMemoryEventStore } from '@esflow/eventstore-memory';
-import { describeEventStoreContract } from './event-store.contract';
+import { createMemoryEventStore } from '@esflow/core';
+import * as vitest from 'vitest';
+import { describeEventStoreContract } from '@esflow/testing';
 
-describeEventStoreContract('memory', async () => {
-  const store = createMemoryEventStore();
-  return { store, dispose: () => store.close() };
-});
+describeEventStoreContract(
+  'memory',
+  async () => {
+    const store = createMemoryEventStore();
+    return { store, dispose: () => store.close() };
+  },
+  vitest,
+);

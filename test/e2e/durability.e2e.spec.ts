@@ -105,7 +105,7 @@ describe('durability', () => {
   it('refuses to start with invalid configuration, naming the variable', () => {
     const result = spawnSync(
       process.execPath,
-      [resolve(__dirname, '../../dist/apps/api/src/main.js')],
+      [resolve(__dirname, '../../apps/api/dist/main.js')],
       {
         env: { ...process.env, PORT: 'eighty', ESFLOW_SQLITE_SYNCHRONOUS: 'SOMETIMES' },
         encoding: 'utf8',

@@ -117,12 +117,11 @@ describe('the api with ESDB_CONNECTION_STRING pointing where nothing listens', (
     const dataDir = mkdtempSync(join(tmpdir(), 'esflow-api-esdb-down-'));
     const nowhere = `esdb://127.0.0.1:${await freePort()}?tls=false`;
     try {
-      const child = spawn(process.execPath, [join(REPO, 'dist/apps/api/src/main.js')], {
+      const child = spawn(process.execPath, [join(REPO, 'apps/api/dist/main.js')], {
         cwd: REPO,
         env: {
           ...process.env,
           ESFLOW_DATA_DIR: dataDir,
-          ESFLOW_SCHEMA_DIR: join(REPO, 'schemas/avro'),
           LOG_LEVEL: 'warn',
           PORT: String(await freePort()),
           ESDB_CONNECTION_STRING: nowhere,

@@ -3,7 +3,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createEsflowConsumer, EsflowKafkaEvent, KafkaBridgeStatus } from '@esflow/kafka';
-import { CommittedRecord, readTopicsToEnd } from '../../libs/kafka/src/testing/topic-reader';
+import { CommittedRecord, readTopicsToEnd } from '@esflow/kafka/testing';
 import { AppProcess, startApp } from '../support/app-process';
 import { anOrder } from '../support/engine-fixture';
 import { httpClient } from '../support/http-client';
@@ -391,7 +391,8 @@ describe('Kafka bridge end to end (real broker, real registry)', () => {
       projections: unknown[];
     }>('/health');
     expect(health.body.kafkaBridge.status).toBe('disabled');
-    expect(health.body.projections).toHaveLength(3);
+    // The built-in projections and the example kycOnboarding's own.
+    expect(health.body.projections).toHaveLength(4);
   });
 
   it('loses nothing while the broker is down, and the api keeps answering', async () => {

@@ -2,26 +2,32 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSqliteEventStore } from '@esflow/eventstore-sqlite';
+import { defineFeature } from '@esflow/core';
+import {
+  ORDER_FULFILLMENT_SCHEMAS,
+  orderFulfillment,
+  OrderFulfillmentModule,
+} from '@esflow/example-order-fulfillment';
 import { unframe } from '@esflow/schemas';
+import { createSqliteEventStore } from '@esflow/sqlite';
+import { startTestApp } from '@esflow/testing';
 import { anOrder } from '../support/engine-fixture';
-import { startApp } from '../support/app-process';
 import { httpClient } from '../support/http-client';
 
-const SCHEMAS = resolve(__dirname, '../../schemas/avro');
+const LOCK_FILE = resolve(__dirname, '../../schemas/avro/schemas.lock.json');
 const temp: string[] = [];
 afterAll(() => temp.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-/** The repository's schemas as they were when PaymentReceived v1 was the latest release. */
+/** orderFulfillment's schemas as they were when PaymentReceived v1 was the latest release. */
 function schemasAtPaymentReceivedV1(): string {
   const dir = mkdtempSync(join(tmpdir(), 'esflow-schemas-v1-'));
   temp.push(dir);
-  cpSync(SCHEMAS, dir, { recursive: true });
-  const lock = JSON.parse(readFileSync(join(SCHEMAS, 'schemas.lock.json'), 'utf8'));
+  cpSync(ORDER_FULFILLMENT_SCHEMAS, dir, { recursive: true });
+  const lock = JSON.parse(readFileSync(LOCK_FILE, 'utf8'));
   const v1 = JSON.parse(
     lock.subjects['esflow.orderFulfillment.PaymentReceived'].versions[0].schema,
   );
-  writeFileSync(join(dir, 'orderFulfillment', 'PaymentReceived.avsc'), JSON.stringify(v1, null, 2));
+  writeFileSync(join(dir, 'PaymentReceived.avsc'), JSON.stringify(v1, null, 2));
   return dir;
 }
 
@@ -31,10 +37,13 @@ describe('schema evolution: PaymentReceived v1 → v2', () => {
     temp.push(dataDir);
     const order = anOrder();
 
-    // Yesterday's deployment, on v1.
-    const old = await startApp('api', {
+    // Yesterday's deployment, on v1: the same workflow with the schemas of back then.
+    const old = await startTestApp({
       dataDir,
-      env: { ESFLOW_SCHEMA_DIR: schemasAtPaymentReceivedV1() },
+      projector: false,
+      features: [
+        defineFeature({ workflows: [orderFulfillment], schemas: schemasAtPaymentReceivedV1() }),
+      ],
     });
     const oldHttp = httpClient(old.baseUrl);
     expect((await oldHttp.post('/workflows/orderFulfillment', { input: order })).status).toBe(201);
@@ -52,10 +61,14 @@ describe('schema evolution: PaymentReceived v1 → v2', () => {
       payload: { paymentId: 'pay-v1', amountCents: 4999 },
     });
     expect(paid.status).toBe(200);
-    await old.kill('SIGTERM');
+    await old.close();
 
-    // Today's deployment, on v2 (the repository's schemas).
-    const current = await startApp('api', { dataDir });
+    // Today's deployment, on v2 (the module's own schemas).
+    const current = await startTestApp({
+      dataDir,
+      projector: false,
+      imports: [OrderFulfillmentModule],
+    });
     const http = httpClient(current.baseUrl);
     let v1SchemaId: number;
     try {
@@ -91,7 +104,7 @@ describe('schema evolution: PaymentReceived v1 → v2', () => {
       expect(newPayment.metadata.schema.version).toBe(2);
       expect(newPayment.metadata.schema.id).not.toBe(payment.metadata.schema.id);
     } finally {
-      await current.kill('SIGTERM');
+      await current.close();
     }
 
     // In the store itself: the v1 event still carries the v1 registry id in its wire header.

@@ -4,25 +4,57 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-/** The built CLI (`npm test` builds first), run as CI runs it, against copies of schemas/avro. */
+/** The built CLI (`npm test` builds first), run as CI runs it, in a project of its own. */
 const root = resolve(__dirname, '../..');
-const cli = join(root, 'dist/apps/cli/src/main.js');
+const cli = join(root, 'apps/cli/dist/main.js');
 const dirs: string[] = [];
 
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A copy of the repo's schemas and lock file. */
+/**
+ * A project with copies of the examples' schemas, the repository's lock file and fixtures, and
+ * an esflow.config.js registering the example workflows with the copied schema directories.
+ */
 function schemaCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'esflow-schemas-gate-'));
   dirs.push(dir);
+  cpSync(join(root, 'examples/order-fulfillment/schemas'), join(dir, 'orderFulfillment'), {
+    recursive: true,
+  });
+  cpSync(join(root, 'examples/kyc-onboarding/schemas'), join(dir, 'kycOnboarding'), {
+    recursive: true,
+  });
   cpSync(join(root, 'schemas/avro'), dir, { recursive: true });
+  const fromRepo = (name: string) => JSON.stringify(require.resolve(name, { paths: [root] }));
+  writeFileSync(
+    join(dir, 'esflow.config.js'),
+    `const { join } = require('node:path');
+const { defineFeature } = require(${fromRepo('@esflow/core')});
+const { orderFulfillment } = require(${fromRepo('@esflow/example-order-fulfillment')});
+const { kycOnboarding } = require(${fromRepo('@esflow/example-kyc-onboarding')});
+module.exports = {
+  features: [
+    defineFeature({ workflows: [orderFulfillment], schemas: join(__dirname, 'orderFulfillment') }),
+    defineFeature({ workflows: [kycOnboarding], schemas: join(__dirname, 'kycOnboarding') }),
+  ],
+  lockFile: 'schemas.lock.json',
+};
+`,
+  );
   return dir;
 }
 
-function esflow(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 30_000 });
+function esflowIn(
+  cwd: string,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -40,15 +72,18 @@ function editJson<T>(path: string, edit: (json: T) => void): void {
 }
 
 describe('esflow schemas check (the built CLI)', () => {
-  it("passes on the repository's schemas, with a summary table", () => {
-    const run = esflow('schemas', 'check', '--schemas', join(root, 'schemas/avro'));
+  it("passes on the repository's schemas (its esflow.config.js), with a summary table", () => {
+    const run = esflowIn(root, 'schemas', 'check');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/subject\s+│ versions released │ level\s+│ status/);
     expect(run.stdout).toMatch(
       /esflow\.orderFulfillment\.OrderPlaced\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
     );
-    expect(run.stdout).toContain('schemas check passed: 12 subjects');
+    expect(run.stdout).toMatch(
+      /esflow\.kycOnboarding\.UserCreated\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
+    );
+    expect(run.stdout).toContain('schemas check passed: 21 subjects');
   });
 
   it('fails a field added without a default, naming subject, versions, field and rule', () => {
@@ -56,7 +91,7 @@ describe('esflow schemas check (the built CLI)', () => {
     editJson<AvscJson>(join(dir, 'orderFulfillment/OrderPlaced.avsc'), (schema) =>
       schema.fields.push({ name: 'channel', type: 'string', doc: 'Sales channel.' }),
     );
-    const run = esflow('schemas', 'check', '--schemas', dir);
+    const run = esflowIn(dir, 'schemas', 'check');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
       'esflow.orderFulfillment.OrderPlaced: field `channel` was added without a default: code on v2 cannot read v1 events',
@@ -70,7 +105,7 @@ describe('esflow schemas check (the built CLI)', () => {
     editJson<AvscJson>(join(dir, 'orderFulfillment/PaymentReceived.avsc'), (schema) =>
       schema.fields.push({ name: 'note', type: ['null', 'string'], default: null }),
     );
-    const run = esflow('schemas', 'check', '--schemas', dir);
+    const run = esflowIn(dir, 'schemas', 'check');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
       'orderFulfillment/PaymentReceived.avsc: field `note` of esflow.orderFulfillment.PaymentReceived has no "doc"',
@@ -84,10 +119,10 @@ describe('esflow schemas check (the built CLI)', () => {
     editJson<LockJson>(join(dir, 'schemas.lock.json'), (lock) => {
       delete lock.subjects['esflow.orderFulfillment.GoodsFetched'];
     });
-    const run = esflow('schemas', 'check', '--schemas', dir);
+    const run = esflowIn(dir, 'schemas', 'check');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
-      'GoodsFetched is used by orderFulfillment (an event it accepts) but has no schema: add orderFulfillment/GoodsFetched.avsc',
+      'GoodsFetched is used by orderFulfillment (an event it accepts) but has no schema: add GoodsFetched.avsc to its schema directory, defining the record esflow.orderFulfillment.GoodsFetched',
     );
     expect(run.stderr).toContain('[EVENT_WITHOUT_SCHEMA]');
   });
@@ -104,7 +139,7 @@ describe('esflow schemas check (the built CLI)', () => {
       }),
     );
     unlinkSync(join(dir, 'orderFulfillment/PaymentRefunded.avsc'));
-    const run = esflow('schemas', 'check', '--schemas', dir);
+    const run = esflowIn(dir, 'schemas', 'check');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
       'esflow.orderFulfillment.OrderArchived is not an event of any workflow',
@@ -117,7 +152,7 @@ describe('esflow schemas check (the built CLI)', () => {
   it('says what is wrong with an unreadable lock file, without a stack trace', () => {
     const dir = schemaCopy();
     writeFileSync(join(dir, 'schemas.lock.json'), '{"lockfileVersion": 1, "subjects": []}');
-    const run = esflow('schemas', 'check', '--schemas', dir);
+    const run = esflowIn(dir, 'schemas', 'check');
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
       `esflow: ${join(dir, 'schemas.lock.json')}: "subjects" must be an object\n`,
@@ -138,11 +173,11 @@ describe('esflow schemas register (the built CLI)', () => {
         doc: 'Sales channel.',
       }),
     );
-    const check = esflow('schemas', 'check', '--schemas', dir, '--lock', lockFile);
+    const check = esflowIn(dir, 'schemas', 'check', '--lock', lockFile);
     expect(check.status).toBe(0);
     expect(check.stdout).toMatch(/OrderPlaced\s+│ v1\s+│.*│ changed, compatible: registers as v2/);
 
-    const register = esflow('schemas', 'register', '--schemas', dir, '--lock', lockFile);
+    const register = esflowIn(dir, 'schemas', 'register', '--lock', lockFile);
     expect(register.status).toBe(0);
     expect(register.stdout).toMatch(
       /esflow\.orderFulfillment\.OrderPlaced\s+│ v2\s+│ BACKWARD_TRANSITIVE/,
@@ -156,7 +191,7 @@ describe('esflow schemas register (the built CLI)', () => {
       released.subjects['esflow.orderFulfillment.PaymentReceived']?.versions,
     );
 
-    const again = esflow('schemas', 'check', '--schemas', dir, '--lock', lockFile);
+    const again = esflowIn(dir, 'schemas', 'check', '--lock', lockFile);
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/OrderPlaced\s+│ v1\.\.v2 \(2\)\s+│.*│ unchanged/);
   });
@@ -167,7 +202,7 @@ describe('esflow schemas register (the built CLI)', () => {
     editJson<AvscJson>(join(dir, 'orderFulfillment/OrderPlaced.avsc'), (schema) => {
       schema.fields.find((field) => field.name === 'amountCents')!.type = 'int';
     });
-    const run = esflow('schemas', 'register', '--schemas', dir);
+    const run = esflowIn(dir, 'schemas', 'register');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('field `amountCents` is long in v1 but int in v2');
     expect(run.stderr).toContain('nothing was registered');

@@ -20,8 +20,8 @@ import {
   RevisionConflictError,
   START_POSITION,
   comparePositions,
-} from '@esflow/domain';
-import { createEsdbEventStore, EsdbEventStoreOptions } from '@esflow/eventstore-esdb';
+} from '@esflow/core';
+import { createEsdbEventStore, EsdbEventStoreOptions } from '@esflow/eventstoredb';
 import { EsdbWireDouble, startEsdbWireDouble } from '../doubles/esdb/esdb-wire-double';
 import { freePort } from '../support/app-process';
 import { uniqueCategory } from '../support/unique';

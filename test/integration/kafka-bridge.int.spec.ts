@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExpectedRevision, formatPosition, RecordedEvent, WorkflowEngine } from '@esflow/domain';
-import { createSqliteEventStore, SqliteEventStore } from '@esflow/eventstore-sqlite';
+import { ExpectedRevision, formatPosition, RecordedEvent, WorkflowEngine } from '@esflow/core';
+import { createSqliteEventStore, SqliteEventStore } from '@esflow/sqlite';
 import {
   createKafkaBridge,
   encodeCheckpoint,
@@ -14,7 +14,7 @@ import {
   topicFor,
   workflowStreamFilter,
 } from '@esflow/kafka';
-import { readTopicsToEnd } from '../../libs/kafka/src/testing/topic-reader';
+import { readTopicsToEnd } from '@esflow/kafka/testing';
 import { anOrder, createTestEngine } from '../support/engine-fixture';
 import { KafkaBroker, startKafkaBroker } from '../support/infra/kafka-broker.mjs';
 import { uniqueCategory } from '../support/unique';

@@ -1,8 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProjectionDefinition, ProjectionRunner, ReadModelStore } from '@esflow/domain';
-import { builtInProjections, instancesProjection, ReadModelQueries } from '@esflow/projections';
-import { createPostgresReadModelStore } from '@esflow/readmodel-postgres';
-import { realSleep } from '@esflow/domain';
+import {
+  builtInProjections,
+  instancesProjection,
+  ProjectionDefinition,
+  ProjectionRunner,
+  ReadModelQueries,
+  ReadModelStore,
+  realSleep,
+} from '@esflow/core';
+import { systemClock } from '@esflow/core/node';
+import { createPostgresReadModelStore } from '@esflow/postgres';
 import { anOrder, createTestEngine } from '../support/engine-fixture';
 import { dropSchema, TEST_POSTGRES_URL, uniqueSchema } from '../support/postgres';
 import { runnerFor, tempSqliteReadModel } from '../support/projection-fixture';
@@ -81,7 +88,7 @@ describe.each([
     await waitFor(async () => (await applied(readModel, 'instances')) === after, {
       what: 'live events',
     });
-    const queries = new ReadModelQueries(readModel, realSleep);
+    const queries = new ReadModelQueries(readModel, systemClock, realSleep);
     const page = await queries.list({ workflow: 'orderFulfillment', limit: 100 });
     expect(page.items).toHaveLength(16);
     expect(
@@ -226,9 +233,14 @@ describe.each([
     const second = runnerFor(v2, store, readModel);
     runners.push(second);
     second.start();
-    await waitFor(() => second.current()?.version === 2 && second.current()?.rebuild === null, {
-      what: 'the v2 rebuild',
-    });
+    // The swap is done once it is stored (the runner's own view changes just before).
+    await waitFor(
+      async () => {
+        const stored = await readModel.record('instances');
+        return stored?.version === 2 && stored.rebuild === null;
+      },
+      { what: 'the v2 rebuild' },
+    );
     const docs = await readModel.find('instances', 'instances', { limit: 100 });
     expect(docs).toHaveLength(8);
     expect(docs.every((doc) => doc['touchedBy'] === 'v2')).toBe(true);

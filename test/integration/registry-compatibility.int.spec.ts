@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkCompatibility,
@@ -10,7 +10,8 @@ import {
   runSchemaCheck,
   runSchemaRegister,
 } from '@esflow/schemas';
-import { builtInWorkflows } from '@esflow/workflows';
+import { ORDER_FULFILLMENT_SCHEMAS, orderFulfillment } from '@esflow/example-order-fulfillment';
+// eslint-disable-next-line no-restricted-imports -- the corpus is @esflow/schemas' own test data, shared with its unit test
 import { COMPATIBILITY_CORPUS } from '../../libs/schemas/src/compatibility/corpus';
 import { SchemaRegistryServer, startSchemaRegistry } from '../support/infra/schema-registry.mjs';
 
@@ -183,19 +184,18 @@ describe('transitive levels against a real registry', () => {
 });
 
 describe('the CI gate with --registry against a real registry', () => {
-  const schemasDir = resolve(__dirname, '../../schemas/avro');
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'esflow-gate-registry-'));
-    cpSync(schemasDir, dir, { recursive: true });
+    cpSync(ORDER_FULFILLMENT_SCHEMAS, join(dir, 'orderFulfillment'), { recursive: true });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const options = () => ({
-    schemasDir: dir,
+    schemaDirectories: [dir],
     lockFile: join(dir, 'schemas.lock.json'),
     registryUrl: registry.url,
-    workflows: builtInWorkflows,
+    workflows: [orderFulfillment],
   });
 
   it('registers every subject as BACKWARD_TRANSITIVE version 1, then finds nothing changed', async () => {

@@ -7,8 +7,8 @@ import { waitFor } from './wait-for';
 
 const REPO = resolve(__dirname, '../..');
 const ENTRY = {
-  api: 'dist/apps/api/src/main.js',
-  projector: 'dist/apps/projector/src/main.js',
+  api: 'apps/api/dist/main.js',
+  projector: 'apps/projector/dist/main.js',
 } as const;
 
 export async function freePort(): Promise<number> {
@@ -57,7 +57,6 @@ export async function startApp(
     const env = {
       ...process.env,
       ESFLOW_DATA_DIR: dataDir,
-      ESFLOW_SCHEMA_DIR: join(REPO, 'schemas/avro'),
       LOG_LEVEL: 'warn',
       [app === 'api' ? 'PORT' : 'PROJECTOR_PORT']: String(port),
       ...options.env,

@@ -1,33 +1,33 @@
-import { resolve } from 'node:path';
 import {
-  createWorkflowEngine,
+  createMemoryEventStore,
+  defineFeature,
   EventStore,
-  WorkflowCatalog,
   WorkflowDefinition,
   WorkflowEngine,
-} from '@esflow/domain';
-import { createMemoryEventStore } from '@esflow/eventstore-memory';
-import { AvroPayloadCodec, createEmbeddedSchemaRegistry, SchemaCatalog } from '@esflow/schemas';
-import { builtInWorkflows } from '@esflow/workflows';
-import { nodeIdGenerator, systemClock } from '@esflow/app-core';
+} from '@esflow/core';
+import {
+  ORDER_FULFILLMENT_SCHEMAS,
+  orderFulfillmentFeature,
+} from '@esflow/example-order-fulfillment';
+import { createEsflowRuntime } from '@esflow/nest';
+import { AvroPayloadCodec } from '@esflow/schemas';
+import { createEmbeddedSchemaRegistry } from '@esflow/sqlite';
 
-export const SCHEMA_DIR = resolve(__dirname, '../../schemas/avro');
-
-/** An engine over the memory store and the real Avro codec (registry in an in-memory SQLite). */
+/**
+ * An engine over the memory store and the real Avro codec (registry in an in-memory SQLite),
+ * running orderFulfillment, or `definitions` with orderFulfillment's schemas.
+ */
 export async function createTestEngine(
   options: { store?: EventStore; definitions?: readonly WorkflowDefinition[] } = {},
 ): Promise<{ engine: WorkflowEngine; store: EventStore; codec: AvroPayloadCodec }> {
   const store = options.store ?? createMemoryEventStore();
-  const codec = await AvroPayloadCodec.create({
-    catalog: SchemaCatalog.load(SCHEMA_DIR),
-    registry: createEmbeddedSchemaRegistry({ filename: ':memory:' }),
-  });
-  const engine = createWorkflowEngine({
+  const feature = options.definitions
+    ? defineFeature({ workflows: options.definitions, schemas: ORDER_FULFILLMENT_SCHEMAS })
+    : orderFulfillmentFeature;
+  const { engine, codec } = await createEsflowRuntime({
     store,
-    codec,
-    catalog: new WorkflowCatalog(options.definitions ?? builtInWorkflows),
-    clock: systemClock,
-    ids: nodeIdGenerator,
+    registry: createEmbeddedSchemaRegistry({ filename: ':memory:' }),
+    features: [{ feature, registeredBy: 'createTestEngine' }],
     sleep: async () => {},
   });
   return { engine, store, codec };

@@ -1,3 +1,3 @@
-export { ProjectionRunner, realSleep } from '@esflow/domain';
-export type { EventStore, ProjectionDefinition, ReadModelStore } from '@esflow/domain';
-export { systemClock as systemClockForTests } from '@esflow/app-core';
+export { ProjectionRunner, realSleep } from '@esflow/core';
+export type { EventStore, ProjectionDefinition, ReadModelStore } from '@esflow/core';
+export { systemClock as systemClockForTests } from '@esflow/core/node';

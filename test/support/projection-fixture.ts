@@ -9,7 +9,7 @@ import {
   realSleep,
   systemClockForTests,
 } from './projection-fixture-deps';
-import { createSqliteReadModelStore } from '@esflow/readmodel-sqlite';
+import { createSqliteReadModelStore } from '@esflow/sqlite';
 
 export { systemClockForTests };
 

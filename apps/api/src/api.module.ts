@@ -1,33 +1,42 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import { EsflowCoreModule, loadConfig } from '@esflow/app-core';
+import { KycOnboardingModule } from '@esflow/example-kyc-onboarding';
+import { OrderFulfillmentModule } from '@esflow/example-order-fulfillment';
+import { esflowConfigModule, esflowEnvironmentOf, esflowFromEnvironment } from '@esflow/env-config';
+import { EsflowModule, EsflowRestModule } from '@esflow/nest';
 import { HealthController } from './health/health.controller';
-import { JsonBodyMiddleware } from './http/json-body.middleware';
-import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { MetricsController } from './metrics/metrics.controller';
-import { ProjectionsController } from './projections/projections.controller';
-import { WorkflowsController } from './workflows/workflows.controller';
 
+/**
+ * The bundled api: esflow's REST API over the adapters the environment selects, serving the
+ * example workflows, plus health and metrics. A team's own service looks the same, with its
+ * own workflow modules.
+ */
 @Module({
   imports: [
+    esflowConfigModule(),
     LoggerModule.forRootAsync({
-      useFactory: () => ({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
         pinoHttp: {
-          level: loadConfig().logLevel,
+          level: esflowEnvironmentOf(config).logLevel,
           autoLogging: { ignore: (req) => req.url === '/health' },
         },
       }),
     }),
-    EsflowCoreModule,
+    EsflowModule.forRootAsync(esflowFromEnvironment()),
+    EsflowRestModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        bodyLimitBytes: esflowEnvironmentOf(config).bodyLimitBytes,
+      }),
+    }),
+    OrderFulfillmentModule,
+    KycOnboardingModule,
     TerminusModule,
   ],
-  controllers: [WorkflowsController, ProjectionsController, HealthController, MetricsController],
-  providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+  controllers: [HealthController, MetricsController],
 })
-export class ApiModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes('*');
-  }
-}
+export class ApiModule {}

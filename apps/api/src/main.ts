@@ -3,9 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { ESFLOW_CONFIG, EsflowConfig, runEsflowProcess } from '@esflow/app-core';
+import { loadEsflowEnvironment, runEsflowProcess } from '@esflow/env-config';
+import { ProblemDetailsFilter } from '@esflow/nest';
 import { ApiModule } from './api.module';
 
+/** The api application, configured but not listening (tests and tools may listen themselves). */
 export async function createApiApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
     bufferLogs: true,
@@ -13,6 +15,8 @@ export async function createApiApp(): Promise<NestExpressApplication> {
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  // Unknown routes and the host's own controllers answer problem details too.
+  app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
   app.set('etag', false);
   app.disable('x-powered-by');
@@ -31,12 +35,14 @@ export async function createApiApp(): Promise<NestExpressApplication> {
 }
 
 async function main(): Promise<void> {
+  const environment = loadEsflowEnvironment();
   const app = await createApiApp();
-  const config = app.get<EsflowConfig>(ESFLOW_CONFIG);
-  await app.listen(config.port, '0.0.0.0');
+  await app.listen(environment.port, '0.0.0.0');
   app
     .get(Logger)
-    .log(`esflow api listening on http://localhost:${config.port} (data in ${config.dataDir})`);
+    .log(
+      `esflow api listening on http://localhost:${environment.port} (data in ${environment.dataDir})`,
+    );
 }
 
 if (require.main === module) void runEsflowProcess('api', main);

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { projectionsList, projectionsRebuild } from './projections-command';
+import {
+  projectionsList,
+  projectionsRebuild,
+  ProjectionsCommandOptions,
+} from './projections-command';
 import { Output, schemasCheck, SchemasCommandOptions, schemasRegister } from './schemas-command';
 
 const io: Output = {
@@ -18,22 +22,18 @@ export function createProgram(): Command {
     .description('check and release the Avro schemas of your workflows');
   const withGateOptions = (command: Command) =>
     command
+      .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
       .option(
-        '--schemas <dir>',
-        'directory of .avsc files',
-        process.env['ESFLOW_SCHEMA_DIR'] ?? 'schemas/avro',
+        '--schemas <dir...>',
+        "schema directories to read instead of the features' own (the framework's are always read)",
       )
       .option(
         '--lock <file>',
-        'lock file of released versions (default: <schemas>/schemas.lock.json)',
+        "lock file of released versions (default: the config's lockFile, else schemas/schemas.lock.json)",
       )
       .option(
         '--registry <url>',
         'take released versions and levels from this Confluent-compatible registry instead of the lock file',
-      )
-      .option(
-        '--workflows <module>',
-        'a built JS module exporting `workflows` (default: the built-in workflows)',
       );
   withGateOptions(
     schemas
@@ -56,13 +56,14 @@ export function createProgram(): Command {
   const projections = program
     .command('projections')
     .description(
-      'inspect and rebuild read models (uses the same environment as the api: ESFLOW_DATA_DIR, ESFLOW_READMODEL_URL, ...)',
+      "inspect and rebuild read models (the config's connect, else the api's environment: ESFLOW_DATA_DIR, ESFLOW_READMODEL_URL, ...)",
     );
   projections
     .command('list')
     .description('status, position and lag of every projection')
-    .action(async () => {
-      process.exitCode = await projectionsList(io);
+    .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
+    .action(async (options: ProjectionsCommandOptions) => {
+      process.exitCode = await projectionsList(options, io);
     });
   projections
     .command('rebuild <name>')
@@ -70,7 +71,8 @@ export function createProgram(): Command {
       'replay every event into a shadow copy and swap it in; shows progress, events/s and ETA',
     )
     .option('--no-wait', 'only request the rebuild; a running projector carries it out')
-    .action(async (name: string, options: { wait: boolean }) => {
+    .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
+    .action(async (name: string, options: ProjectionsCommandOptions & { wait: boolean }) => {
       process.exitCode = await projectionsRebuild(name, options, io);
     });
   return program;

@@ -1,52 +1,82 @@
 import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import {
-  buildWorkflowEngine,
-  configuredProjectionRunner,
-  EsflowConfig,
-  leaseOwner,
-  loadConfig,
-  openEventStore,
-  openReadModelStore,
-  openSchemaRegistry,
-} from '@esflow/app-core';
-import {
+  BUILT_IN_PROJECTION_NAMES,
+  builtInProjections,
+  composeFeatures,
   formatPosition,
+  ProjectionDefinition,
   ProjectionRecord,
   ProjectionRunner,
   ReadModelStore,
   realSleep,
-  WorkflowCatalog,
-} from '@esflow/domain';
-import { builtInProjections } from '@esflow/projections';
-import { builtInWorkflows } from '@esflow/workflows';
+} from '@esflow/core';
+import { esflowOptionsFromEnvironment, loadEsflowEnvironment } from '@esflow/env-config';
+import {
+  configuredProjectionRunner,
+  createEsflowRuntime,
+  leaseOwner,
+  resolveEsflowOptions,
+  ResolvedEsflowOptions,
+} from '@esflow/nest';
+import { EsflowConnection, LoadedConfig, loadEsflowConfig } from './esflow-config';
 import { Output } from './schemas-command';
 
-const catalog = new WorkflowCatalog(builtInWorkflows);
-const definitions = () => builtInProjections(catalog.names());
+/** Options every `esflow projections` command takes. */
+export interface ProjectionsCommandOptions {
+  readonly config?: string;
+}
+
+function featureSources(config: LoadedConfig) {
+  return config.features.map((feature, index) => ({
+    feature,
+    registeredBy: `${config.file} features[${index}]`,
+  }));
+}
+
+/** The projections the configured application runs, without opening anything. */
+function projectionsOf(config: LoadedConfig): ProjectionDefinition[] {
+  const composed = composeFeatures(featureSources(config), BUILT_IN_PROJECTION_NAMES);
+  const workflows = [...new Set(composed.workflows.map((workflow) => workflow.name))].sort();
+  return [...builtInProjections(workflows), ...composed.projections];
+}
+
+/** The adapters of the config's `connect`, or those the environment selects. */
+async function connect(config: LoadedConfig): Promise<ResolvedEsflowOptions> {
+  const connection: EsflowConnection = config.connect
+    ? await config.connect()
+    : await esflowOptionsFromEnvironment(loadEsflowEnvironment());
+  return resolveEsflowOptions(connection);
+}
 
 /** Whether some projector process has reported on this projection recently. */
-function projectorAlive(record: ProjectionRecord | undefined, config: EsflowConfig): boolean {
+function projectorAlive(record: ProjectionRecord | undefined, leaseMs: number): boolean {
   if (!record?.heartbeatAt) return false;
-  return Date.now() - Date.parse(record.heartbeatAt) < 3 * config.projectionLeaseMs;
+  return Date.now() - Date.parse(record.heartbeatAt) < 3 * leaseMs;
 }
 
 /** `esflow projections list`: status, position and lag of every projection. */
-export async function projectionsList(io: Output): Promise<number> {
-  const config = loadConfig();
-  const readModel = await openReadModelStore(config);
+export async function projectionsList(
+  options: ProjectionsCommandOptions,
+  io: Output,
+): Promise<number> {
+  const config = await loadEsflowConfig(options.config);
+  const definitions = projectionsOf(config);
+  const adapters = await connect(config);
+  const { readModel } = adapters;
   try {
+    await readModel.migrate();
     const table = new Table({
       head: ['projection', 'status', 'generation', 'position', 'events applied', 'lag', 'error'],
     });
-    for (const definition of definitions()) {
+    for (const definition of definitions) {
       const record = await readModel.record(definition.name);
       const checkpoint = record
         ? await readModel.checkpoint(record.name, record.activeGeneration)
         : undefined;
       const status = !record
         ? 'not started'
-        : projectorAlive(record, config)
+        : projectorAlive(record, adapters.projections.leaseMs)
           ? record.status
           : 'stopped (no projector running)';
       table.push([
@@ -64,8 +94,16 @@ export async function projectionsList(io: Output): Promise<number> {
     io.out(`${table.toString()}\n`);
     return 0;
   } finally {
-    await readModel.close();
+    await closeAll(adapters);
   }
+}
+
+async function closeAll(adapters: ResolvedEsflowOptions): Promise<void> {
+  await Promise.all(
+    [adapters.store, adapters.registry, adapters.readModel].map((adapter) =>
+      adapter.close().catch(() => undefined),
+    ),
+  );
 }
 
 /**
@@ -76,22 +114,20 @@ export async function projectionsList(io: Output): Promise<number> {
  */
 export async function projectionsRebuild(
   name: string,
-  options: { wait: boolean },
+  options: ProjectionsCommandOptions & { wait: boolean },
   io: Output,
 ): Promise<number> {
-  const definition = definitions().find((d) => d.name === name);
-  if (!definition) {
-    io.err(
-      `no projection named ${name}; known: ${definitions()
-        .map((d) => d.name)
-        .join(', ')}\n`,
-    );
+  const config = await loadEsflowConfig(options.config);
+  const definitions = projectionsOf(config);
+  if (!definitions.some((d) => d.name === name)) {
+    io.err(`no projection named ${name}; known: ${definitions.map((d) => d.name).join(', ')}\n`);
     return 1;
   }
-  const config = loadConfig();
-  const readModel = await openReadModelStore(config);
-  let local: Awaited<ReturnType<typeof startLocalRunner>> | undefined;
+  const adapters = await connect(config);
+  const { readModel } = adapters;
+  let local: { runner: ProjectionRunner; stop(): Promise<void> } | undefined;
   try {
+    await readModel.migrate();
     const before = await readModel.record(name);
     const pending = await readModel.pendingRequests(name);
     if (before?.rebuild || pending.some((r) => r.kind === 'rebuild')) {
@@ -101,7 +137,7 @@ export async function projectionsRebuild(
       io.out(`rebuild of ${name} requested\n`);
     }
     if (!options.wait) return 0;
-    local = await startLocalRunner(config, readModel, name);
+    local = await startLocalRunner(config, adapters, name);
     await follow(readModel, name, before?.activeGeneration ?? 0, io);
     io.out(
       local.runner.current()
@@ -110,42 +146,33 @@ export async function projectionsRebuild(
     );
     return 0;
   } finally {
-    await local?.close();
-    await readModel.close();
+    await local?.stop();
+    await closeAll(adapters);
   }
 }
 
-/** A runner for one projection in this process; `close` stops it and its connections. */
+/** A runner for one projection in this process, competing for its lease like a projector. */
 async function startLocalRunner(
-  config: EsflowConfig,
-  readModel: ReadModelStore,
+  config: LoadedConfig,
+  adapters: ResolvedEsflowOptions,
   name: string,
-): Promise<{ runner: ProjectionRunner; close(): Promise<void> }> {
-  const store = await openEventStore(config);
-  const registry = await openSchemaRegistry(config);
-  const { codec, catalog } = await buildWorkflowEngine({
-    store,
-    registry,
-    schemaDir: config.schemaDir,
+): Promise<{ runner: ProjectionRunner; stop(): Promise<void> }> {
+  const runtime = await createEsflowRuntime({
+    store: adapters.store,
+    registry: adapters.registry,
+    features: featureSources(config),
   });
   const runner = configuredProjectionRunner({
-    definition: definitions().find((d) => d.name === name)!,
-    store,
-    readModel,
-    codec,
-    catalog,
-    config,
+    definition: runtime.projections.find((d) => d.name === name)!,
+    store: adapters.store,
+    readModel: adapters.readModel,
+    codec: runtime.codec,
+    catalog: runtime.catalog,
+    projections: adapters.projections,
     owner: leaseOwner('cli'),
   });
   runner.start();
-  return {
-    runner,
-    close: async () => {
-      await runner.stop();
-      await store.close();
-      await registry.close();
-    },
-  };
+  return { runner, stop: () => runner.stop() };
 }
 
 /** Shows the rebuild's progress until the rebuilt generation is the active one. */

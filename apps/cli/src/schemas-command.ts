@@ -1,9 +1,9 @@
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import Table from 'cli-table3';
+import { composeFeatures } from '@esflow/core';
 import {
   CompatibilityLevel,
   GateFailure,
-  LOCK_FILE_NAME,
   runSchemaCheck,
   runSchemaRegister,
   SchemaGateOptions,
@@ -11,33 +11,45 @@ import {
   SubjectReport,
   SubjectStatus,
 } from '@esflow/schemas';
-import { loadWorkflows } from './load-workflows';
+import { loadEsflowConfig } from './esflow-config';
 
 /** The options of `esflow schemas check|register`, as commander parses them. */
 export interface SchemasCommandOptions {
-  readonly schemas: string;
+  /** The config file (default: esflow.config.* in the working directory). */
+  readonly config?: string;
+  /** Schema directories to read instead of the features' own. */
+  readonly schemas?: readonly string[];
   readonly lock?: string;
   readonly registry?: string;
-  readonly workflows?: string;
 }
 
+/** Where a command writes (standard output and error, or a test's buffers). */
 export interface Output {
   out(text: string): void;
   err(text: string): void;
 }
 
-function gateOptions(options: SchemasCommandOptions): SchemaGateOptions {
+async function gateOptions(options: SchemasCommandOptions): Promise<SchemaGateOptions> {
+  const config = await loadEsflowConfig(options.config);
+  const features = composeFeatures(
+    config.features.map((feature, index) => ({
+      feature,
+      registeredBy: `${config.file} features[${index}]`,
+    })),
+  );
   return {
-    schemasDir: options.schemas,
-    lockFile: options.lock ?? join(options.schemas, LOCK_FILE_NAME),
+    schemaDirectories: options.schemas?.length
+      ? options.schemas.map((dir) => resolve(dir))
+      : features.schemaDirectories,
+    lockFile: options.lock ? resolve(options.lock) : config.lockFile,
     ...(options.registry ? { registryUrl: options.registry } : {}),
-    workflows: loadWorkflows(options.workflows),
+    workflows: features.workflows,
   };
 }
 
 /** `esflow schemas check`: exit code 0 when the gate passes, 1 otherwise. */
 export async function schemasCheck(options: SchemasCommandOptions, io: Output): Promise<number> {
-  const run = await runSchemaCheck(gateOptions(options));
+  const run = await runSchemaCheck(await gateOptions(options));
   io.out(summaryTable(run.report.subjects));
   if (!report(run, io, 'check')) return 1;
   io.out(`schemas check passed: ${run.report.subjects.length} subjects against ${run.source}\n`);
@@ -46,7 +58,7 @@ export async function schemasCheck(options: SchemasCommandOptions, io: Output): 
 
 /** `esflow schemas register`: checks, then releases new and changed schemas. */
 export async function schemasRegister(options: SchemasCommandOptions, io: Output): Promise<number> {
-  const run = await runSchemaRegister(gateOptions(options));
+  const run = await runSchemaRegister(await gateOptions(options));
   if (!report(run, io, 'register')) {
     io.out(summaryTable(run.report.subjects));
     io.err('nothing was registered\n');

@@ -1,16 +1,18 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { ESFLOW_CONFIG, EsflowConfig, runEsflowProcess } from '@esflow/app-core';
+import { loadEsflowEnvironment, runEsflowProcess } from '@esflow/env-config';
 import { ProjectorModule } from './projector.module';
 
 async function main(): Promise<void> {
+  const environment = loadEsflowEnvironment();
   const app = await NestFactory.create(ProjectorModule, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  const config = app.get<EsflowConfig>(ESFLOW_CONFIG);
-  await app.listen(config.projectorPort, '0.0.0.0');
-  app.get(Logger).log(`esflow projector listening on http://localhost:${config.projectorPort}`);
+  await app.listen(environment.projectorPort, '0.0.0.0');
+  app
+    .get(Logger)
+    .log(`esflow projector listening on http://localhost:${environment.projectorPort}`);
 }
 
 void runEsflowProcess('projector', main);

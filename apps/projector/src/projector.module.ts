@@ -1,8 +1,11 @@
 import { Controller, Get, Inject, Module } from '@nestjs/common';
-import { disabledBridgeStatus, KafkaBridge } from '@esflow/kafka';
+import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
-import { EsflowCoreModule, loadConfig } from '@esflow/app-core';
-import { ProjectionsService } from './projections/projections.service';
+import { KycOnboardingModule } from '@esflow/example-kyc-onboarding';
+import { OrderFulfillmentModule } from '@esflow/example-order-fulfillment';
+import { esflowConfigModule, esflowEnvironmentOf, esflowFromEnvironment } from '@esflow/env-config';
+import { disabledBridgeStatus, KafkaBridge } from '@esflow/kafka';
+import { EsflowModule, EsflowProjectorModule, ProjectionsService } from '@esflow/nest';
 import { KAFKA_BRIDGE, KafkaBridgeModule } from './kafka-bridge/kafka-bridge.module';
 
 @Controller()
@@ -29,15 +32,25 @@ class ProjectorStatusController {
   }
 }
 
+/**
+ * The bundled projector: runs every projection of the example workflows (built-in ones and
+ * their own) and, when KAFKA_BROKERS is set, the Kafka bridge.
+ */
 @Module({
   imports: [
+    esflowConfigModule(),
     LoggerModule.forRootAsync({
-      useFactory: () => ({ pinoHttp: { level: loadConfig().logLevel, autoLogging: false } }),
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        pinoHttp: { level: esflowEnvironmentOf(config).logLevel, autoLogging: false },
+      }),
     }),
-    EsflowCoreModule,
+    EsflowModule.forRootAsync(esflowFromEnvironment()),
+    EsflowProjectorModule,
     KafkaBridgeModule,
+    OrderFulfillmentModule,
+    KycOnboardingModule,
   ],
   controllers: [ProjectorStatusController],
-  providers: [ProjectionsService],
 })
 export class ProjectorModule {}

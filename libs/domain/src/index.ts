@@ -1,31 +1,143 @@
-export * from './errors/esflow-error';
-export * from './errors/rejection';
-export * from './event-store/event-store.port';
-export * from './event-store/position';
-export * from './event-store/append-retry';
-export * from './codec/payload-codec.port';
-export * from './ports/clock.port';
-export * from './ports/id-generator.port';
-export * from './ports/sleeper.port';
-export * from './workflow/workflow-definition';
-export * from './workflow/workflow-catalog';
-export * from './workflow/framework-events';
-export * from './workflow/event-metadata';
-export * from './workflow/instance-state';
-export * from './workflow/instance-id';
-export * from './engine/transition-planner';
-export * from './engine/instance-repository';
-export * from './engine/keyed-serial-executor';
-export * from './engine/lru-cache';
-export * from './engine/retry-policy';
-export * from './engine/start-workflow.handler';
-export * from './engine/send-event.handler';
-export * from './engine/workflow-engine';
-export * from './engine/engine-context';
-export * from './queries/instance-queries';
-export * from './queries/instance-list.port';
-export * from './event-store/polling-subscription';
-export * from './projections/projection';
-export * from './projections/read-model-store.port';
-export * from './projections/projection-runner';
-export * from './projections/canonical-json';
+/**
+ * @esflow/core — workflows, projections, the engine and the ports. Pure TypeScript and XState:
+ * no NestJS, no I/O. Node defaults for the clock and ids are in `@esflow/core/node`.
+ * @packageDocumentation
+ */
+
+// Defining workflows, projections and the modules that bring them.
+export { defineWorkflow, streamNameOf } from './workflow/workflow-definition';
+export type { WorkflowDefinition, WorkflowDefinitionSpec } from './workflow/workflow-definition';
+export { defineProjection, checkProjectionName } from './projections/projection';
+export type {
+  CollectionSpecs,
+  DocumentWriter,
+  ProjectedEvent,
+  ProjectionDefinition,
+  ProjectionEvent,
+  ProjectionHandler,
+  ProjectionSpec,
+  ReadModelDocument,
+} from './projections/projection';
+export { composeFeatures, defineFeature } from './feature/esflow-feature';
+export type {
+  ComposedFeatures,
+  EsflowFeature,
+  EsflowFeatureSpec,
+  FeatureSource,
+} from './feature/esflow-feature';
+export { WorkflowCatalog } from './workflow/workflow-catalog';
+
+// The engine.
+export { createWorkflowEngine } from './engine/workflow-engine';
+export type { WorkflowEngine, WorkflowEngineOptions } from './engine/workflow-engine';
+export type { StartOutcome, StartWorkflowCommand } from './engine/start-workflow.handler';
+export type { SendEventCommand, SendOutcome } from './engine/send-event.handler';
+export type { StartWorkflowHandler } from './engine/start-workflow.handler';
+export type { SendEventHandler } from './engine/send-event.handler';
+export { DEFAULT_RETRY_POLICY } from './engine/retry-policy';
+export type { RetryPolicy } from './engine/retry-policy';
+export { schemaNameOf } from './engine/transition-planner';
+export { InstanceQueries } from './queries/instance-queries';
+export type { HistoryEntry } from './queries/instance-queries';
+export type {
+  InstanceList,
+  InstancePage,
+  InstanceSummary,
+  ListInstancesQuery,
+} from './queries/instance-list.port';
+export { statusOf } from './workflow/instance-state';
+export type { InstanceView } from './workflow/instance-state';
+export { instanceIdProblem, MAX_INSTANCE_ID_LENGTH } from './workflow/instance-id';
+
+// What esflow records.
+export { EventCategory, InstanceStatus, readEsflowMetadata } from './workflow/event-metadata';
+export type { EsflowEventMetadata, SchemaReference } from './workflow/event-metadata';
+export {
+  FRAMEWORK_EVENT_TYPES,
+  FRAMEWORK_NAMESPACE,
+  FrameworkEvent,
+} from './workflow/framework-events';
+export type {
+  CommandDispatchedPayload,
+  WorkflowCompletedPayload,
+} from './workflow/framework-events';
+
+// Errors.
+export {
+  ErrorCode,
+  EsflowError,
+  isEsflowError,
+  RevisionConflictError,
+} from './errors/esflow-error';
+export type { EsflowErrorOptions, ValidationIssue } from './errors/esflow-error';
+export { ok, reject } from './errors/rejection';
+export type { Rejection, Result } from './errors/rejection';
+
+// Ports, and helpers for the adapters that implement them.
+export { ExpectedRevision } from './event-store/event-store.port';
+export type {
+  AllStreamFilter,
+  AppendResult,
+  EventMetadataRecord,
+  EventStore,
+  EventStoreSubscription,
+  EventToAppend,
+  GlobalPosition,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StoreWriteStats,
+  StreamRevision,
+  SubscribeToAllOptions,
+} from './event-store/event-store.port';
+export {
+  comparePositions,
+  describeExpectedRevision,
+  formatPosition,
+  matchesFilter,
+  parsePosition,
+  satisfiesExpectedRevision,
+  START_POSITION,
+} from './event-store/position';
+export { recognisePriorAppend } from './event-store/append-retry';
+export type { StoredEventRef } from './event-store/append-retry';
+export { CommitSignal, pollingSubscription } from './event-store/polling-subscription';
+export type { PollingSubscriptionSource } from './event-store/polling-subscription';
+export { createMemoryEventStore } from './event-store/memory-event-store';
+export type { EncodedPayload, PayloadCodec } from './codec/payload-codec.port';
+export type { Clock } from './ports/clock.port';
+export type { IdGenerator } from './ports/id-generator.port';
+export { realSleep } from './ports/sleeper.port';
+export type { Sleep } from './ports/sleeper.port';
+
+// Projections: the read-model port, the runner and the built-in projections.
+export { ProjectionRequestKind, ProjectionStatus } from './projections/read-model-store.port';
+export type {
+  Checkpoint,
+  DocumentQuery,
+  DocumentReader,
+  ProjectionFailure,
+  ProjectionGenerations,
+  ProjectionLeases,
+  ProjectionRecord,
+  ProjectionRequest,
+  ProjectionRequests,
+  ProjectionStates,
+  ReadModelStore,
+  ReadModelTransaction,
+  RebuildState,
+} from './projections/read-model-store.port';
+export { ProjectionRunner } from './projections/projection-runner';
+export type { ProjectionRunnerOptions } from './projections/projection-runner';
+export { canonicalJson, collectionTable } from './projections/canonical-json';
+export {
+  BUILT_IN_PROJECTION_NAMES,
+  builtInProjections,
+  definitionVersionsProjection,
+  instancesProjection,
+  stateCountsProjection,
+  stateKeyOf,
+} from './projections/built-in/built-in-projections';
+export { ReadModelQueries } from './projections/built-in/read-model-queries';
+export type { DefinitionVersionUse, StateCount } from './projections/built-in/read-model-queries';
+export { projectionDecoder } from './projections/built-in/projection-decoder';

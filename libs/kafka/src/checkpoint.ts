@@ -1,4 +1,4 @@
-import { formatPosition, GlobalPosition, parsePosition } from '@esflow/domain';
+import { formatPosition, GlobalPosition, parsePosition } from '@esflow/core';
 import { KafkaBridgeError, KafkaErrorCode } from './kafka-errors';
 
 /**

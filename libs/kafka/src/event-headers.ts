@@ -1,4 +1,4 @@
-import { formatPosition, readEsflowMetadata, RecordedEvent } from '@esflow/domain';
+import { formatPosition, readEsflowMetadata, RecordedEvent } from '@esflow/core';
 
 /**
  * The Kafka headers of every event the bridge publishes (all UTF-8 strings). The record key is

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordedEvent } from '@esflow/domain';
+import { RecordedEvent } from '@esflow/core';
 import {
   ESFLOW_AVRO_CONTENT_TYPE,
   eventHeaders,

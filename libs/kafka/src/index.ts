@@ -1,7 +1,35 @@
-export * from './kafka-errors';
-export * from './event-headers';
-export * from './checkpoint';
-export * from './batching';
-export * from './kafka-bridge';
+/**
+ * @esflow/kafka — workflow events on Kafka: the bridge that publishes every event exactly once
+ * (transactional produce of each batch with its checkpoint) to one topic per workflow, and a
+ * typed consumer helper that decodes through the schema registry and drops duplicates.
+ * @packageDocumentation
+ */
+export {
+  createKafkaBridge,
+  disabledBridgeStatus,
+  KafkaBridgeState,
+  LAG_COUNT_LIMIT,
+  workflowStreamFilter,
+} from './kafka-bridge';
+export type { KafkaBridge, KafkaBridgeOptions, KafkaBridgeStatus } from './kafka-bridge';
 export type { KafkaLogger } from './kafka-client';
-export * from './consumer/esflow-consumer';
+export { isKafkaBridgeError, KafkaBridgeError, KafkaErrorCode } from './kafka-errors';
+export {
+  ESFLOW_AVRO_CONTENT_TYPE,
+  EsflowHeader,
+  toOutgoingRecord,
+  topicFor,
+} from './event-headers';
+export type { OutgoingRecord } from './event-headers';
+export { DEFAULT_BATCH_LIMITS } from './batching';
+export type { BatchLimits } from './batching';
+export { checkpointTopicFor, decodeCheckpoint, encodeCheckpoint } from './checkpoint';
+export type { BridgeCheckpoint } from './checkpoint';
+export { createEsflowConsumer, RecentEventIds } from './consumer/esflow-consumer';
+export type {
+  EsflowConsumer,
+  EsflowConsumerOptions,
+  EsflowEventMetadata,
+  EsflowKafkaEvent,
+  SeenEventIds,
+} from './consumer/esflow-consumer';

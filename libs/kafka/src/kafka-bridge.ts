@@ -8,7 +8,7 @@ import {
   GlobalPosition,
   isEsflowError,
   RecordedEvent,
-} from '@esflow/domain';
+} from '@esflow/core';
 import {
   BackoffPolicy,
   backoffDelay,

@@ -1,4 +1,4 @@
-import { ErrorCode, EsflowError } from '@esflow/domain';
+import { ErrorCode, EsflowError } from '@esflow/core';
 
 /**
  * The errors of the Kafka bridge and consumer. kafkajs errors are translated here, at the edge:

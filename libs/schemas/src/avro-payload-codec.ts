@@ -6,7 +6,7 @@ import {
   PayloadCodec,
   SchemaReference,
   ValidationIssue,
-} from '@esflow/domain';
+} from '@esflow/core';
 import { validatePayload } from './payload-validator';
 import { SchemaRegistry, subjectFor, SubjectNamingStrategy } from './registry/schema-registry.port';
 import { SchemaCatalog } from './schema-catalog';

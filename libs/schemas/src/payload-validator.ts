@@ -1,5 +1,5 @@
 import * as avro from 'avsc';
-import { ValidationIssue } from '@esflow/domain';
+import { ValidationIssue } from '@esflow/core';
 
 /**
  * Checks a JSON value against an Avro type and reports every broken rule with its field path

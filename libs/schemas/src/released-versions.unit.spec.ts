@@ -1,13 +1,19 @@
 import { resolve } from 'node:path';
 import * as avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import { KYC_ONBOARDING_SCHEMAS } from '@esflow/example-kyc-onboarding';
+import { ORDER_FULFILLMENT_SCHEMAS } from '@esflow/example-order-fulfillment';
+import { withFrameworkSchemas } from './framework-schemas';
 import { readLockFile } from './gate/lock-file';
-import { readFixture } from './gate/released-fixtures';
+import { readFixture, releasedFixturesDir } from './gate/released-fixtures';
 import { SchemaCatalog } from './schema-catalog';
 
-const SCHEMAS = resolve(__dirname, '../../../schemas/avro');
-const lock = readLockFile(resolve(SCHEMAS, 'schemas.lock.json'));
-const catalog = SchemaCatalog.load(SCHEMAS);
+// The repository's released versions: the framework's and the example workflows' schemas.
+const LOCK_FILE = resolve(__dirname, '../../../schemas/avro/schemas.lock.json');
+const lock = readLockFile(LOCK_FILE);
+const catalog = SchemaCatalog.load(
+  withFrameworkSchemas([ORDER_FULFILLMENT_SCHEMAS, KYC_ONBOARDING_SCHEMAS]),
+);
 const released = Object.entries(lock.subjects).flatMap(([subject, entry]) =>
   entry.versions.map((v) => ({ subject, version: v.version, schema: v.schema })),
 );
@@ -25,7 +31,7 @@ describe('every released schema version', () => {
   it.each(released.map((r) => [`${r.subject} v${r.version}`, r] as const))(
     '%s has a golden fixture that still encodes to the same bytes and decodes with the current schema',
     (_name, { subject, version, schema }) => {
-      const fixture = readFixture(resolve(SCHEMAS, 'fixtures'), subject, version);
+      const fixture = readFixture(releasedFixturesDir(LOCK_FILE), subject, version);
       expect(
         fixture,
         `no fixture for ${subject} v${version}: run npm run schemas:register`,

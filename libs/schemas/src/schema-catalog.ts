@@ -1,5 +1,5 @@
 import * as avro from 'avsc';
-import { ErrorCode, EsflowError } from '@esflow/domain';
+import { ErrorCode, EsflowError } from '@esflow/core';
 import { GateRule } from './gate/gate-failure';
 import { loadWorkingTree } from './gate/working-tree';
 
@@ -21,15 +21,21 @@ export interface CatalogEntry {
 const STYLE_ONLY: ReadonlySet<string> = new Set([GateRule.FieldWithoutDoc]);
 
 /**
- * The Avro schemas of schemas/avro: one named record per .avsc file, parsed together so a file
- * may reference types named in another (the same reading as the CI gate). The single source of
- * truth for payloads.
+ * The Avro schemas of an application: one named record per .avsc file of its schema
+ * directories, parsed together so a file may reference types named in another (the same reading
+ * as the CI gate). The single source of truth for payloads.
  */
 export class SchemaCatalog {
   private constructor(private readonly entries: ReadonlyMap<string, CatalogEntry>) {}
 
-  static load(root: string): SchemaCatalog {
-    const tree = loadWorkingTree(root);
+  /**
+   * Loads and checks every schema under the directories (one or several, read together).
+   * Throws INVALID_DEFINITION listing each invalid file; a missing field `doc` is only the
+   * gate's concern.
+   */
+  static load(dirs: string | readonly string[]): SchemaCatalog {
+    const tree = loadWorkingTree(dirs);
+    const root = typeof dirs === 'string' ? dirs : dirs.join(', ');
     const failures = tree.failures.filter((failure) => !STYLE_ONLY.has(failure.rule));
     if (failures.length > 0)
       throw new EsflowError(
@@ -49,10 +55,12 @@ export class SchemaCatalog {
     return new SchemaCatalog(entries);
   }
 
+  /** The schema of a record, by full name. */
   get(name: string): CatalogEntry | undefined {
     return this.entries.get(name);
   }
 
+  /** Every record's full name, sorted. */
   names(): string[] {
     return [...this.entries.keys()].sort();
   }

@@ -1,16 +1,17 @@
-import { resolve } from 'node:path';
 import * as avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import { ORDER_FULFILLMENT_SCHEMAS } from '@esflow/example-order-fulfillment';
+import { createEmbeddedSchemaRegistry } from '@esflow/sqlite';
 import { AvroPayloadCodec } from './avro-payload-codec';
+import { withFrameworkSchemas } from './framework-schemas';
 import { validatePayload } from './payload-validator';
-import { createEmbeddedSchemaRegistry } from './registry/embedded-schema-registry';
 import { SchemaCatalog } from './schema-catalog';
 import { frame, unframe } from './wire-format';
 
-const catalog = SchemaCatalog.load(resolve(__dirname, '../../../schemas/avro'));
+const catalog = SchemaCatalog.load(withFrameworkSchemas([ORDER_FULFILLMENT_SCHEMAS]));
 
 describe('schema catalog', () => {
-  it('loads every .avsc as a named record, resolving types named in other files', () => {
+  it('loads every .avsc of several directories as named records, resolving types named in other files', () => {
     expect(catalog.names()).toContain('esflow.orderFulfillment.OrderPlaced');
     expect(catalog.names()).toContain('esflow.framework.CommandDispatched');
     const placed = catalog.get('esflow.orderFulfillment.OrderPlaced')!;

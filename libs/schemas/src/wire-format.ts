@@ -1,4 +1,4 @@
-import { ErrorCode, EsflowError } from '@esflow/domain';
+import { ErrorCode, EsflowError } from '@esflow/core';
 
 /** Confluent wire format: magic byte 0, 4-byte big-endian schema id, then the Avro binary. */
 export const MAGIC_BYTE = 0;

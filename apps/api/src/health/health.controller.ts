@@ -1,8 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { EVENT_STORE } from '@esflow/app-core';
-import { EventStore } from '@esflow/domain';
+import { EVENT_STORE } from '@esflow/nest';
+import { EventStore } from '@esflow/core';
 
 @ApiTags('operations')
 @Controller('health')

@@ -1,8 +1,8 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { EVENT_STORE } from '@esflow/app-core';
-import { EventStore, StoreWriteStats } from '@esflow/domain';
+import { EVENT_STORE } from '@esflow/nest';
+import { EventStore, StoreWriteStats } from '@esflow/core';
 
 /** Prometheus metrics: process defaults plus the store's group-commit counters. */
 @ApiTags('operations')

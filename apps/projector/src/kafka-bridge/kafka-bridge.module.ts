@@ -8,8 +8,10 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { ESFLOW_CONFIG, EsflowConfig, EVENT_STORE, WORKFLOW_CATALOG } from '@esflow/app-core';
-import { EventStore, WorkflowCatalog } from '@esflow/domain';
+import { ConfigService } from '@nestjs/config';
+import { EventStore, WorkflowCatalog } from '@esflow/core';
+import { esflowEnvironmentOf } from '@esflow/env-config';
+import { EVENT_STORE, WORKFLOW_CATALOG } from '@esflow/nest';
 import {
   createKafkaBridge,
   disabledBridgeStatus,
@@ -21,10 +23,11 @@ import {
 export const KAFKA_BRIDGE = Symbol('KAFKA_BRIDGE');
 
 function bridgeFor(
-  config: EsflowConfig,
+  configService: ConfigService,
   store: EventStore,
   catalog: WorkflowCatalog,
 ): KafkaBridge | null {
+  const config = esflowEnvironmentOf(configService);
   if (!config.kafka) return null;
   const logger = new Logger('KafkaBridge');
   return createKafkaBridge({
@@ -78,7 +81,7 @@ class KafkaBridgeController {
   providers: [
     {
       provide: KAFKA_BRIDGE,
-      inject: [ESFLOW_CONFIG, EVENT_STORE, WORKFLOW_CATALOG],
+      inject: [ConfigService, EVENT_STORE, WORKFLOW_CATALOG],
       useFactory: bridgeFor,
     },
     KafkaBridgeLifecycle,

@@ -31,7 +31,6 @@ export interface WorkflowEngine {
   readonly startWorkflow: StartWorkflowHandler;
   readonly sendEvent: SendEventHandler;
   readonly queries: InstanceQueries;
-  readonly context: EngineContext;
 }
 
 export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEngine {
@@ -58,6 +57,5 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     startWorkflow: new StartWorkflowHandler(context),
     sendEvent: new SendEventHandler(context),
     queries: new InstanceQueries(options.store, options.catalog, instances),
-    context,
   };
 }

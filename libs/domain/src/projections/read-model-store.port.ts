@@ -46,13 +46,17 @@ export interface Checkpoint {
 }
 
 export interface DocumentQuery {
+  /** Only the document stored under this id. */
+  readonly id?: string;
   /** Equality on top-level fields (indexed ones are fast). */
   readonly where?: Readonly<Record<string, string | number | boolean | null>>;
   /** Exclusive cursor: ids greater than this. Results are ordered by id. */
   readonly after?: string;
+  /** At most this many documents. */
   readonly limit: number;
 }
 
+/** One transaction of the read-model store: documents, checkpoints and records commit together. */
 export interface ReadModelTransaction {
   /** The documents of one projection generation. */
   documents(projection: string, generation: number): DocumentWriter;
@@ -61,10 +65,13 @@ export interface ReadModelTransaction {
   recordSkip(projection: string, failure: ProjectionFailure, reason: string): Promise<void>;
 }
 
+/** The kinds of operator request a projection's runner carries out. */
 export const ProjectionRequestKind = { Rebuild: 'rebuild', Retry: 'retry', Skip: 'skip' } as const;
+/** `rebuild`, `retry` or `skip`. */
 export type ProjectionRequestKind =
   (typeof ProjectionRequestKind)[keyof typeof ProjectionRequestKind];
 
+/** A queued operator request. */
 export interface ProjectionRequest {
   readonly id: number;
   readonly projection: string;
@@ -72,14 +79,16 @@ export interface ProjectionRequest {
 }
 
 /**
- * Read-model storage for projections (SQLite embedded, PostgreSQL in production), behind one
- * contract suite (test/contract/read-model-store.contract.ts). Every change a projection makes
- * is committed in the same transaction as its checkpoint, so a crash never applies an event
- * twice or skips one.
+ * The read side an application sees: the documents of each projection's active generation.
+ * Eventually consistent with the log; never sees a half-applied batch.
  */
-export interface ReadModelStore {
-  /** Creates esflow's own tables if missing. */
-  migrate(): Promise<void>;
+export interface DocumentReader {
+  /** Documents of the projection's active generation, ordered by id. */
+  find(projection: string, collection: string, query: DocumentQuery): Promise<ReadModelDocument[]>;
+}
+
+/** Generations of a projection's collections, and the transaction its runner writes them in. */
+export interface ProjectionGenerations {
   /** Creates a generation's collection tables and indexes (idempotent). */
   createGeneration(
     projection: string,
@@ -93,23 +102,49 @@ export interface ReadModelStore {
   ): Promise<void>;
   /** Runs `work` in one transaction: all of it is committed, or none. */
   transact<T>(work: (tx: ReadModelTransaction) => Promise<T>): Promise<T>;
+  /** SHA-256 over every document of a generation, ordered: equal digests mean equal read models. */
+  digest(projection: string, generation: number, collections: CollectionSpecs): Promise<string>;
+}
+
+/** Where each projection stands: its record and the checkpoint of each generation. */
+export interface ProjectionStates {
   checkpoint(projection: string, generation: number): Promise<Checkpoint | undefined>;
   record(projection: string): Promise<ProjectionRecord | undefined>;
   records(): Promise<ProjectionRecord[]>;
+}
+
+/** The right to run a projection: only the lease holder writes its documents and checkpoints. */
+export interface ProjectionLeases {
   /**
    * Takes (or renews) the right to run `projection` for `ttlMs`: true if no other owner holds an
-   * unexpired lease. Only the lease holder writes a projection's documents and checkpoints.
+   * unexpired lease.
    */
   acquireLease(projection: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(projection: string, owner: string): Promise<void>;
-  /** Queues an operator request (rebuild, retry, skip) for whichever process runs the projection. */
+}
+
+/** Operator requests (rebuild, retry, skip), queued for whichever process runs the projection. */
+export interface ProjectionRequests {
   request(projection: string, kind: ProjectionRequestKind): Promise<ProjectionRequest>;
   /** Pending requests for these projections; each is returned once (marked taken). */
   takeRequests(projections: readonly string[]): Promise<ProjectionRequest[]>;
   pendingRequests(projection: string): Promise<ProjectionRequest[]>;
-  /** Documents of the projection's active generation. */
-  find(projection: string, collection: string, query: DocumentQuery): Promise<ReadModelDocument[]>;
-  /** SHA-256 over every document of a generation, ordered: equal digests mean equal read models. */
-  digest(projection: string, generation: number, collections: CollectionSpecs): Promise<string>;
+}
+
+/**
+ * Read-model storage for projections (SQLite embedded, PostgreSQL in production), behind one
+ * contract suite (`readModelStoreContract` in @esflow/testing). Every change a projection makes
+ * is committed in the same transaction as its checkpoint, so a crash never applies an event
+ * twice or skips one. Applications read through {@link DocumentReader} only; the other parts
+ * are the projection runtime's.
+ */
+export interface ReadModelStore
+  extends DocumentReader,
+    ProjectionGenerations,
+    ProjectionStates,
+    ProjectionLeases,
+    ProjectionRequests {
+  /** Creates esflow's own tables if missing. */
+  migrate(): Promise<void>;
   close(): Promise<void>;
 }

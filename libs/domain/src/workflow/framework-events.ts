@@ -1,6 +1,6 @@
 /**
  * Facts the engine itself records in an instance's stream, beside the workflow's own events.
- * They have Avro schemas of their own (schemas/avro/framework) in this namespace.
+ * They have Avro schemas of their own (`schemas/framework` of @esflow/core) in this namespace.
  */
 export const FRAMEWORK_NAMESPACE = 'esflow.framework';
 

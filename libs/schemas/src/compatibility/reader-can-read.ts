@@ -1,5 +1,5 @@
 import * as avro from 'avsc';
-import { ErrorCode, EsflowError } from '@esflow/domain';
+import { ErrorCode, EsflowError } from '@esflow/core';
 import { CompatibilityRule } from './compatibility-rule';
 
 /** An Avro schema as JSON text, or already parsed into a JSON value. */

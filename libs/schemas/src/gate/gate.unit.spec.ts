@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMachine } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineWorkflow } from '@esflow/domain';
+import { defineWorkflow } from '@esflow/core';
 import { CompatibilityLevel } from '../compatibility/compatibility-level';
 import { CompatibilityRule } from '../compatibility/compatibility-rule';
 import { GateRule } from './gate-failure';
@@ -343,7 +343,7 @@ describe('checkWorkflowCoverage', () => {
       [GateRule.SchemaWithoutWorkflow, 'esflow.other.Lost'],
     ]);
     expect(failures[0]!.message).toBe(
-      'PaymentReceived is used by shop (an event it accepts) but has no schema: add shop/PaymentReceived.avsc defining the record esflow.shop.PaymentReceived',
+      'PaymentReceived is used by shop (an event it accepts) but has no schema: add PaymentReceived.avsc to its schema directory, defining the record esflow.shop.PaymentReceived',
     );
     expect(failures[2]!.message).toContain('shop neither starts with it, accepts it nor emits it');
     expect(failures[3]!.message).toContain('no workflow has the namespace esflow.other');
@@ -433,10 +433,11 @@ describe('runSchemaCheck / runSchemaRegister (files)', () => {
   afterEach(() => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
+  /** The workflow's own files; the runner reads the framework's schemas from @esflow/core. */
   const writeTree = (files: SchemaFile[]) => {
     const dir = mkdtempSync(join(tmpdir(), 'esflow-gate-'));
     dirs.push(dir);
-    for (const file of files) {
+    for (const file of files.filter((f) => !f.file.startsWith('framework/'))) {
       mkdirSync(join(dir, file.file, '..'), { recursive: true });
       writeFileSync(join(dir, file.file), file.text);
     }
@@ -446,7 +447,7 @@ describe('runSchemaCheck / runSchemaRegister (files)', () => {
   it('registers version 1 of everything, then versions only what changed', async () => {
     const dir = writeTree(shopFiles());
     const options = {
-      schemasDir: dir,
+      schemaDirectories: [dir],
       lockFile: join(dir, 'schemas.lock.json'),
       workflows: [shop],
     };
@@ -476,7 +477,7 @@ describe('runSchemaCheck / runSchemaRegister (files)', () => {
   it('registers nothing when the check fails', async () => {
     const dir = writeTree(shopFiles());
     const options = {
-      schemasDir: dir,
+      schemaDirectories: [dir],
       lockFile: join(dir, 'schemas.lock.json'),
       workflows: [shop],
     };

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { ErrorCode, EsflowError } from '@esflow/domain';
+import { ErrorCode, EsflowError } from '@esflow/core';
 import {
   COMPATIBILITY_LEVELS,
   CompatibilityLevel,
@@ -9,7 +9,7 @@ import {
 import { ReleasedVersion } from '../compatibility/check-compatibility';
 
 /**
- * The committed record of released schema versions (`schemas/avro/schemas.lock.json`): per
+ * The committed record of released schema versions (e.g. `schemas/schemas.lock.json`): per
  * subject, every version in use with its schema JSON, and the subject's compatibility level.
  * Written by `esflow schemas register`; read by `esflow schemas check`.
  */

@@ -1,4 +1,4 @@
-import { ErrorCode, EsflowError } from '@esflow/domain';
+import { ErrorCode, EsflowError } from '@esflow/core';
 import {
   CompatibilityLevel,
   DEFAULT_EVENT_STREAM_LEVEL,

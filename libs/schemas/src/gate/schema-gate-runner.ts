@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { WorkflowDefinition } from '@esflow/domain';
+import { WorkflowDefinition } from '@esflow/core';
 import {
   CompatibilityLevel,
   DEFAULT_EVENT_STREAM_LEVEL,
@@ -8,12 +8,17 @@ import { readLockFile, SchemaLock, withReleasedVersion, writeLockFile } from './
 import { releasedFixturesDir, writeMissingFixtures } from './released-fixtures';
 import { createRegistryHistory, ReleasedSubject } from './registry-history';
 import { evaluateGate, GateReport, subjectsToRegister } from './schema-gate';
+import { withFrameworkSchemas } from '../framework-schemas';
 import { loadWorkingTree } from './working-tree';
 
+/** What `esflow schemas check|register` reads. */
 export interface SchemaGateOptions {
-  /** The directory of .avsc files (e.g. schemas/avro). */
-  readonly schemasDir: string;
-  /** The lock file (e.g. schemas/avro/schemas.lock.json); ignored with `registryUrl`. */
+  /**
+   * The directories of .avsc files, read together (each workflow module's own); the
+   * framework's schemas from `@esflow/core` are always added.
+   */
+  readonly schemaDirectories: readonly string[];
+  /** The lock file (e.g. schemas/schemas.lock.json); ignored with `registryUrl`. */
   readonly lockFile: string;
   /** A Confluent-compatible registry's base URL: released versions and levels come from it. */
   readonly registryUrl?: string;
@@ -44,7 +49,7 @@ export interface SchemaRegisterRun extends SchemaGateRun {
 
 /** `esflow schemas check`: reads the working tree and the released versions, and evaluates. */
 export async function runSchemaCheck(options: SchemaGateOptions): Promise<SchemaGateRun> {
-  const tree = loadWorkingTree(options.schemasDir);
+  const tree = loadWorkingTree(withFrameworkSchemas(options.schemaDirectories));
   if (options.registryUrl) {
     const history = createRegistryHistory(options.registryUrl, options.fetch);
     const released = await history.released(tree.schemas.map((schema) => schema.subject));

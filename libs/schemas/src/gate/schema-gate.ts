@@ -1,4 +1,4 @@
-import { WorkflowDefinition } from '@esflow/domain';
+import { WorkflowDefinition } from '@esflow/core';
 import { checkCompatibility } from '../compatibility/check-compatibility';
 import { CompatibilityLevel } from '../compatibility/compatibility-level';
 import { GateFailure, GateRule } from './gate-failure';

@@ -1,22 +1,25 @@
-import { FRAMEWORK_EVENT_TYPES, FRAMEWORK_NAMESPACE, WorkflowDefinition } from '@esflow/domain';
+import { FRAMEWORK_EVENT_TYPES, FRAMEWORK_NAMESPACE, WorkflowDefinition } from '@esflow/core';
 import { GateFailure, GateRule } from './gate-failure';
 import { WorkingSchema } from './working-tree';
 
 /** Why a workflow needs a schema: the event's role in it. */
-interface Need {
+export interface SchemaNeed {
   readonly workflow: string;
   readonly type: string;
   readonly role: string;
-  /** Where the .avsc would go, relative to the schema directory. */
-  readonly file: string;
+  /** Where the .avsc would go. */
+  readonly place: string;
 }
 
-/** Every event type the workflows accept or record, by the full name its schema must have. */
+/**
+ * Every event type the workflows accept or record, by the full name its schema must have, with
+ * why each workflow needs it.
+ */
 export function requiredSchemas(
   workflows: readonly WorkflowDefinition[],
-): ReadonlyMap<string, readonly Need[]> {
-  const needs = new Map<string, Need[]>();
-  const need = (fullName: string, item: Need) =>
+): ReadonlyMap<string, readonly SchemaNeed[]> {
+  const needs = new Map<string, SchemaNeed[]>();
+  const need = (fullName: string, item: SchemaNeed) =>
     needs.set(fullName, [...(needs.get(fullName) ?? []), item]);
   for (const workflow of workflows) {
     const own = (type: string, role: string) =>
@@ -24,7 +27,7 @@ export function requiredSchemas(
         workflow: workflow.name,
         type,
         role,
-        file: `${workflow.name}/${type}.avsc`,
+        place: `${type}.avsc to its schema directory`,
       });
     own(workflow.startEvent, 'its start event');
     for (const type of workflow.inputEvents) own(type, 'an event it accepts');
@@ -35,7 +38,7 @@ export function requiredSchemas(
         workflow: workflow.name,
         type,
         role: 'a framework fact esflow records in its streams',
-        file: `framework/${type}.avsc`,
+        place: `${type}.avsc to @esflow/core's schemas (is the package complete?)`,
       });
   }
   return needs;
@@ -64,7 +67,7 @@ export function checkWorkflowCoverage(
     failures.push({
       rule: GateRule.EventWithoutSchema,
       subject: fullName,
-      message: `${first.type} is used by ${who} but has no schema: add ${first.file} defining the record ${fullName}`,
+      message: `${first.type} is used by ${who} but has no schema: add ${first.place}, defining the record ${fullName}`,
     });
   }
   const usedInside = new Set(schemas.flatMap((schema) => schema.nestedNames));

@@ -1,6 +1,6 @@
 import * as avro from 'avsc';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { GateFailure, GateRule } from './gate-failure';
 
 /** A .avsc file as read from disk; `file` is relative to the schema directory. */
@@ -47,9 +47,29 @@ export function readSchemaFiles(dir: string): SchemaFile[] {
   return files;
 }
 
-/** Reads and analyses the schemas under `dir`. */
-export function loadWorkingTree(dir: string): WorkingTree {
-  return analyzeSchemaFiles(readSchemaFiles(dir));
+/**
+ * Reads every .avsc file under each of `dirs` (a directory listed twice is read once). Files are
+ * named by their path relative to `base` (the working directory by default), so messages point
+ * at the file wherever it lives: `examples/order-fulfillment/schemas/OrderPlaced.avsc`.
+ */
+export function readSchemaDirectories(
+  dirs: readonly string[],
+  base: string = process.cwd(),
+): SchemaFile[] {
+  return [...new Set(dirs.map((dir) => resolve(dir)))].flatMap((dir) => {
+    const prefix = relative(base, dir).split(sep).join('/');
+    return readSchemaFiles(dir).map((file) => ({
+      ...file,
+      file: prefix ? `${prefix}/${file.file}` : file.file,
+    }));
+  });
+}
+
+/** Reads and analyses the schemas under one directory, or several read together. */
+export function loadWorkingTree(dirs: string | readonly string[]): WorkingTree {
+  return analyzeSchemaFiles(
+    typeof dirs === 'string' ? readSchemaFiles(dirs) : readSchemaDirectories(dirs),
+  );
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -1,5 +1,5 @@
 import { SchemaRegistry as ConfluentClient } from '@kafkajs/confluent-schema-registry';
-import { ErrorCode, EsflowError } from '@esflow/domain';
+import { ErrorCode, EsflowError } from '@esflow/core';
 import { CompatibilityLevel } from '../compatibility/compatibility-level';
 import { RegisteredSchema, SchemaRegistry } from './schema-registry.port';
 

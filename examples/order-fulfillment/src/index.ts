@@ -1,0 +1,15 @@
+/**
+ * The orderFulfillment example: a workflow module built only on esflow's public packages.
+ * @packageDocumentation
+ */
+export { orderFulfillment, orderFulfillmentMachine } from './order-fulfillment.workflow';
+export type { OrderFulfillmentContext } from './order-fulfillment.workflow';
+export type {
+  OrderFulfillmentEvent,
+  OrderItem,
+  OrderPlaced,
+  RefundPayment,
+} from './order-fulfillment.events';
+export { ORDER_FULFILLMENT_SCHEMAS, orderFulfillmentFeature } from './order-fulfillment.feature';
+export { OrderFulfillmentModule } from './order-fulfillment.module';
+export { driveSampleOrders, sampleOrder } from './sample-traffic';

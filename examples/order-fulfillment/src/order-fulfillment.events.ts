@@ -1,0 +1,31 @@
+/** Payloads of orderFulfillment's events; the package's schemas/ holds their Avro schemas. */
+export interface OrderItem {
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+export interface OrderPlaced {
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly amountCents: number;
+  readonly currency: string;
+  readonly items: readonly OrderItem[];
+}
+
+export type OrderFulfillmentEvent =
+  | { readonly type: 'PaymentReceived'; readonly paymentId: string; readonly amountCents: number }
+  | { readonly type: 'PaymentFailed'; readonly reason: string }
+  | { readonly type: 'OrderCancelled'; readonly reason: string }
+  | { readonly type: 'GoodsFetched'; readonly warehouseId: string }
+  | { readonly type: 'GoodsUnavailable'; readonly sku: string }
+  | { readonly type: 'PaymentRefunded'; readonly refundId: string }
+  | { readonly type: 'ShipmentDispatched'; readonly trackingId: string };
+
+/** Commands the workflow emits; esflow records each as a CommandDispatched fact. */
+export interface RefundPayment {
+  readonly type: 'RefundPayment';
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly amountCents: number;
+  readonly currency: string;
+}

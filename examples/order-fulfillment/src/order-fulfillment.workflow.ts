@@ -1,0 +1,109 @@
+import { assign, emit, setup } from 'xstate';
+import { defineWorkflow } from '@esflow/core';
+import {
+  OrderFulfillmentEvent,
+  OrderItem,
+  OrderPlaced,
+  RefundPayment,
+} from './order-fulfillment.events';
+
+export interface OrderFulfillmentContext {
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly amountCents: number;
+  readonly currency: string;
+  readonly items: readonly OrderItem[];
+  readonly paymentId: string | null;
+  readonly warehouseId: string | null;
+  readonly trackingId: string | null;
+  readonly cancellationReason: string | null;
+}
+
+/**
+ * The example workflow that ships with esflow (see docs/architecture.md):
+ * awaitingPayment → fetchingGoods → shipping → completed, with payment failure, cancellation
+ * and an out-of-stock refund path ending in `cancelled`.
+ */
+export const orderFulfillmentMachine = setup({
+  types: {
+    context: {} as OrderFulfillmentContext,
+    input: {} as OrderPlaced,
+    events: {} as OrderFulfillmentEvent,
+    emitted: {} as RefundPayment,
+  },
+}).createMachine({
+  id: 'orderFulfillment',
+  initial: 'awaitingPayment',
+  context: ({ input }) => ({
+    orderId: input.orderId,
+    customerId: input.customerId,
+    amountCents: input.amountCents,
+    currency: input.currency,
+    items: input.items,
+    paymentId: null,
+    warehouseId: null,
+    trackingId: null,
+    cancellationReason: null,
+  }),
+  states: {
+    awaitingPayment: {
+      on: {
+        PaymentReceived: {
+          target: 'fetchingGoods',
+          actions: assign({ paymentId: ({ event }) => event.paymentId }),
+        },
+        PaymentFailed: {
+          target: 'cancelled',
+          actions: assign({ cancellationReason: ({ event }) => `payment failed: ${event.reason}` }),
+        },
+        OrderCancelled: {
+          target: 'cancelled',
+          actions: assign({ cancellationReason: ({ event }) => event.reason }),
+        },
+      },
+    },
+    fetchingGoods: {
+      on: {
+        GoodsFetched: {
+          target: 'shipping',
+          actions: assign({ warehouseId: ({ event }) => event.warehouseId }),
+        },
+        GoodsUnavailable: {
+          target: 'refunding',
+          actions: [
+            assign({ cancellationReason: ({ event }) => `goods unavailable: ${event.sku}` }),
+            emit(({ context }) => ({
+              type: 'RefundPayment' as const,
+              orderId: context.orderId,
+              paymentId: context.paymentId ?? '',
+              amountCents: context.amountCents,
+              currency: context.currency,
+            })),
+          ],
+        },
+      },
+    },
+    refunding: {
+      on: { PaymentRefunded: { target: 'cancelled' } },
+    },
+    shipping: {
+      on: {
+        ShipmentDispatched: {
+          target: 'completed',
+          actions: assign({ trackingId: ({ event }) => event.trackingId }),
+        },
+      },
+    },
+    completed: { type: 'final' },
+    cancelled: { type: 'final', meta: { status: 'cancelled' } },
+  },
+});
+
+export const orderFulfillment = defineWorkflow({
+  name: 'orderFulfillment',
+  version: 1,
+  machine: orderFulfillmentMachine,
+  startEvent: 'OrderPlaced',
+  commands: ['RefundPayment'],
+  instanceIdFrom: (input) => (typeof input['orderId'] === 'string' ? input['orderId'] : undefined),
+});

@@ -1,3 +1,0 @@
-import { Clock } from '@esflow/domain';
-
-export const systemClock: Clock = { now: () => new Date() };

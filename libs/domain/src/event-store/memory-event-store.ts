@@ -1,0 +1,115 @@
+import { ErrorCode, EsflowError, RevisionConflictError } from '../errors/esflow-error';
+import { recognisePriorAppend } from './append-retry';
+import {
+  EventStore,
+  EventStoreSubscription,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeToAllOptions,
+} from './event-store.port';
+import { CommitSignal, pollingSubscription } from './polling-subscription';
+import {
+  comparePositions,
+  describeExpectedRevision,
+  matchesFilter,
+  satisfiesExpectedRevision,
+} from './position';
+
+/**
+ * An event store held in process memory, for unit tests only: nothing survives the process.
+ * It follows the same contract as the durable stores (test/contract/event-store.contract.ts).
+ */
+export function createMemoryEventStore(options: { now?: () => Date } = {}): EventStore {
+  const now = options.now ?? (() => new Date());
+  const log: RecordedEvent[] = [];
+  const streams = new Map<string, RecordedEvent[]>();
+  const byEventId = new Map<string, RecordedEvent>();
+  const commits = new CommitSignal();
+
+  const store: EventStore = {
+    async append(streamName, events, { expectedRevision }) {
+      if (events.length === 0)
+        throw new EsflowError(ErrorCode.Internal, 'append needs at least one event');
+      const duplicate = recognisePriorAppend(
+        streamName,
+        events.map((event) => byEventId.get(event.eventId)),
+      );
+      if (duplicate) return duplicate;
+      const stream = streams.get(streamName) ?? [];
+      const current = stream.length - 1;
+      if (!satisfiesExpectedRevision(expectedRevision, current))
+        throw new RevisionConflictError(
+          streamName,
+          describeExpectedRevision(expectedRevision),
+          current === -1 ? 'no_stream' : current,
+        );
+      const recordedAt = now();
+      for (const event of events) {
+        const position = BigInt(log.length);
+        const recorded: RecordedEvent = {
+          ...event,
+          streamName,
+          revision: stream.length,
+          position: { commit: position, prepare: position },
+          recordedAt,
+        };
+        stream.push(recorded);
+        log.push(recorded);
+        byEventId.set(event.eventId, recorded);
+      }
+      streams.set(streamName, stream);
+      commits.notify();
+      const last = stream[stream.length - 1]!;
+      return { nextExpectedRevision: last.revision, position: last.position, deduplicated: false };
+    },
+
+    async readStream(streamName, readOptions: ReadStreamOptions = {}) {
+      const stream = streams.get(streamName) ?? [];
+      const maxCount = readOptions.maxCount ?? Number.MAX_SAFE_INTEGER;
+      if (readOptions.direction === 'backwards') {
+        const from = readOptions.fromRevision ?? stream.length - 1;
+        return stream
+          .filter((e) => e.revision <= from)
+          .reverse()
+          .slice(0, maxCount);
+      }
+      const from = readOptions.fromRevision ?? 0;
+      return stream.filter((e) => e.revision >= from).slice(0, maxCount);
+    },
+
+    async readAll(readOptions: ReadAllOptions = {}) {
+      const maxCount = readOptions.maxCount ?? Number.MAX_SAFE_INTEGER;
+      const after = readOptions.after;
+      const backwards = readOptions.direction === 'backwards';
+      const ordered = backwards ? [...log].reverse() : log;
+      return ordered
+        .filter(
+          (e) =>
+            !after ||
+            (backwards
+              ? comparePositions(e.position, after) < 0
+              : comparePositions(e.position, after) > 0),
+        )
+        .filter((e) => matchesFilter(e, readOptions.filter))
+        .slice(0, maxCount);
+    },
+
+    subscribeToAll(subscribeOptions: SubscribeToAllOptions = {}): EventStoreSubscription {
+      return pollingSubscription(
+        {
+          readPage: (after, maxCount, filter) =>
+            store.readAll({ ...(after ? { after } : {}), maxCount, ...(filter ? { filter } : {}) }),
+          waitForChange: (timeoutMs) => commits.wait(timeoutMs),
+        },
+        subscribeOptions,
+      );
+    },
+
+    async ping() {},
+    async close() {
+      commits.notify();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,105 @@
+import { EventCategory } from '../../workflow/event-metadata';
+import { FrameworkEvent } from '../../workflow/framework-events';
+import { canonicalJson } from '../canonical-json';
+import { ProjectionDefinition, ReadModelDocument } from '../projection';
+
+/** A state value as one comparable string: the name, or canonical JSON for object states. */
+export const stateKeyOf = (state: unknown): string =>
+  typeof state === 'string' ? state : canonicalJson(state);
+
+const workflowFilter = (workflows: readonly string[]) => ({
+  streamNamePrefixes: workflows.map((name) => `${name}-`),
+});
+
+/** The instance list behind `GET /workflows`: one document per instance, keyed `workflow/id`. */
+export function instancesProjection(workflows: readonly string[]): ProjectionDefinition {
+  return {
+    name: 'instances',
+    version: 1,
+    collections: { instances: { indexes: ['workflow', 'status', 'stateKey'] } },
+    filter: workflowFilter(workflows),
+    async handle({ recorded, metadata }, documents) {
+      const document: ReadModelDocument = {
+        workflow: metadata.workflow,
+        id: metadata.instanceId,
+        version: metadata.definitionVersion,
+        state: metadata.stateAfter,
+        stateKey: stateKeyOf(metadata.stateAfter),
+        status: metadata.statusAfter,
+        revision: recorded.revision,
+        updatedAt: recorded.recordedAt.toISOString(),
+      };
+      await documents.put('instances', `${metadata.workflow}/${metadata.instanceId}`, document);
+    },
+  };
+}
+
+/** Instances per workflow and state (`GET /stats`), moved as each transition is recorded. */
+export function stateCountsProjection(workflows: readonly string[]): ProjectionDefinition {
+  return {
+    name: 'workflow_stats',
+    version: 1,
+    collections: { state_counts: { indexes: ['workflow'] } },
+    filter: workflowFilter(workflows),
+    async handle({ recorded, metadata }, documents) {
+      if (metadata.category !== EventCategory.Workflow) return;
+      const add = async (state: unknown, delta: number) => {
+        const stateKey = stateKeyOf(state);
+        const id = `${metadata.workflow}/${stateKey}`;
+        const current = (await documents.get('state_counts', id))?.['count'];
+        const count = (typeof current === 'number' ? current : 0) + delta;
+        if (count <= 0) await documents.delete('state_counts', id);
+        else
+          await documents.put('state_counts', id, {
+            workflow: metadata.workflow,
+            state,
+            stateKey,
+            count,
+          });
+      };
+      const before = recorded.revision === 0 ? undefined : stateKeyOf(metadata.stateBefore);
+      if (before === stateKeyOf(metadata.stateAfter)) return;
+      if (before !== undefined) await add(metadata.stateBefore, -1);
+      await add(metadata.stateAfter, +1);
+    },
+  };
+}
+
+/** Which definition versions are in use: instances started and still running per version. */
+export function definitionVersionsProjection(workflows: readonly string[]): ProjectionDefinition {
+  return {
+    name: 'definition_versions',
+    version: 1,
+    collections: { versions: { indexes: ['workflow'] } },
+    filter: workflowFilter(workflows),
+    async handle({ recorded, metadata }, documents) {
+      const started = recorded.revision === 0;
+      const finished = recorded.type === FrameworkEvent.WorkflowCompleted;
+      if (!started && !finished) return;
+      const id = `${metadata.workflow}/${metadata.definitionVersion}`;
+      const current = (await documents.get('versions', id)) ?? { instances: 0, running: 0 };
+      await documents.put('versions', id, {
+        workflow: metadata.workflow,
+        version: metadata.definitionVersion,
+        instances: (current['instances'] as number) + (started ? 1 : 0),
+        running: (current['running'] as number) + (started ? 1 : 0) - (finished ? 1 : 0),
+      });
+    },
+  };
+}
+
+/** Names of the built-in projections: reserved, no registered projection may take one. */
+export const BUILT_IN_PROJECTION_NAMES: readonly string[] = [
+  'instances',
+  'workflow_stats',
+  'definition_versions',
+];
+
+/** The projections esflow runs out of the box, over the events of `workflows`. */
+export function builtInProjections(workflows: readonly string[]): ProjectionDefinition[] {
+  return [
+    instancesProjection(workflows),
+    stateCountsProjection(workflows),
+    definitionVersionsProjection(workflows),
+  ];
+}

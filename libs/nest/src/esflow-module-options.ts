@@ -1,0 +1,108 @@
+import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
+import { ErrorCode, EsflowError, EsflowFeature, EventStore, ReadModelStore } from '@esflow/core';
+import { SchemaRegistry } from '@esflow/schemas';
+
+/** How the projection runtime runs projections. */
+export interface ProjectionRuntimeOptions {
+  /**
+   * How long a process's claim on a projection lasts without renewal, in ms (default 10 000):
+   * the time a second process waits before it takes over from a dead one. At least 500.
+   */
+  readonly leaseMs?: number;
+  /** Events applied per read-model transaction (default 500, 1 to 10 000). */
+  readonly batchSize?: number;
+}
+
+/**
+ * What `EsflowModule.forRoot` takes: the adapters esflow runs on, and its options. The module
+ * owns the adapters: it closes them when the application shuts down.
+ */
+export interface EsflowModuleOptions {
+  /** Where streams are appended (e.g. `createSqliteEventStore`, `createEsdbEventStore`). */
+  readonly store: EventStore;
+  /** Where schemas are registered (e.g. `createEmbeddedSchemaRegistry`, `createConfluentHttpRegistry`). */
+  readonly registry: SchemaRegistry;
+  /** Where projections keep their documents (e.g. `createSqliteReadModelStore`). */
+  readonly readModel: ReadModelStore;
+  /** Instances kept rehydrated in memory (default 10 000; 0 turns the cache off). */
+  readonly instanceCacheSize?: number;
+  readonly projections?: ProjectionRuntimeOptions;
+  /** Features registered at the root, beside those of `EsflowModule.forFeature`. */
+  readonly features?: readonly EsflowFeature[];
+}
+
+/** `EsflowModule.forRootAsync`: options made by a factory with injected dependencies. */
+export interface EsflowModuleAsyncOptions {
+  /** Modules whose providers the factory injects (e.g. `ConfigModule`). */
+  readonly imports?: ModuleMetadata['imports'];
+  /** Tokens passed to `useFactory`, in order. */
+  readonly inject?: FactoryProvider['inject'];
+  readonly useFactory: (...args: never[]) => EsflowModuleOptions | Promise<EsflowModuleOptions>;
+}
+
+/** {@link EsflowModuleOptions} with every default applied. */
+export interface ResolvedEsflowOptions extends EsflowModuleOptions {
+  readonly instanceCacheSize: number;
+  readonly projections: Required<ProjectionRuntimeOptions>;
+  readonly features: readonly EsflowFeature[];
+}
+
+const PORT_METHODS = {
+  store: ['append', 'readStream', 'readAll', 'subscribeToAll', 'ping', 'close'],
+  registry: ['register', 'schemaById', 'latest', 'close'],
+  readModel: ['migrate', 'find', 'transact', 'acquireLease', 'close'],
+} as const;
+
+const EXAMPLES = {
+  store: 'createSqliteEventStore({ filename }) from @esflow/sqlite',
+  registry: 'createEmbeddedSchemaRegistry({ filename }) from @esflow/sqlite',
+  readModel: 'createSqliteReadModelStore({ filename }) from @esflow/sqlite',
+} as const;
+
+function integerIn(value: unknown, path: string, min: number, max: number, problems: string[]) {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    problems.push(`${path} must be a whole number from ${min} to ${max}, got ${String(value)}`);
+}
+
+/**
+ * Checks the options once, at start-up, listing every problem in one INVALID_CONFIGURATION
+ * error (which option, which rule), and applies the defaults.
+ */
+export function resolveEsflowOptions(options: EsflowModuleOptions): ResolvedEsflowOptions {
+  const problems: string[] = [];
+  if (typeof options !== 'object' || options === null)
+    throw new EsflowError(
+      ErrorCode.InvalidConfiguration,
+      'EsflowModule options must be an object with store, registry and readModel',
+    );
+  for (const key of ['store', 'registry', 'readModel'] as const) {
+    const adapter = options[key] as unknown as Record<string, unknown> | undefined;
+    if (adapter === undefined || adapter === null) {
+      problems.push(`${key} is required, e.g. ${EXAMPLES[key]}`);
+      continue;
+    }
+    const missing = PORT_METHODS[key].filter((method) => typeof adapter[method] !== 'function');
+    if (missing.length > 0)
+      problems.push(`${key} does not implement its port: no ${missing.join(', ')}`);
+  }
+  integerIn(options.instanceCacheSize, 'instanceCacheSize', 0, 10_000_000, problems);
+  integerIn(options.projections?.leaseMs, 'projections.leaseMs', 500, 3_600_000, problems);
+  integerIn(options.projections?.batchSize, 'projections.batchSize', 1, 10_000, problems);
+  if (options.features !== undefined && !Array.isArray(options.features))
+    problems.push('features must be an array of defineFeature(...) results');
+  if (problems.length > 0)
+    throw new EsflowError(
+      ErrorCode.InvalidConfiguration,
+      `invalid EsflowModule options:\n  - ${problems.join('\n  - ')}`,
+    );
+  return {
+    ...options,
+    instanceCacheSize: options.instanceCacheSize ?? 10_000,
+    projections: {
+      leaseMs: options.projections?.leaseMs ?? 10_000,
+      batchSize: options.projections?.batchSize ?? 500,
+    },
+    features: options.features ?? [],
+  };
+}

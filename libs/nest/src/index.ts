@@ -1,0 +1,37 @@
+/**
+ * @esflow/nest — esflow in a NestJS application: `EsflowModule.forRoot/forRootAsync/forFeature`,
+ * the REST API (`EsflowRestModule`), the projection runtime (`EsflowProjectorModule`), the
+ * injectable `ProjectionQueries`, and `createEsflowRuntime` for tools that run without Nest.
+ * @packageDocumentation
+ */
+export { EsflowModule } from './esflow.module';
+export { resolveEsflowOptions } from './esflow-module-options';
+export type {
+  EsflowModuleAsyncOptions,
+  EsflowModuleOptions,
+  ProjectionRuntimeOptions,
+  ResolvedEsflowOptions,
+} from './esflow-module-options';
+export {
+  ESFLOW_OPTIONS,
+  ESFLOW_RUNTIME,
+  EVENT_STORE,
+  PAYLOAD_CODEC,
+  PROJECTIONS,
+  READ_MODEL_QUERIES,
+  READ_MODEL_STORE,
+  SCHEMA_REGISTRY,
+  WORKFLOW_CATALOG,
+  WORKFLOW_ENGINE,
+} from './tokens';
+export { ProjectionQueries } from './projections/projection-queries';
+export type { ProjectionQuery } from './projections/projection-queries';
+export { EsflowRestModule } from './rest/esflow-rest.module';
+export type { EsflowRestOptions } from './rest/rest-options';
+export { ProblemDetailsFilter, writeProblem } from './rest/http/problem-details.filter';
+export { EsflowProjectorModule } from './projector/esflow-projector.module';
+export { ProjectionsService } from './projector/projections.service';
+export type { ProjectionRunStatus } from './projector/projections.service';
+export { configuredProjectionRunner, leaseOwner } from './projector/projection-runner-factory';
+export { createEsflowRuntime } from './runtime/esflow-runtime';
+export type { EsflowRuntime, EsflowRuntimeOptions } from './runtime/esflow-runtime';

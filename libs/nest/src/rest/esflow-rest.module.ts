@@ -1,0 +1,76 @@
+import {
+  DynamicModule,
+  FactoryProvider,
+  MiddlewareConsumer,
+  Module,
+  ModuleMetadata,
+  NestModule,
+} from '@nestjs/common';
+import { ErrorCode, EsflowError } from '@esflow/core';
+import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { ProjectionsController } from './projections/projections.controller';
+import { EsflowRestOptions, ESFLOW_REST_OPTIONS, ResolvedRestOptions } from './rest-options';
+import { WorkflowsController } from './workflows/workflows.controller';
+
+/** Applies defaults; a bad option is INVALID_CONFIGURATION. */
+function resolveRestOptions(options: EsflowRestOptions): ResolvedRestOptions {
+  const limit = options.bodyLimitBytes ?? 1024 * 1024;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new EsflowError(
+      ErrorCode.InvalidConfiguration,
+      `EsflowRestModule: bodyLimitBytes must be a positive whole number, got ${String(limit)}`,
+    );
+  return { bodyLimitBytes: limit };
+}
+
+/**
+ * The REST API, contract v1: `POST /workflows/{workflow}`, `POST /workflows/{workflow}/{id}/events`,
+ * `GET /workflows/{workflow}/{id}` and `/history`, `GET /workflows`, `GET /stats`,
+ * `GET /projections` and the projection operator calls. Every failure is an RFC 9457 problem
+ * with a stable `code`, and nothing is written by a request that fails. Needs
+ * `EsflowModule.forRoot`; serves every registered workflow. Create the app with
+ * `bodyParser: false` so that esflow's own JSON parser (with its limit) reads the bodies.
+ */
+@Module({})
+export class EsflowRestModule implements NestModule {
+  /** The REST controllers with these options (validated; a bad one stops start-up). */
+  static forRoot(options: EsflowRestOptions = {}): DynamicModule {
+    return EsflowRestModule.create({
+      provide: ESFLOW_REST_OPTIONS,
+      useFactory: () => resolveRestOptions(options),
+    });
+  }
+
+  /** The REST controllers with options made by a factory, e.g. from `ConfigService`. */
+  static forRootAsync(options: {
+    readonly imports?: ModuleMetadata['imports'];
+    readonly inject?: FactoryProvider['inject'];
+    readonly useFactory: (...args: never[]) => EsflowRestOptions | Promise<EsflowRestOptions>;
+  }): DynamicModule {
+    return EsflowRestModule.create(
+      {
+        provide: ESFLOW_REST_OPTIONS,
+        inject: [...(options.inject ?? [])],
+        useFactory: async (...args: never[]) =>
+          resolveRestOptions(await options.useFactory(...args)),
+      },
+      options.imports,
+    );
+  }
+
+  private static create(
+    options: FactoryProvider,
+    imports: ModuleMetadata['imports'] = [],
+  ): DynamicModule {
+    return {
+      module: EsflowRestModule,
+      imports,
+      controllers: [WorkflowsController, ProjectionsController],
+      providers: [options, JsonBodyMiddleware],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes(WorkflowsController, ProjectionsController);
+  }
+}

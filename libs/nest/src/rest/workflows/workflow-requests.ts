@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { ListInstancesQuery, ValidationIssue } from '@esflow/core';
+import { malformed } from '../http/request-parsing';
+
+const issuesOf = (error: z.ZodError): ValidationIssue[] =>
+  error.issues.map((issue) => ({
+    path: issue.path.join('.'),
+    message:
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s): ${issue.keys.join(', ')}`
+        : issue.message,
+  }));
+
+function parse(schema: z.ZodTypeAny, value: unknown, what: string): unknown {
+  const result = schema.safeParse(value);
+  if (!result.success) throw malformed(`${what} is not valid`, issuesOf(result.error));
+  return result.data;
+}
+
+const startBody = z
+  .object(
+    {
+      id: z.string({ invalid_type_error: 'must be a string' }).optional(),
+      input: z.unknown().refine((v) => v !== undefined, 'is required: the start event payload'),
+    },
+    {
+      invalid_type_error: 'the body must be a JSON object',
+      required_error: 'the body must be a JSON object',
+    },
+  )
+  .strict();
+
+const sendBody = z
+  .object(
+    {
+      type: z
+        .string({
+          required_error: 'is required: the event type, e.g. PaymentReceived',
+          invalid_type_error: 'must be a string',
+        })
+        .min(1),
+      payload: z.unknown().refine((v) => v !== undefined, 'is required: the event payload'),
+    },
+    {
+      invalid_type_error: 'the body must be a JSON object',
+      required_error: 'the body must be a JSON object',
+    },
+  )
+  .strict();
+
+const listQuery = z
+  .object({
+    workflow: z.string().optional(),
+    state: z.string().optional(),
+    status: z.enum(['running', 'completed', 'cancelled', 'failed']).optional(),
+    limit: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(1000, 'must be at most 1000')
+      .default(50),
+    after: z.string().optional(),
+    waitFor: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9._:-]{1,200}@\d{1,15}$/,
+        'must be <instance id>@<revision>, e.g. order-1001@4',
+      )
+      .transform((text) => {
+        const at = text.lastIndexOf('@');
+        return { id: text.slice(0, at), revision: Number(text.slice(at + 1)) };
+      })
+      .optional(),
+  })
+  .strict();
+
+export const parseStartBody = (body: unknown) =>
+  parse(startBody, body, 'the request body') as { id?: string; input: unknown };
+export const parseSendBody = (body: unknown) =>
+  parse(sendBody, body, 'the request body') as { type: string; payload: unknown };
+export type ListRequest = ListInstancesQuery & {
+  readonly waitFor?: { id: string; revision: number };
+};
+export const parseListQuery = (query: unknown): ListRequest =>
+  parse(listQuery, query, 'the query') as ListRequest;

@@ -1,0 +1,120 @@
+import {
+  BUILT_IN_PROJECTION_NAMES,
+  builtInProjections,
+  Clock,
+  composeFeatures,
+  createWorkflowEngine,
+  ErrorCode,
+  EsflowError,
+  EventStore,
+  FeatureSource,
+  IdGenerator,
+  Sleep,
+  ProjectionDefinition,
+  WorkflowCatalog,
+  WorkflowDefinition,
+  WorkflowEngine,
+} from '@esflow/core';
+import { nodeIdGenerator, systemClock } from '@esflow/core/node';
+import {
+  AvroPayloadCodec,
+  requiredSchemas,
+  SchemaCatalog,
+  SchemaRegistry,
+  withFrameworkSchemas,
+} from '@esflow/schemas';
+
+/** What {@link createEsflowRuntime} composes. */
+export interface EsflowRuntimeOptions {
+  readonly store: EventStore;
+  readonly registry: SchemaRegistry;
+  /** The features to run, each with where it was registered (named in clash errors). */
+  readonly features: readonly FeatureSource[];
+  /** Instances kept rehydrated in memory (default 10 000). */
+  readonly instanceCacheSize?: number;
+  /** Defaults to the system clock; tests may pass a controlled one. */
+  readonly clock?: Clock;
+  /** Defaults to random and UUIDv5 ids. */
+  readonly ids?: IdGenerator;
+  /** How the engine waits before retrying a lost race; tests may pass one that returns at once. */
+  readonly sleep?: Sleep;
+}
+
+/** The engine over an application's features, and what it was built from. */
+export interface EsflowRuntime {
+  readonly engine: WorkflowEngine;
+  readonly codec: AvroPayloadCodec;
+  readonly catalog: WorkflowCatalog;
+  /** The built-in projections first, then the features' own. */
+  readonly projections: readonly ProjectionDefinition[];
+  /** Every schema directory read, the framework's first. */
+  readonly schemaDirectories: readonly string[];
+}
+
+/**
+ * Composes an application from its features: merges them (a workflow or projection name
+ * registered twice stops here, naming both registrations), loads the framework's and every
+ * feature's schemas into one catalog, checks that each workflow's events have a schema,
+ * registers the schemas in the registry, and builds the engine and the list of projections.
+ * `EsflowModule` calls it at start-up; the CLI and the test kit call it directly. Throws
+ * INVALID_DEFINITION (with what to fix) for a clash, an invalid schema or a missing one.
+ */
+export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promise<EsflowRuntime> {
+  const composed = composeFeatures(options.features, BUILT_IN_PROJECTION_NAMES);
+  const catalog = new WorkflowCatalog(composed.workflows);
+  checkProjectionSources(composed.projections, catalog);
+  const schemaDirectories = withFrameworkSchemas(composed.schemaDirectories);
+  const schemas = SchemaCatalog.load(schemaDirectories);
+  checkSchemasPresent(composed.workflows, schemas, schemaDirectories);
+  const codec = await AvroPayloadCodec.create({ catalog: schemas, registry: options.registry });
+  const engine = createWorkflowEngine({
+    store: options.store,
+    codec,
+    catalog,
+    clock: options.clock ?? systemClock,
+    ids: options.ids ?? nodeIdGenerator,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.instanceCacheSize === undefined
+      ? {}
+      : { cacheCapacity: options.instanceCacheSize }),
+  });
+  return {
+    engine,
+    codec,
+    catalog,
+    projections: [...builtInProjections(catalog.names()), ...composed.projections],
+    schemaDirectories,
+  };
+}
+
+/** A projection that reads a workflow no feature registers would silently never run. */
+function checkProjectionSources(
+  projections: readonly ProjectionDefinition[],
+  catalog: WorkflowCatalog,
+): void {
+  for (const projection of projections)
+    for (const workflow of projection.workflows ?? [])
+      if (!catalog.latest(workflow))
+        throw new EsflowError(
+          ErrorCode.InvalidDefinition,
+          `projection ${projection.name} reads workflow ${workflow}, which no module registers (registered: ${catalog.names().join(', ') || 'none'})`,
+        );
+}
+
+function checkSchemasPresent(
+  workflows: readonly WorkflowDefinition[],
+  schemas: SchemaCatalog,
+  directories: readonly string[],
+): void {
+  const missing = [...requiredSchemas(workflows)]
+    .filter(([fullName]) => !schemas.get(fullName))
+    .map(([fullName, needs]) => {
+      const { workflow, type, role, place } = needs[0]!;
+      return `${workflow}: ${type} (${role}) has no schema: add ${place}, defining the record ${fullName}`;
+    });
+  if (missing.length > 0)
+    throw new EsflowError(
+      ErrorCode.InvalidDefinition,
+      `events without an Avro schema (schema directories: ${directories.join(', ')}):\n  ${missing.join('\n  ')}`,
+    );
+}

@@ -1,3 +1,0 @@
-export * from './built-in-projections';
-export * from './read-model-queries';
-export * from './projection-decoder';

@@ -1,0 +1,335 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  AllStreamFilter,
+  AppendResult,
+  describeExpectedRevision,
+  ErrorCode,
+  EsflowError,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  GlobalPosition,
+  pollingSubscription,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  RevisionConflictError,
+  satisfiesExpectedRevision,
+  SubscribeToAllOptions,
+  CommitSignal,
+  recognisePriorAppend,
+  StoredEventRef,
+  StoreWriteStats,
+} from '@esflow/core';
+
+export interface SqliteEventStoreOptions {
+  /** Database file; created with its directory if missing. */
+  readonly filename: string;
+  /** FULL (default): an acknowledged append survives power loss. NORMAL trades that for speed. */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+  /** Most appends committed in one transaction (one fsync). */
+  readonly maxBatchSize?: number;
+  /** How often a live subscription looks for commits made by other processes. */
+  readonly pollIntervalMs?: number;
+  /** How long a writer waits for another process's write lock before failing. */
+  readonly busyTimeoutMs?: number;
+  readonly now?: () => Date;
+}
+
+export interface SqliteEventStore extends EventStore {
+  /** Group-commit counters: `appends / commits` is how many appends one fsync carried. */
+  stats(): StoreWriteStats;
+}
+
+const SCHEMA_VERSION = 1;
+
+interface EventRow {
+  global_position: number;
+  stream_name: string;
+  stream_revision: number;
+  event_id: string;
+  event_type: string;
+  data: Buffer;
+  metadata: string;
+  recorded_at: number;
+}
+
+interface PendingAppend {
+  readonly streamName: string;
+  readonly events: readonly EventToAppend[];
+  readonly expectedRevision: ExpectedRevision;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const position = (globalPosition: number): GlobalPosition => ({
+  commit: BigInt(globalPosition),
+  prepare: BigInt(globalPosition),
+});
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    streamName: row.stream_name,
+    revision: row.stream_revision,
+    position: position(row.global_position),
+    eventId: row.event_id,
+    type: row.event_type,
+    data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    recordedAt: new Date(row.recorded_at),
+  };
+}
+
+function storeUnavailable(cause: unknown): EsflowError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new EsflowError(ErrorCode.StoreUnavailable, `SQLite event store: ${message}`, {
+    retriable: true,
+    cause,
+  });
+}
+
+/**
+ * The embedded event store: one SQLite file in WAL mode, safe to share between the api and
+ * projector processes. Appends issued while a transaction is being committed are gathered and
+ * committed together (group commit), each with its own expected-revision check, so throughput
+ * is not capped at one fsync per request. Global order is commit order: SQLite serialises
+ * writers, so positions never appear out of order to a reader.
+ */
+export function createSqliteEventStore(options: SqliteEventStoreOptions): SqliteEventStore {
+  mkdirSync(dirname(options.filename), { recursive: true });
+  const db = new Database(options.filename);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  migrate(db);
+
+  const now = options.now ?? (() => new Date());
+  const maxBatchSize = options.maxBatchSize ?? 256;
+  const counters = { commits: 0, appends: 0, events: 0 };
+  let queue: PendingAppend[] = [];
+  let flushScheduled = false;
+  const commits = new CommitSignal();
+  let closed = false;
+
+  const statements = {
+    lastRevision: db.prepare<[string], { revision: number | null }>(
+      'SELECT MAX(stream_revision) AS revision FROM events WHERE stream_name = ?',
+    ),
+    insert: db.prepare(
+      `INSERT INTO events (stream_name, stream_revision, event_id, event_type, data, metadata, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    byEventId: db.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
+    readForwards: db.prepare<[string, number, number], EventRow>(
+      'SELECT * FROM events WHERE stream_name = ? AND stream_revision >= ? ORDER BY stream_revision LIMIT ?',
+    ),
+    readBackwards: db.prepare<[string, number, number], EventRow>(
+      'SELECT * FROM events WHERE stream_name = ? AND stream_revision <= ? ORDER BY stream_revision DESC LIMIT ?',
+    ),
+  };
+  const readAllStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
+
+  const storedRef = (row: EventRow | undefined): StoredEventRef | undefined =>
+    row && {
+      streamName: row.stream_name,
+      revision: row.stream_revision,
+      position: position(row.global_position),
+    };
+
+  // Runs inside the batch transaction; nested as a savepoint so a failed append undoes only itself.
+  const appendOne = db.transaction((pending: PendingAppend, recordedAt: number): AppendResult => {
+    const { streamName, events, expectedRevision } = pending;
+    const duplicate = recognisePriorAppend(
+      streamName,
+      events.map((event) => storedRef(statements.byEventId.get(event.eventId))),
+    );
+    if (duplicate) return duplicate;
+    const current = statements.lastRevision.get(streamName)?.revision ?? -1;
+    if (!satisfiesExpectedRevision(expectedRevision, current))
+      throw new RevisionConflictError(
+        streamName,
+        describeExpectedRevision(expectedRevision),
+        current === -1 ? 'no_stream' : current,
+      );
+    let revision = current;
+    let lastPosition = 0;
+    for (const event of events) {
+      revision += 1;
+      const info = statements.insert.run(
+        streamName,
+        revision,
+        event.eventId,
+        event.type,
+        Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength),
+        JSON.stringify(event.metadata),
+        recordedAt,
+      );
+      lastPosition = Number(info.lastInsertRowid);
+    }
+    return {
+      nextExpectedRevision: revision,
+      position: position(lastPosition),
+      deduplicated: false,
+    };
+  });
+
+  const commitBatch = db.transaction((batch: PendingAppend[], recordedAt: number) =>
+    batch.map((pending) => {
+      try {
+        return { ok: true as const, result: appendOne(pending, recordedAt) };
+      } catch (error) {
+        return { ok: false as const, error };
+      }
+    }),
+  );
+
+  function flush(): void {
+    flushScheduled = false;
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatchSize);
+      queue = queue.slice(batch.length);
+      let outcomes;
+      try {
+        outcomes = commitBatch.immediate(batch, now().getTime());
+      } catch (error) {
+        batch.forEach((pending) => pending.reject(storeUnavailable(error)));
+        continue;
+      }
+      counters.commits += 1;
+      outcomes.forEach((outcome, index) => {
+        const pending = batch[index]!;
+        if (outcome.ok) {
+          if (!outcome.result.deduplicated) {
+            counters.appends += 1;
+            counters.events += pending.events.length;
+          }
+          pending.resolve(outcome.result);
+        } else {
+          pending.reject(outcome.error);
+        }
+      });
+      commits.notify();
+    }
+  }
+
+  function readAllStatement(
+    direction: 'forwards' | 'backwards',
+    filter: AllStreamFilter | undefined,
+  ) {
+    const prefixes = filter?.streamNamePrefixes ?? [];
+    const types = filter?.eventTypes ?? [];
+    const key = `${direction}/${prefixes.length}/${types.length}`;
+    let statement = readAllStatements.get(key);
+    if (!statement) {
+      const conditions = [direction === 'forwards' ? 'global_position > ?' : 'global_position < ?'];
+      if (prefixes.length)
+        conditions.push(`(${prefixes.map(() => 'substr(stream_name, 1, ?) = ?').join(' OR ')})`);
+      if (types.length) conditions.push(`event_type IN (${types.map(() => '?').join(', ')})`);
+      statement = db.prepare<unknown[], EventRow>(
+        `SELECT * FROM events WHERE ${conditions.join(' AND ')}
+         ORDER BY global_position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
+      );
+      readAllStatements.set(key, statement);
+    }
+    const prefixParams = prefixes.flatMap((prefix) => [prefix.length, prefix]);
+    return (bound: number, limit: number) =>
+      statement!.all(bound, ...prefixParams, ...types, limit);
+  }
+
+  function readAll(readOptions: ReadAllOptions = {}): RecordedEvent[] {
+    const direction = readOptions.direction ?? 'forwards';
+    const bound =
+      readOptions.after !== undefined
+        ? Number(readOptions.after.commit)
+        : direction === 'forwards'
+          ? 0
+          : Number.MAX_SAFE_INTEGER;
+    const limit = readOptions.maxCount ?? -1;
+    return readAllStatement(direction, readOptions.filter)(bound, limit).map(toRecorded);
+  }
+
+  return {
+    append(streamName, events, { expectedRevision }) {
+      if (closed) return Promise.reject(storeUnavailable('the store is closed'));
+      if (events.length === 0)
+        return Promise.reject(
+          new EsflowError(ErrorCode.Internal, 'append needs at least one event'),
+        );
+      return new Promise<AppendResult>((resolve, reject) => {
+        queue.push({ streamName, events, expectedRevision, resolve, reject });
+        if (!flushScheduled) {
+          flushScheduled = true;
+          // Let every request parsed in this turn of the event loop join the same commit.
+          setImmediate(flush);
+        }
+      });
+    },
+
+    async readStream(streamName, readOptions: ReadStreamOptions = {}) {
+      const maxCount = readOptions.maxCount ?? -1;
+      const rows =
+        readOptions.direction === 'backwards'
+          ? statements.readBackwards.all(
+              streamName,
+              readOptions.fromRevision ?? Number.MAX_SAFE_INTEGER,
+              maxCount,
+            )
+          : statements.readForwards.all(streamName, readOptions.fromRevision ?? 0, maxCount);
+      return rows.map(toRecorded);
+    },
+
+    async readAll(readOptions) {
+      return readAll(readOptions);
+    },
+
+    subscribeToAll(subscribeOptions: SubscribeToAllOptions = {}) {
+      return pollingSubscription(
+        {
+          readPage: async (after, maxCount, filter) =>
+            readAll({ ...(after ? { after } : {}), maxCount, ...(filter ? { filter } : {}) }),
+          waitForChange: (timeoutMs) => commits.wait(timeoutMs),
+        },
+        { ...subscribeOptions, pollIntervalMs: options.pollIntervalMs ?? 50 },
+      );
+    },
+
+    async ping() {
+      try {
+        db.prepare('SELECT 1').get();
+      } catch (error) {
+        throw storeUnavailable(error);
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      flush();
+      closed = true;
+      commits.notify();
+      db.close();
+    },
+
+    stats: () => ({ ...counters }),
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= SCHEMA_VERSION) return;
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS events (
+      global_position INTEGER PRIMARY KEY AUTOINCREMENT,
+      stream_name     TEXT    NOT NULL,
+      stream_revision INTEGER NOT NULL,
+      event_id        TEXT    NOT NULL UNIQUE,
+      event_type      TEXT    NOT NULL,
+      data            BLOB    NOT NULL,
+      metadata        TEXT    NOT NULL,
+      recorded_at     INTEGER NOT NULL,
+      UNIQUE (stream_name, stream_revision)
+    );
+    PRAGMA user_version = ${SCHEMA_VERSION};
+  `);
+}

@@ -1,0 +1,32 @@
+/**
+ * @esflow/testing — esflow's test kit: given/when/then workflow specifications run by the real
+ * engine, an app fixture that boots an `EsflowModule` application on temporary SQLite files, and
+ * the contract suites (vitest) that every event-store, read-model and registry adapter passes.
+ * @packageDocumentation
+ */
+export {
+  completed,
+  dispatched,
+  Scenario,
+  Then,
+  WorkflowSpecification,
+  WorkflowSpecificationError,
+} from './workflow-specification';
+export type {
+  ExpectedRecord,
+  RecordedFact,
+  ScenarioResult,
+  SpecEvent,
+  WorkflowSpecificationOptions,
+} from './workflow-specification';
+export { startTestApp } from './test-app';
+export type { TestApp, TestAppOptions } from './test-app';
+export { describeEventStoreContract } from './contracts/event-store.contract';
+export type { EventStoreUnderTest } from './contracts/event-store.contract';
+export { describeReadModelStoreContract } from './contracts/read-model-store.contract';
+export type { ReadModelStoreUnderTest } from './contracts/read-model-store.contract';
+export { describeSchemaRegistryContract } from './contracts/schema-registry.contract';
+export type { SchemaRegistryUnderTest } from './contracts/schema-registry.contract';
+export type { ContractTestApi } from './contracts/test-api';
+export { waitFor } from './support/wait-for';
+export { uniqueCategory } from './support/unique';

@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Clock,
+  CommandDispatchedPayload,
+  createMemoryEventStore,
+  EsflowFeature,
+  EventStore,
+  FrameworkEvent,
+  InstanceView,
+  readEsflowMetadata,
+  Rejection,
+  schemaNameOf,
+  streamNameOf,
+  WorkflowDefinition,
+} from '@esflow/core';
+import { createEsflowRuntime, EsflowRuntime } from '@esflow/nest';
+import { createEmbeddedSchemaRegistry } from '@esflow/sqlite';
+
+/** An event sent to an instance: its type and payload fields, as XState sees it. */
+export interface SpecEvent {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * One event the scenario expects to be recorded. `data` is matched as a subset (only the fields
+ * given are compared, recursively). For a `CommandDispatched` fact, `command` matches the
+ * dispatched command's type and fields; {@link dispatched} and {@link completed} write these.
+ */
+export interface ExpectedRecord {
+  readonly type: string;
+  readonly data?: Readonly<Record<string, unknown>>;
+  readonly command?: {
+    readonly type: string;
+    readonly payload?: Readonly<Record<string, unknown>>;
+  };
+}
+
+/** An event as the scenario recorded it: type, decoded payload, and the command it dispatched. */
+export interface RecordedFact {
+  readonly type: string;
+  readonly category: string;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly command?: { readonly type: string; readonly payload: Readonly<Record<string, unknown>> };
+}
+
+/** What a scenario's `when` produced, for assertions beyond `then`. */
+export interface ScenarioResult {
+  /** The events `when` appended, in order (the accepted event first, then the facts). */
+  readonly recorded: readonly RecordedFact[];
+  /** The instance afterwards. */
+  readonly instance: InstanceView;
+}
+
+/** Thrown by `then`/`thenRejected` when the scenario did not go as specified. */
+export class WorkflowSpecificationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkflowSpecificationError';
+  }
+}
+
+/** Expects a `CommandDispatched` fact for a command of this type (with at least these fields). */
+export function dispatched(
+  commandType: string,
+  payload?: Readonly<Record<string, unknown>>,
+): ExpectedRecord {
+  return {
+    type: FrameworkEvent.CommandDispatched,
+    command: { type: commandType, ...(payload ? { payload } : {}) },
+  };
+}
+
+/** Expects the `WorkflowCompleted` fact, with this final status (`completed`, `cancelled`, ...). */
+export function completed(status?: string): ExpectedRecord {
+  return { type: FrameworkEvent.WorkflowCompleted, ...(status ? { data: { status } } : {}) };
+}
+
+/** Options of {@link WorkflowSpecification.for}. */
+export interface WorkflowSpecificationOptions {
+  /** Which of the feature's workflows (by name); needed when it has several. */
+  readonly workflow?: string;
+  /** The clock the engine stamps events with (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+type Outcome =
+  | { readonly ok: true; readonly recorded: RecordedFact[]; readonly instance: InstanceView }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+/**
+ * Given/when/then specifications of a workflow, run by the real engine on the in-memory store
+ * with the real Avro codec (the feature's schemas, registered in an in-memory registry): what
+ * the scenario records is exactly what production would record.
+ *
+ * ```ts
+ * const spec = WorkflowSpecification.for(kycOnboardingFeature);
+ * await spec
+ *   .given(userCreated)
+ *   .when({ type: 'KYCCompleted', checkId: 'k-1' })
+ *   .then([{ type: 'KYCCompleted' }, dispatched('CreateAccount', { userId: 'u-1' })]);
+ * ```
+ * Each scenario runs on an instance of its own, so scenarios of one specification never see
+ * each other. Assertions throw {@link WorkflowSpecificationError}, which every test runner
+ * reports as a failure.
+ */
+export class WorkflowSpecification {
+  private constructor(
+    private readonly runtime: EsflowRuntime,
+    private readonly store: EventStore,
+    private readonly definition: WorkflowDefinition,
+  ) {}
+
+  /** A specification of the (only, or named) workflow of `feature`. */
+  static async for(
+    feature: EsflowFeature,
+    options: WorkflowSpecificationOptions = {},
+  ): Promise<WorkflowSpecification> {
+    const names = [...new Set(feature.workflows.map((workflow) => workflow.name))];
+    const name = options.workflow ?? (names.length === 1 ? names[0] : undefined);
+    if (name === undefined || !names.includes(name))
+      throw new WorkflowSpecificationError(
+        `name the workflow to specify with { workflow } (the feature has ${names.join(', ')})`,
+      );
+    const store = createMemoryEventStore();
+    const runtime = await createEsflowRuntime({
+      store,
+      registry: createEmbeddedSchemaRegistry({ filename: ':memory:' }),
+      features: [{ feature, registeredBy: 'WorkflowSpecification' }],
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    return new WorkflowSpecification(runtime, store, runtime.catalog.latest(name)!);
+  }
+
+  /** A scenario on a new instance started with `input`, to which `events` were then sent. */
+  given(input: Readonly<Record<string, unknown>>, ...events: readonly SpecEvent[]): Scenario {
+    return new Scenario(this, { input, events });
+  }
+
+  /** A scenario whose `when` is the start itself. */
+  whenStarted(input: Readonly<Record<string, unknown>>): Then {
+    return new Then(() => this.run({ events: [] }, { start: input }));
+  }
+
+  /** @internal Runs the given part and the when part, and reports what `when` recorded. */
+  async run(
+    given: {
+      readonly input?: Readonly<Record<string, unknown>>;
+      readonly events: readonly SpecEvent[];
+    },
+    when: { readonly start: Readonly<Record<string, unknown>> } | { readonly event: SpecEvent },
+  ): Promise<Outcome> {
+    const { engine } = this.runtime;
+    const workflow = this.definition.name;
+    const id = `spec-${randomUUID()}`;
+    if (given.input) {
+      const started = await engine.startWorkflow.handle({ workflow, id, input: given.input });
+      if (!started.ok) throw givenFailed('the start', started.rejection);
+      for (const event of given.events) {
+        const { type, ...payload } = event;
+        const sent = await engine.sendEvent.handle({ workflow, id, type, payload });
+        if (!sent.ok) throw givenFailed(type, sent.rejection);
+      }
+    }
+    const before = (await this.store.readStream(streamNameOf(workflow, id))).length;
+    const result =
+      'start' in when
+        ? await engine.startWorkflow.handle({ workflow, id, input: when.start })
+        : await engine.sendEvent.handle({
+            workflow,
+            id,
+            type: when.event.type,
+            payload: withoutType(when.event),
+          });
+    if (!result.ok) return { ok: false, rejection: result.rejection };
+    const appended = (await this.store.readStream(streamNameOf(workflow, id))).slice(before);
+    const recorded = await Promise.all(
+      appended.map(async (event): Promise<RecordedFact> => {
+        const data = await this.runtime.codec.decode(
+          schemaNameOf(this.definition, event.type),
+          event.data,
+        );
+        const fact: RecordedFact = {
+          type: event.type,
+          category: readEsflowMetadata(event.metadata).category,
+          data,
+        };
+        if (event.type !== FrameworkEvent.CommandDispatched) return fact;
+        const { commandType, payloadJson } = data as unknown as CommandDispatchedPayload;
+        return { ...fact, command: { type: commandType, payload: JSON.parse(payloadJson) } };
+      }),
+    );
+    return { ok: true, recorded, instance: result.value.instance };
+  }
+}
+
+function withoutType(event: SpecEvent): Record<string, unknown> {
+  const { type: _type, ...payload } = event;
+  return payload;
+}
+
+function givenFailed(what: string, rejection: Rejection): WorkflowSpecificationError {
+  return new WorkflowSpecificationError(
+    `given: ${what} was not accepted (${rejection.code}): ${rejection.message}`,
+  );
+}
+
+/** The given part of a scenario; `when` says what happens next. */
+export class Scenario {
+  constructor(
+    private readonly spec: WorkflowSpecification,
+    private readonly given: {
+      readonly input?: Readonly<Record<string, unknown>>;
+      readonly events: readonly SpecEvent[];
+    },
+  ) {}
+
+  /** The event under test, sent to the instance the given part made. */
+  when(event: SpecEvent): Then {
+    return new Then(() => this.spec.run(this.given, { event }));
+  }
+}
+
+/** The then part of a scenario: what must have been recorded, or the rejection. */
+export class Then {
+  constructor(private readonly outcome: () => Promise<Outcome>) {}
+
+  /**
+   * Asserts that exactly these events were recorded, in this order (each matched by type, and
+   * by the fields it gives), and returns what was recorded and the instance afterwards.
+   */
+  async then(expected: readonly ExpectedRecord[]): Promise<ScenarioResult> {
+    const outcome = await this.outcome();
+    if (!outcome.ok)
+      throw new WorkflowSpecificationError(
+        `expected ${describeList(expected)} to be recorded, but the event was rejected with ${outcome.rejection.code}: ${outcome.rejection.message}`,
+      );
+    const problems = compare(expected, outcome.recorded);
+    if (problems.length > 0)
+      throw new WorkflowSpecificationError(
+        `expected ${describeList(expected)} to be recorded, got ${describeList(outcome.recorded)}:\n  ${problems.join('\n  ')}\nrecorded: ${JSON.stringify(outcome.recorded, null, 2)}`,
+      );
+    return { recorded: outcome.recorded, instance: outcome.instance };
+  }
+
+  /**
+   * Asserts that the event was rejected with this stable code (and, when given, these fields of
+   * the rejection, e.g. `{ acceptedEvents: [...] }`), with nothing recorded.
+   */
+  async thenRejected(
+    code: string,
+    fields: Readonly<Record<string, unknown>> = {},
+  ): Promise<Rejection> {
+    const outcome = await this.outcome();
+    if (outcome.ok)
+      throw new WorkflowSpecificationError(
+        `expected a rejection with ${code}, but ${describeList(outcome.recorded)} was recorded`,
+      );
+    const { rejection } = outcome;
+    const problems = [
+      ...(rejection.code === code ? [] : [`code: expected ${code}, got ${rejection.code}`]),
+      ...subsetProblems(fields, rejection as unknown as Record<string, unknown>, 'rejection'),
+    ];
+    if (problems.length > 0)
+      throw new WorkflowSpecificationError(
+        `the rejection does not match:\n  ${problems.join('\n  ')}\nrejection: ${JSON.stringify(rejection)}`,
+      );
+    return rejection;
+  }
+}
+
+function describeList(items: readonly { type: string; command?: { type: string } }[]): string {
+  const names = items.map((item) =>
+    item.command ? `${item.type}(${item.command.type})` : item.type,
+  );
+  return `[${names.join(', ')}]`;
+}
+
+function compare(expected: readonly ExpectedRecord[], recorded: readonly RecordedFact[]): string[] {
+  const problems: string[] = [];
+  if (expected.length !== recorded.length)
+    problems.push(`expected ${expected.length} events, ${recorded.length} were recorded`);
+  expected.forEach((want, index) => {
+    const got = recorded[index];
+    if (!got) return;
+    const at = `#${index} (${got.type})`;
+    if (want.type !== got.type) {
+      problems.push(`${at}: expected type ${want.type}`);
+      return;
+    }
+    if (want.data) problems.push(...subsetProblems(want.data, got.data, `${at} data`));
+    if (want.command) {
+      if (!got.command) problems.push(`${at}: expected a command, the event dispatched none`);
+      else {
+        if (want.command.type !== got.command.type)
+          problems.push(`${at}: expected command ${want.command.type}, got ${got.command.type}`);
+        if (want.command.payload)
+          problems.push(
+            ...subsetProblems(want.command.payload, got.command.payload, `${at} command`),
+          );
+      }
+    }
+  });
+  return problems;
+}
+
+/** Where `actual` differs from the fields `expected` gives (recursively for objects). */
+function subsetProblems(expected: unknown, actual: unknown, path: string): string[] {
+  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
+      return [`${path}: expected an object, got ${JSON.stringify(actual)}`];
+    return Object.entries(expected).flatMap(([key, value]) =>
+      subsetProblems(value, (actual as Record<string, unknown>)[key], `${path}.${key}`),
+    );
+  }
+  return JSON.stringify(expected) === JSON.stringify(actual)
+    ? []
+    : [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+}
