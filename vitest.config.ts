@@ -41,7 +41,10 @@ export default defineConfig({
       {
         plugins,
         resolve: { alias },
-        test: { name: 'unit', include: ['{apps,libs,examples}/**/*.unit.spec.ts'] },
+        test: {
+          name: 'unit',
+          include: ['{apps,libs,examples}/**/*.unit.spec.ts', 'test/unit/**/*.unit.spec.ts'],
+        },
       },
       {
         plugins,

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { statusOf } from '@esflow/core';
+import { completed, dispatched, WorkflowSpecification } from '@esflow/testing';
+import { orderFulfillmentFeature } from './order-fulfillment.feature';
 import { orderFulfillment, orderFulfillmentMachine } from './order-fulfillment.workflow';
 
 const placed = {
@@ -95,5 +97,47 @@ describe('orderFulfillment', () => {
     const snapshot = given();
     expect(snapshot.can({ type: 'ShipmentDispatched', trackingId: 't' })).toBe(false);
     expect(given({ type: 'ShipmentDispatched', trackingId: 't' }).value).toBe('awaitingPayment');
+  });
+});
+
+describe('orderFulfillment, as recorded (WorkflowSpecification)', () => {
+  let spec: WorkflowSpecification;
+  beforeAll(async () => {
+    spec = await WorkflowSpecification.for(orderFulfillmentFeature);
+  });
+
+  it('records the start event alone: nothing is dispatched while awaiting payment', async () => {
+    const { instance } = await spec.whenStarted(placed).then([{ type: 'OrderPlaced' }]);
+    expect(instance.acceptedEvents).toEqual(['PaymentReceived', 'PaymentFailed', 'OrderCancelled']);
+  });
+
+  it('dispatches RefundPayment, in the same append, when the goods are unavailable', async () => {
+    await spec
+      .given(placed, { type: 'PaymentReceived', paymentId: 'pay-7', amountCents: 4999 })
+      .when({ type: 'GoodsUnavailable', sku: 'S' })
+      .then([
+        { type: 'GoodsUnavailable', data: { sku: 'S' } },
+        dispatched('RefundPayment', { orderId: 'o-1', paymentId: 'pay-7', amountCents: 4999 }),
+      ]);
+  });
+
+  it('records the completion with the final status', async () => {
+    await spec
+      .given(
+        placed,
+        { type: 'PaymentReceived', paymentId: 'p', amountCents: 4999 },
+        { type: 'GoodsFetched', warehouseId: 'w' },
+      )
+      .when({ type: 'ShipmentDispatched', trackingId: 't' })
+      .then([{ type: 'ShipmentDispatched' }, completed('completed')]);
+  });
+
+  it('refuses shipping before payment, naming the accepted events', async () => {
+    await spec
+      .given(placed)
+      .when({ type: 'ShipmentDispatched', trackingId: 't' })
+      .thenRejected('EVENT_NOT_ACCEPTED', {
+        acceptedEvents: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'],
+      });
   });
 });

@@ -105,5 +105,5 @@ export const orderFulfillment = defineWorkflow({
   machine: orderFulfillmentMachine,
   startEvent: 'OrderPlaced',
   commands: ['RefundPayment'],
-  instanceIdFrom: (input) => (typeof input['orderId'] === 'string' ? input['orderId'] : undefined),
+  instanceIdFrom: (input) => input.orderId,
 });
