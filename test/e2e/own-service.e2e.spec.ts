@@ -2,6 +2,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/app-process';
 import { waitFor } from '../support/wait-for';
@@ -165,7 +166,7 @@ describe('README: use esflow in your own service (packed packages, a project out
   });
 
   it("passes the project's own tests, written with @esflow/testing", () => {
-    const all = outputs.join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+    const all = stripVTControlCharacters(outputs.join('\n'));
     expect(all).toMatch(/Test Files\s+2 passed/);
     expect(all).toMatch(/Tests\s+4 passed/);
   });
