@@ -44,6 +44,11 @@ import {
 } from './esdb-mapping';
 import { ResubscribingAllSubscription } from './esdb-subscription';
 
+/**
+ * Options of {@link createEsdbEventStore}: the connection string, plus tuning of retry recognition,
+ * retries of transient failures, resubscription, paging and `ping()` (each default stated below). A
+ * connection string the client rejects makes the factory throw INVALID_CONFIGURATION.
+ */
 export interface EsdbEventStoreOptions {
   /** `esdb://host:2113?tls=false` or `esdb+discover://…` */
   readonly connectionString: string;

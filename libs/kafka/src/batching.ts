@@ -1,5 +1,9 @@
 import { OutgoingRecord } from './event-headers';
 
+/**
+ * Limits of one bridge transaction. A batch takes pending events in store order until either limit
+ * is reached, and always at least one event.
+ */
 export interface BatchLimits {
   /** Most events in one transaction. */
   readonly maxEvents: number;
@@ -7,6 +11,7 @@ export interface BatchLimits {
   readonly maxBytes: number;
 }
 
+/** The bridge's default batch limits: 500 events or 512 KiB of values per transaction. */
 export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxEvents: 500, maxBytes: 512 * 1024 };
 
 /**

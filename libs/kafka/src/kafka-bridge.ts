@@ -31,6 +31,11 @@ import {
 } from './kafka-client';
 import { KafkaErrorCode, translateKafkaError } from './kafka-errors';
 
+/**
+ * The bridge's lifecycle states, as {@link KafkaBridgeStatus} reports them. `retrying` recovers by
+ * itself; after `fenced`, or `stopped` by a non-retriable error, the bridge publishes nothing more
+ * until it is stopped and started again.
+ */
 export const KafkaBridgeState = {
   /** Caught up with the store; publishing new events as they are committed. */
   Running: 'running',
@@ -47,6 +52,10 @@ export const KafkaBridgeState = {
 } as const;
 export type KafkaBridgeState = (typeof KafkaBridgeState)[keyof typeof KafkaBridgeState];
 
+/**
+ * A snapshot of a bridge for health checks and metrics: its state, the store position last
+ * committed to Kafka, its lag, the last error (with its stable `code`) and this process's counters.
+ */
 export interface KafkaBridgeStatus {
   readonly status: KafkaBridgeState;
   /** Store position of the last event committed to Kafka (`commit/prepare`), null if none. */
@@ -74,6 +83,11 @@ export interface KafkaBridgeStatus {
 /** Lag counts stop here: reading further would cost more than the number is worth. */
 export const LAG_COUNT_LIMIT = 10_000;
 
+/**
+ * Options of {@link createKafkaBridge}: the store to read, the workflows to publish, the Kafka
+ * connection and transactional id, the topic layout, and tuning (batch limits, back-off,
+ * transaction timeout, read-ahead, lag refresh every second by default).
+ */
 export interface KafkaBridgeOptions {
   readonly store: EventStore;
   /** The workflows whose streams (`<workflow>-<instanceId>`) are published. */
@@ -147,6 +161,11 @@ interface FailureSummary {
   readonly retriable: boolean;
 }
 
+/**
+ * Creates a {@link KafkaBridge} with the guarantees stated there. Nothing connects until `start()`,
+ * and `start()` never throws: connection and publishing failures show in `status()` as `lastError`,
+ * with a {@link KafkaErrorCode}.
+ */
 export function createKafkaBridge(options: KafkaBridgeOptions): KafkaBridge {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;

@@ -43,6 +43,10 @@ export class KafkaBridgeError extends EsflowError {
   }
 }
 
+/**
+ * Whether `error` is a {@link KafkaBridgeError} of this copy of @esflow/kafka (by `instanceof`);
+ * then `code` is one of {@link KafkaErrorCode}.
+ */
 export function isKafkaBridgeError(error: unknown): error is KafkaBridgeError {
   return error instanceof KafkaBridgeError;
 }

@@ -18,6 +18,11 @@ import {
 
 const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 
+/**
+ * Options of {@link createPostgresReadModelStore}: the server to connect to, the schema for
+ * esflow's tables (default `esflow_read`, created by `migrate()`), and the pool size (default 5
+ * connections).
+ */
 export interface PostgresReadModelStoreOptions {
   /** postgres://user@host:5432/database */
   readonly connectionString: string;

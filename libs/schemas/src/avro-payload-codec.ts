@@ -12,6 +12,10 @@ import { SchemaRegistry, subjectFor, SubjectNamingStrategy } from './registry/sc
 import { SchemaCatalog } from './schema-catalog';
 import { frame, unframe } from './wire-format';
 
+/**
+ * What {@link AvroPayloadCodec.create} needs: the catalog of current schemas, the registry they are
+ * registered in, and the subject naming (default `record`: the subject is the record's full name).
+ */
 export interface AvroPayloadCodecOptions {
   readonly catalog: SchemaCatalog;
   readonly registry: SchemaRegistry;

@@ -3,6 +3,10 @@ import { ErrorCode, EsflowError } from '@esflow/core';
 import { GateRule } from './gate/gate-failure';
 import { loadWorkingTree } from './gate/working-tree';
 
+/**
+ * One schema of a {@link SchemaCatalog}: the record's full name, the file that defines it, the
+ * parsed Avro type and the self-contained JSON that gets registered.
+ */
 export interface CatalogEntry {
   /** Full name of the record, e.g. `esflow.orderFulfillment.PaymentReceived`. */
   readonly name: string;

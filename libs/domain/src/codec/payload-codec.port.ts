@@ -1,6 +1,7 @@
 import { ValidationIssue } from '../errors/esflow-error';
 import { SchemaReference } from '../workflow/event-metadata';
 
+/** An encoded payload: the bytes to store, and the registered schema they were written with. */
 export interface EncodedPayload {
   /** Bytes as stored and published (Confluent wire format: magic byte, schema id, Avro). */
   readonly data: Uint8Array;

@@ -7,6 +7,10 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
 }
 
+/**
+ * The engine's default retry policy: at most 8 attempts, each retry after a random delay below a
+ * ceiling that doubles from 2 ms up to 100 ms.
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 8,
   baseDelayMs: 2,

@@ -6,6 +6,12 @@ import { EngineContext, prefixIssues } from './engine-context';
 import { sleepBeforeRetry } from './retry-policy';
 import { planTransition, schemaNameOf } from './transition-planner';
 
+/**
+ * A request to deliver event `type` with `payload` to instance `id` of `workflow`; the payload must
+ * match the event's schema. A repeated `idempotencyKey` is answered with the original outcome and
+ * records nothing; `correlationId` defaults to the instance's and `causationId` to the new event's
+ * id.
+ */
 export interface SendEventCommand {
   readonly workflow: string;
   readonly id: string;
@@ -18,6 +24,11 @@ export interface SendEventCommand {
   readonly causationId?: string;
 }
 
+/**
+ * A successful send: the instance's view after the transition. When `replayed` is true, the request
+ * repeated an earlier one with the same idempotency key, nothing was recorded, and the view is as
+ * that request left it.
+ */
 export interface SendOutcome {
   readonly instance: InstanceView;
   readonly replayed: boolean;

@@ -9,6 +9,12 @@ import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definitio
 import { EngineContext, prefixIssues } from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
+/**
+ * A request to start an instance of `workflow`; `input` must match the start event's schema. With
+ * an `idempotencyKey`, the start event's id (and the instance id, when neither `id` nor the
+ * definition gives one) is derived from the key, so repeating the request answers with the original
+ * outcome (`replayed: true`) instead of starting a second instance.
+ */
 export interface StartWorkflowCommand {
   readonly workflow: string;
   /** Caller-chosen instance id; otherwise the definition's business key, otherwise generated. */
@@ -19,6 +25,10 @@ export interface StartWorkflowCommand {
   readonly causationId?: string;
 }
 
+/**
+ * A successful start: the instance's view right after its start (for a replay, as the original
+ * request left it).
+ */
 export interface StartOutcome {
   readonly instance: InstanceView;
   /** True when this repeats an earlier request with the same idempotency key. */

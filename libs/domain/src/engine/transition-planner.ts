@@ -20,6 +20,11 @@ export interface TransitionPlan {
   readonly events: readonly PlannedEvent[];
 }
 
+/**
+ * The Avro full name of event `type` in `definition`: `esflow.framework.<type>` for the framework's
+ * own events, otherwise `<schemaNamespace>.<type>`. Pure; the engine validates and encodes each
+ * event under this name.
+ */
 export function schemaNameOf(definition: WorkflowDefinition, type: string): string {
   return (Object.values(FrameworkEvent) as string[]).includes(type)
     ? `${FRAMEWORK_NAMESPACE}.${type}`

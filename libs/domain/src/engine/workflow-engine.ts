@@ -13,6 +13,12 @@ import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry-policy';
 import { SendEventHandler } from './send-event.handler';
 import { StartWorkflowHandler } from './start-workflow.handler';
 
+/**
+ * What {@link createWorkflowEngine} wires together: the event store, the payload codec and the
+ * workflow catalog, with an injected clock and id source (`@esflow/core/node` has the Node ones).
+ * `sleep`, `random` and `retry` drive the back-off after a lost concurrency race and default to
+ * real timers, `Math.random` and {@link DEFAULT_RETRY_POLICY}.
+ */
 export interface WorkflowEngineOptions {
   readonly store: EventStore;
   readonly codec: PayloadCodec;
@@ -33,6 +39,11 @@ export interface WorkflowEngine {
   readonly queries: InstanceQueries;
 }
 
+/**
+ * Builds a {@link WorkflowEngine} whose handlers share one instance cache and one per-stream queue:
+ * requests for the same instance are handled one at a time in this process, and across processes
+ * the store's expected-revision check decides. Does no I/O until a handler is called.
+ */
 export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEngine {
   const instances = new InstanceRepository(
     options.store,

@@ -48,6 +48,10 @@ export interface ValidationIssue {
   readonly message: string;
 }
 
+/**
+ * Optional parts of an {@link EsflowError}: whether it is retriable (default false), its cause, and
+ * JSON-safe details (default `{}`).
+ */
 export interface EsflowErrorOptions {
   /** Whether repeating the same operation later may succeed (a transient fault). */
   readonly retriable?: boolean;
@@ -74,6 +78,10 @@ export class EsflowError extends Error {
   }
 }
 
+/**
+ * Whether `error` is an {@link EsflowError} (subclasses included) of this copy of @esflow/core, by
+ * `instanceof`; once narrowed, branch on its stable `code`.
+ */
 export function isEsflowError(error: unknown): error is EsflowError {
   return error instanceof EsflowError;
 }

@@ -48,9 +48,18 @@ export type Rejection =
       readonly acceptedEvents: readonly string[];
     };
 
+/**
+ * The outcome of a use case: `{ ok: true, value }`, or `{ ok: false, rejection }` for an expected
+ * business outcome. Faults are thrown as {@link EsflowError}, never returned.
+ */
 export type Result<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly rejection: Rejection };
 
+/** A successful {@link Result} holding `value`. */
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+/**
+ * A failed {@link Result} holding `rejection`; a handler returns one only when it has written
+ * nothing.
+ */
 export const reject = <T>(rejection: Rejection): Result<T> => ({ ok: false, rejection });

@@ -1,7 +1,7 @@
 /**
  * The event-store port: everything esflow needs from a store of append-only streams.
  * Adapters (memory, SQLite, EventStoreDB) implement it and pass one contract suite
- * (test/contract/event-store.contract.ts). No adapter type crosses this boundary.
+ * (`describeEventStoreContract` in @esflow/testing). No adapter type crosses this boundary.
  */
 
 /** 0-based revision of an event within its stream. */
@@ -33,6 +33,10 @@ export interface GlobalPosition {
 /** JSON metadata stored beside an event's binary data. */
 export type EventMetadataRecord = Readonly<Record<string, unknown>>;
 
+/**
+ * An event to append: a UUID that identifies it across retries, its type, its binary data and JSON
+ * metadata.
+ */
 export interface EventToAppend {
   /** A UUID. Re-appending the same ids is recognised as a retry (see {@link EventStore.append}). */
   readonly eventId: string;
@@ -42,6 +46,10 @@ export interface EventToAppend {
   readonly metadata: EventMetadataRecord;
 }
 
+/**
+ * An event as a store returns it: what was appended, plus its stream, 0-based revision in the
+ * stream, global position and the time the store recorded it.
+ */
 export interface RecordedEvent extends EventToAppend {
   readonly streamName: string;
   readonly revision: StreamRevision;
@@ -49,6 +57,10 @@ export interface RecordedEvent extends EventToAppend {
   readonly recordedAt: Date;
 }
 
+/**
+ * What {@link EventStore.append} resolves with once the events are durable; for a recognised retry,
+ * the original append's result with `deduplicated: true`.
+ */
 export interface AppendResult {
   /** Revision of the last event of the stream after the append. */
   readonly nextExpectedRevision: StreamRevision;
@@ -58,6 +70,10 @@ export interface AppendResult {
   readonly deduplicated: boolean;
 }
 
+/**
+ * Options of {@link EventStore.readStream}: direction (default forwards), inclusive start revision,
+ * and a maximum count (default all).
+ */
 export interface ReadStreamOptions {
   readonly direction?: 'forwards' | 'backwards';
   /** Inclusive start revision; defaults to the first (forwards) or last (backwards) event. */
@@ -71,6 +87,10 @@ export interface AllStreamFilter {
   readonly eventTypes?: readonly string[];
 }
 
+/**
+ * Options of {@link EventStore.readAll}: direction (default forwards), an exclusive position to
+ * page from, a page size and a server-side filter.
+ */
 export interface ReadAllOptions {
   readonly direction?: 'forwards' | 'backwards';
   /** Exclusive: events strictly after (forwards) or before (backwards) this position. */
@@ -79,6 +99,10 @@ export interface ReadAllOptions {
   readonly filter?: AllStreamFilter;
 }
 
+/**
+ * Options of {@link EventStore.subscribeToAll}: the exclusive checkpoint to resume after, and a
+ * filter.
+ */
 export interface SubscribeToAllOptions {
   /** Exclusive checkpoint; absent means from the very beginning. */
   readonly after?: GlobalPosition;
@@ -101,6 +125,11 @@ export interface StoreWriteStats {
   readonly events: number;
 }
 
+/**
+ * The event-store port: append-only streams with optimistic concurrency and durable, idempotent
+ * appends, and a global log in commit order with catch-up subscriptions. The memory, SQLite and
+ * EventStoreDB adapters implement it and pass `describeEventStoreContract` of @esflow/testing.
+ */
 export interface EventStore {
   /**
    * Appends `events` atomically to the end of `streamName` if the stream's revision matches

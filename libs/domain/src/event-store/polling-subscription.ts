@@ -5,6 +5,10 @@ import {
   RecordedEvent,
 } from './event-store.port';
 
+/**
+ * What a store provides for {@link pollingSubscription}: pages of its global log in order, and a
+ * wait for its next local commit.
+ */
 export interface PollingSubscriptionSource {
   /** Up to `maxCount` matching events strictly after `after` (or from the start), in order. */
   readPage(

@@ -13,6 +13,10 @@ export function uuidV5(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/**
+ * The Node {@link IdGenerator}: random ids from `crypto.randomUUID`, deterministic ones by
+ * {@link uuidV5}, so the same name gives the same id in every process and release.
+ */
 export const nodeIdGenerator: IdGenerator = {
   random: () => randomUUID(),
   deterministic: uuidV5,

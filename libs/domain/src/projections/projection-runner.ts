@@ -19,6 +19,11 @@ import {
   ReadModelTransaction,
 } from './read-model-store.port';
 
+/**
+ * What a {@link ProjectionRunner} needs: the projection, the event store it reads, the read-model
+ * store it writes, a payload decoder, clock and sleep, and its lease owner name. Defaults: batches
+ * of 500 events, a heartbeat every 1 s, leases of 10 s, lag counted up to 10,000 events.
+ */
 export interface ProjectionRunnerOptions {
   readonly definition: ProjectionDefinition;
   readonly store: EventStore;

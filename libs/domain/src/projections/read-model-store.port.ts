@@ -1,6 +1,11 @@
 import { GlobalPosition } from '../event-store/event-store.port';
 import { CollectionSpecs, DocumentWriter, ReadModelDocument } from './projection';
 
+/**
+ * A projection's run status: `catchingUp` behind the log, `live` when caught up, `rebuilding` while
+ * a rebuild replays into a shadow generation (the active one keeps serving), `stopped` on a failed
+ * event until an operator retries or skips it.
+ */
 export const ProjectionStatus = {
   Live: 'live',
   CatchingUp: 'catchingUp',
@@ -18,6 +23,10 @@ export interface ProjectionFailure {
   readonly position: string;
 }
 
+/**
+ * A rebuild in progress: the shadow generation it writes (queries keep reading the active one until
+ * the swap), why and when it started, and how many events it replays.
+ */
 export interface RebuildState {
   readonly generation: number;
   readonly reason: 'requested' | 'versionChanged' | 'new';
@@ -40,11 +49,19 @@ export interface ProjectionRecord {
   readonly heartbeatAt: string | null;
 }
 
+/**
+ * How far a projection generation has applied the log: the position of its last applied event and
+ * how many events it has applied. Saved in the same transaction as the documents.
+ */
 export interface Checkpoint {
   readonly position: GlobalPosition;
   readonly eventsApplied: number;
 }
 
+/**
+ * A query on one collection of a projection: by id, by equality on top-level fields, or both;
+ * results are ordered by id and paged with `after` and `limit`.
+ */
 export interface DocumentQuery {
   /** Only the document stored under this id. */
   readonly id?: string;
@@ -133,10 +150,10 @@ export interface ProjectionRequests {
 
 /**
  * Read-model storage for projections (SQLite embedded, PostgreSQL in production), behind one
- * contract suite (`readModelStoreContract` in @esflow/testing). Every change a projection makes
- * is committed in the same transaction as its checkpoint, so a crash never applies an event
- * twice or skips one. Applications read through {@link DocumentReader} only; the other parts
- * are the projection runtime's.
+ * contract suite (`describeReadModelStoreContract` in @esflow/testing). Every change a projection
+ * makes is committed in the same transaction as its checkpoint, so a crash never applies an event
+ * twice or skips one. Applications read through {@link DocumentReader} only; the other parts are
+ * the projection runtime's.
  */
 export interface ReadModelStore
   extends DocumentReader,

@@ -6,6 +6,11 @@ import { InstanceView, viewOf } from '../workflow/instance-state';
 import { WorkflowCatalog } from '../workflow/workflow-catalog';
 import { streamNameOf } from '../workflow/workflow-definition';
 
+/**
+ * One recorded event of an instance, as {@link InstanceQueries.history} returns it: revision, type,
+ * payload decoded to the current schema version, esflow metadata and the store's record time
+ * (ISO 8601).
+ */
 export interface HistoryEntry {
   readonly revision: number;
   readonly type: string;

@@ -2,12 +2,21 @@
 export const EventCategory = { Workflow: 'workflow', Framework: 'framework' } as const;
 export type EventCategory = (typeof EventCategory)[keyof typeof EventCategory];
 
+/**
+ * The registered schema an event's payload was written with: registry subject, version and schema
+ * id (the id is also in the payload's Confluent header).
+ */
 export interface SchemaReference {
   readonly subject: string;
   readonly version: number;
   readonly id: number;
 }
 
+/**
+ * An instance's lifecycle status, recorded after every transition (`statusAfter`): `running` until
+ * the machine reaches a final state, then `completed`, or `cancelled`/`failed` when the final state
+ * declares `meta: { status }`; `failed` also when the machine errors.
+ */
 export const InstanceStatus = {
   Running: 'running',
   Completed: 'completed',
@@ -34,6 +43,10 @@ export interface EsflowEventMetadata {
   readonly occurredAt: string;
 }
 
+/**
+ * Views a recorded event's metadata as {@link EsflowEventMetadata}. A type assertion, not a
+ * validation: use it on events esflow recorded.
+ */
 export function readEsflowMetadata(
   metadata: Readonly<Record<string, unknown>>,
 ): EsflowEventMetadata {

@@ -58,6 +58,11 @@ export interface SeenEventIds {
   add(eventId: string): void | Promise<void>;
 }
 
+/**
+ * Options of {@link createEsflowConsumer}: the brokers, consumer group and topics, the registry to
+ * decode with, and the handler. Delivery is at least once from Kafka; duplicates are dropped by
+ * event id through `seen`.
+ */
 export interface EsflowConsumerOptions<TPayload> {
   readonly brokers: readonly string[];
   readonly groupId: string;
@@ -92,6 +97,10 @@ export interface EsflowConsumerOptions<TPayload> {
   ) => void;
 }
 
+/**
+ * A running consumer made by {@link createEsflowConsumer}, with counters of delivered, duplicate
+ * and skipped records.
+ */
 export interface EsflowConsumer {
   /** Connects, joins the group and starts delivering; errors are {@link KafkaBridgeError}s. */
   start(): Promise<void>;
@@ -166,6 +175,12 @@ export function confluentSchemaId(value: Uint8Array): number {
   return new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(1, false);
 }
 
+/**
+ * Creates a read_committed consumer of esflow topics that decodes each value through the registry
+ * and hands it to `onEvent`, skipping event ids that `seen` holds. An id is added only after its
+ * handler resolves, so a handler that throws sees the event again. Nothing connects until
+ * `start()`, which rejects with a {@link KafkaBridgeError} if joining the group fails.
+ */
 export function createEsflowConsumer<TPayload = Record<string, unknown>>(
   options: EsflowConsumerOptions<TPayload>,
 ): EsflowConsumer {

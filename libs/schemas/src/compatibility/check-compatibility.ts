@@ -22,11 +22,13 @@ export interface VersionedCompatibilityIssue {
   readonly message: string;
 }
 
+/** The result of {@link checkCompatibility}: `compatible` exactly when `issues` is empty. */
 export interface CompatibilityReport {
   readonly compatible: boolean;
   readonly issues: readonly VersionedCompatibilityIssue[];
 }
 
+/** Options of {@link checkCompatibility}; they only change messages, never the verdict. */
 export interface CheckCompatibilityOptions {
   /** The candidate's version in messages; the latest released version + 1 unless given. */
   readonly candidateVersion?: number;

@@ -19,6 +19,10 @@ export const CompatibilityLevel = {
 } as const;
 export type CompatibilityLevel = (typeof CompatibilityLevel)[keyof typeof CompatibilityLevel];
 
+/**
+ * Every {@link CompatibilityLevel}, e.g. for validating configuration and listing the choices in
+ * errors.
+ */
 export const COMPATIBILITY_LEVELS: readonly CompatibilityLevel[] =
   Object.values(CompatibilityLevel);
 
@@ -31,6 +35,7 @@ export const DEFAULT_EVENT_STREAM_LEVEL: CompatibilityLevel = CompatibilityLevel
 /** `backward`: the new schema reads old data. `forward`: old schemas read new data. */
 export type CompatibilityDirection = 'backward' | 'forward';
 
+/** Whether `value` is one of the {@link COMPATIBILITY_LEVELS} (exact, upper-case spelling). */
 export function isCompatibilityLevel(value: unknown): value is CompatibilityLevel {
   return typeof value === 'string' && (COMPATIBILITY_LEVELS as readonly string[]).includes(value);
 }

@@ -20,6 +20,10 @@ export interface SchemaLock {
   readonly subjects: Readonly<Record<string, LockedSubject>>;
 }
 
+/**
+ * One subject in a {@link SchemaLock}: its released versions and, optionally, its own compatibility
+ * level.
+ */
 export interface LockedSubject {
   /** Overrides `defaultLevel` for this subject. */
   readonly level?: CompatibilityLevel;
@@ -27,6 +31,7 @@ export interface LockedSubject {
   readonly versions: readonly ReleasedVersion[];
 }
 
+/** The lock file's conventional name, `schemas.lock.json`. */
 export const LOCK_FILE_NAME = 'schemas.lock.json';
 
 export function emptyLock(

@@ -87,6 +87,10 @@ export function writeMissingFixtures(lock: SchemaLock, dir: string): string[] {
   return written;
 }
 
+/**
+ * The golden fixture of one released version in `dir` (`<subject>.v<version>.json`), or undefined
+ * when there is none. Parsed, not validated.
+ */
 export function readFixture(
   dir: string,
   subject: string,

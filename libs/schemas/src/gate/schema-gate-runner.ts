@@ -28,18 +28,30 @@ export interface SchemaGateOptions {
   readonly fetch?: typeof fetch;
 }
 
+/**
+ * The result of {@link runSchemaCheck}: where the released versions came from and the gate's report
+ * (`report.ok` is the verdict).
+ */
 export interface SchemaGateRun {
   /** Where released versions came from, for the summary (`lock file ...`, `registry ...`). */
   readonly source: string;
   readonly report: GateReport;
 }
 
+/**
+ * A version that {@link runSchemaRegister} released: its subject, new version number and the level
+ * it is held to.
+ */
 export interface RegisteredVersion {
   readonly subject: string;
   readonly version: number;
   readonly level: CompatibilityLevel;
 }
 
+/**
+ * The result of {@link runSchemaRegister}: the gate run, plus what was released (nothing when the
+ * gate failed) and, in lock-file mode, the golden fixtures written.
+ */
 export interface SchemaRegisterRun extends SchemaGateRun {
   /** Empty when the gate failed or nothing changed. */
   readonly registered: readonly RegisteredVersion[];

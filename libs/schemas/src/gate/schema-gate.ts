@@ -21,6 +21,10 @@ export const SubjectStatus = {
 } as const;
 export type SubjectStatus = (typeof SubjectStatus)[keyof typeof SubjectStatus];
 
+/**
+ * One subject in a {@link GateReport}: its file, level, released versions and
+ * {@link SubjectStatus}.
+ */
 export interface SubjectReport {
   readonly subject: string;
   /** The .avsc file (absent for a removed subject). */
@@ -33,6 +37,10 @@ export interface SubjectReport {
   readonly schema?: string;
 }
 
+/**
+ * The verdict of the schema-evolution gate: `ok` exactly when `failures` is empty, with every
+ * failure and every subject's status.
+ */
 export interface GateReport {
   readonly ok: boolean;
   readonly failures: readonly GateFailure[];

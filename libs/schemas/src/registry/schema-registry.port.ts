@@ -13,7 +13,8 @@ export interface RegisteredSchema {
 /**
  * The registry port: subjects, versions, global ids and per-subject compatibility levels, as in
  * Confluent's Schema Registry. Implemented by the embedded registry (the default run) and by a
- * Confluent-compatible HTTP registry; both pass test/contract/schema-registry.contract.ts.
+ * Confluent-compatible HTTP registry; both pass `describeSchemaRegistryContract` of
+ * @esflow/testing.
  */
 export interface SchemaRegistry {
   /**
@@ -43,6 +44,10 @@ export interface SchemaRegistry {
  */
 export type SubjectNamingStrategy = 'record' | 'topic-record';
 
+/**
+ * The registry subject of a record under a naming strategy: the record's full name, or
+ * `<topic>-<record>` for `topic-record` when a topic is given.
+ */
 export function subjectFor(
   recordName: string,
   strategy: SubjectNamingStrategy = 'record',

@@ -24,6 +24,11 @@ import {
   StoreWriteStats,
 } from '@esflow/core';
 
+/**
+ * Options of {@link createSqliteEventStore}. Defaults: `synchronous` FULL, up to 256 appends per
+ * commit, a 50 ms poll for other processes' commits, a 5 s busy timeout, and the wall clock for
+ * record times.
+ */
 export interface SqliteEventStoreOptions {
   /** Database file; created with its directory if missing. */
   readonly filename: string;
@@ -38,6 +43,10 @@ export interface SqliteEventStoreOptions {
   readonly now?: () => Date;
 }
 
+/**
+ * The SQLite {@link EventStore}, whose group-commit write counters (`stats()`) are always
+ * available.
+ */
 export interface SqliteEventStore extends EventStore {
   /** Group-commit counters: `appends / commits` is how many appends one fsync carried. */
   stats(): StoreWriteStats;

@@ -28,6 +28,11 @@ export type RegistryCompatibilityCheck = (
   level: CompatibilityLevel,
 ) => { compatible: boolean; issues: readonly { message: string }[] };
 
+/**
+ * Options of {@link createEmbeddedSchemaRegistry}: the SQLite file (created with its directory if
+ * missing; may be the event store's), the level of subjects without one of their own (default
+ * BACKWARD), and the compatibility check.
+ */
 export interface EmbeddedSchemaRegistryOptions {
   readonly filename: string;
   /** The level of subjects that have none of their own (Confluent's default: BACKWARD). */

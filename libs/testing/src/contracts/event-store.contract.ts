@@ -12,6 +12,11 @@ import { uniqueCategory } from '../support/unique';
 import { waitFor } from '../support/wait-for';
 import { ContractTestApi } from './test-api';
 
+/**
+ * What a factory gives {@link describeEventStoreContract}: the store to test and how to dispose of
+ * it. The suite creates one before its tests and disposes of it after them; the tests use fresh
+ * names, so the store need not be empty.
+ */
 export interface EventStoreUnderTest {
   readonly store: EventStore;
   dispose(): Promise<void>;

@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { ProjectionRecord, ProjectionStatus, ReadModelStore } from '@esflow/core';
 import { ContractTestApi } from './test-api';
 
+/**
+ * What a factory gives {@link describeReadModelStoreContract}: the store to test and how to dispose
+ * of it. The suite creates one before its tests and disposes of it after them; the tests use fresh
+ * names, so the store need not be empty.
+ */
 export interface ReadModelStoreUnderTest {
   readonly store: ReadModelStore;
   dispose(): Promise<void>;

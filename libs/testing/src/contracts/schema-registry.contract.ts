@@ -3,6 +3,11 @@ import { ErrorCode } from '@esflow/core';
 import { SchemaRegistry } from '@esflow/schemas';
 import { ContractTestApi } from './test-api';
 
+/**
+ * What a factory gives {@link describeSchemaRegistryContract}: the registry to test and how to
+ * dispose of it. The suite creates one before its tests and disposes of it after them; the tests
+ * use fresh names, so the registry need not be empty.
+ */
 export interface SchemaRegistryUnderTest {
   readonly registry: SchemaRegistry;
   dispose(): Promise<void>;

@@ -10,12 +10,17 @@ import { InstanceStatus } from '../../workflow/event-metadata';
 import { ReadModelDocument } from '../projection';
 import { ReadModelStore } from '../read-model-store.port';
 
+/** How many instances of a workflow are in one state value (the `workflow_stats` projection). */
 export interface StateCount {
   readonly workflow: string;
   readonly state: unknown;
   readonly count: number;
 }
 
+/**
+ * How many instances, and how many of them still running, use one version of a workflow definition
+ * (the `definition_versions` projection).
+ */
 export interface DefinitionVersionUse {
   readonly workflow: string;
   readonly version: number;
