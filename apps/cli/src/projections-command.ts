@@ -209,7 +209,8 @@ async function follow(
         (await readModel.checkpoint(name, record.rebuild.generation))?.eventsApplied ?? 0;
       samples.push({ at: Date.now(), applied });
       while (samples.length > 2 && samples[0]!.at < Date.now() - 5000) samples.shift();
-      const total = Math.max(record.rebuild.totalEvents, applied, 1);
+      // Without a count from the store (EventStoreDB) the bar grows with what was replayed.
+      const total = Math.max(record.rebuild.totalEvents ?? applied, applied, 1);
       if (!started) bar.start(total, applied, { speed: 0 });
       started = true;
       bar.setTotal(total);

@@ -4,30 +4,30 @@ import { LoggerModule } from 'nestjs-pino';
 import { KycOnboardingModule } from '@esflow/example-kyc-onboarding';
 import { OrderFulfillmentModule } from '@esflow/example-order-fulfillment';
 import { esflowConfigModule, esflowEnvironmentOf, esflowFromEnvironment } from '@esflow/env-config';
-import { disabledBridgeStatus, KafkaBridge } from '@esflow/kafka';
-import { EsflowModule, EsflowProjectorModule, ProjectionsService } from '@esflow/nest';
+import { disabledBridgeStatus, KafkaBridge, kafkaBridgeProcessor } from '@esflow/kafka';
+import { EsflowModule, EsflowProjectorModule, ProjectorService } from '@esflow/nest';
 import { KAFKA_BRIDGE, KafkaBridgeModule } from './kafka-bridge/kafka-bridge.module';
 
 @Controller()
 class ProjectorStatusController {
   constructor(
-    private readonly projections: ProjectionsService,
+    private readonly projector: ProjectorService,
     @Inject(KAFKA_BRIDGE) private readonly bridge: KafkaBridge | null,
   ) {}
 
-  /** Liveness plus what this process's projections and Kafka bridge are doing. */
+  /**
+   * Liveness plus what this process's processors are doing, in the one status shape
+   * (`processors`), and in the projections' and the bridge's own (`projections`, `kafkaBridge`).
+   */
   @Get('health')
   health() {
-    const projections = this.projections.statuses();
-    const kafkaBridge = this.bridge?.status() ?? disabledBridgeStatus();
-    const failing =
-      projections.some((p) => p.status === 'stopped') ||
-      ['stopped', 'fenced'].includes(kafkaBridge.status);
+    const processors = this.projector.processorStatuses();
     return {
-      status: failing ? 'degraded' : 'ok',
-      owner: this.projections.owner,
-      projections,
-      kafkaBridge,
+      status: processors.some((processor) => processor.failing) ? 'degraded' : 'ok',
+      owner: this.projector.owner,
+      processors,
+      projections: this.projector.statuses(),
+      kafkaBridge: this.bridge?.status() ?? disabledBridgeStatus(),
     };
   }
 }
@@ -46,7 +46,13 @@ class ProjectorStatusController {
       }),
     }),
     EsflowModule.forRootAsync(esflowFromEnvironment()),
-    EsflowProjectorModule,
+    EsflowProjectorModule.forRootAsync({
+      imports: [KafkaBridgeModule],
+      inject: [KAFKA_BRIDGE],
+      useFactory: (bridge: KafkaBridge | null) => ({
+        processors: bridge ? [kafkaBridgeProcessor(bridge)] : [],
+      }),
+    }),
     KafkaBridgeModule,
     OrderFulfillmentModule,
     KycOnboardingModule,

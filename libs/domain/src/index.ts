@@ -35,7 +35,8 @@ export type { SendEventCommand, SendOutcome } from './engine/send-event.handler'
 export type { StartWorkflowHandler } from './engine/start-workflow.handler';
 export type { SendEventHandler } from './engine/send-event.handler';
 export { DEFAULT_RETRY_POLICY } from './engine/retry-policy';
-export type { RetryPolicy } from './engine/retry-policy';
+export { backoffDelay, isRetriable, retry } from './retry/retry';
+export type { BackoffPolicy, RetryOptions, RetryPolicy } from './retry/retry';
 export { schemaNameOf } from './engine/transition-planner';
 export { InstanceQueries } from './queries/instance-queries';
 export type { HistoryEntry } from './queries/instance-queries';
@@ -66,10 +67,11 @@ export type {
 export {
   ErrorCode,
   EsflowError,
+  hasErrorCode,
   isEsflowError,
   RevisionConflictError,
 } from './errors/esflow-error';
-export type { EsflowErrorOptions, ValidationIssue } from './errors/esflow-error';
+export type { EsflowErrorLike, EsflowErrorOptions, ValidationIssue } from './errors/esflow-error';
 export { ok, reject } from './errors/rejection';
 export type { Rejection, Result } from './errors/rejection';
 
@@ -107,8 +109,19 @@ export { createMemoryEventStore } from './event-store/memory-event-store';
 export type { EncodedPayload, PayloadCodec } from './codec/payload-codec.port';
 export type { Clock } from './ports/clock.port';
 export type { IdGenerator } from './ports/id-generator.port';
-export { realSleep } from './ports/sleeper.port';
+export { realSleep, sleepUnlessAborted } from './ports/sleeper.port';
 export type { Sleep } from './ports/sleeper.port';
+
+// The processor runtime: what projections, the Kafka bridge and the services to come are made of.
+export { batchSize, catchUpEventSource, liveEventSource } from './processing/event-source';
+export type { BatchLimits, EventSource } from './processing/event-source';
+export { runProcessor } from './processing/processor';
+export type { CheckpointedHandler } from './processing/checkpointed-handler';
+export { Lease } from './processing/lease';
+export type { LeaseStore } from './processing/lease';
+export { LAG_COUNT_LIMIT, measureLag } from './processing/lag';
+export type { Lag } from './processing/lag';
+export type { Processor, ProcessorStatus } from './processing/processor';
 
 // Projections: the read-model port, the runner and the built-in projections.
 export { ProjectionRequestKind, ProjectionStatus } from './projections/read-model-store.port';
@@ -117,12 +130,11 @@ export type {
   DocumentQuery,
   DocumentReader,
   ProjectionFailure,
+  ProjectionCheckpoints,
   ProjectionGenerations,
-  ProjectionLeases,
   ProjectionRecord,
   ProjectionRequest,
   ProjectionRequests,
-  ProjectionStates,
   ReadModelStore,
   ReadModelTransaction,
   RebuildState,

@@ -12,7 +12,7 @@ import {
   convertToCommandError,
   isCommandError,
 } from '@eventstore/db-client';
-import { ErrorCode, EsflowError } from '@esflow/core';
+import { ErrorCode, EsflowError, isEsflowError } from '@esflow/core';
 
 /*
  * The adapter's error edge: every error the client raises leaves the adapter as an EsflowError
@@ -68,6 +68,12 @@ function messageOf(error: unknown): string {
 /** Translates whatever the client threw into the port's vocabulary. */
 export function translateError(thrown: unknown, operation: string): EsflowError {
   if (thrown instanceof EsflowError) return thrown;
+  if (isEsflowError(thrown))
+    return new EsflowError(thrown.code as ErrorCode, thrown.message, {
+      retriable: thrown.retriable,
+      ...(thrown.details ? { details: thrown.details } : {}),
+      cause: thrown,
+    });
   const error = normalizeClientError(thrown);
   const details = { operation, ...describeClientError(error) };
   const message = messageOf(error);

@@ -22,12 +22,15 @@ import {
   EsflowError,
   EventStore,
   EventStoreSubscription,
+  isEsflowError,
   EventToAppend,
   ExpectedRevision,
   GlobalPosition,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  retry,
+  RetryPolicy,
   RevisionConflictError,
   SubscribeToAllOptions,
 } from '@esflow/core';
@@ -133,20 +136,28 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
   const subscriptions = new Set<EventStoreSubscription>();
   let closed = false;
 
-  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  /** Transient faults (a leader change, a dropped connection) are retried, briefly. */
+  const transientPolicy: RetryPolicy = {
+    maxAttempts,
+    initialDelayMs: retryDelayMs,
+    maxDelayMs: retryDelayMs * 2 ** Math.max(0, maxAttempts - 2),
+    jitter: 'equal',
+  };
 
   /** Runs `action`, repeating it after transient faults; every error leaves as an EsflowError. */
   async function withRetries<T>(operation: string, action: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      if (closed) throw storeClosed(operation);
-      try {
-        return await action();
-      } catch (error) {
-        if (error instanceof EsflowError) throw error;
-        if (closed) throw storeClosed(operation);
-        if (!isTransient(error) || attempt >= maxAttempts) throw translateError(error, operation);
-        await sleep(retryDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2));
-      }
+    try {
+      return await retry(
+        transientPolicy,
+        async () => {
+          if (closed) throw storeClosed(operation);
+          return action();
+        },
+        { retriable: (error) => !closed && !isEsflowError(error) && isTransient(error) },
+      );
+    } catch (error) {
+      if (closed && !isEsflowError(error)) throw storeClosed(operation);
+      throw translateError(error, operation);
     }
   }
 

@@ -6,6 +6,7 @@ import {
 } from '@eventstore/db-client';
 import {
   AllStreamFilter,
+  backoffDelay,
   EsflowError,
   EventStoreSubscription,
   GlobalPosition,
@@ -164,12 +165,16 @@ export class ResubscribingAllSubscription implements EventStoreSubscription {
       this.fail(error);
       return;
     }
-    const base = Math.min(
-      this.options.maxRetryDelayMs,
-      this.options.retryDelayMs * 2 ** Math.min(this.failures, 16),
-    );
     this.failures += 1;
-    const delay = base * (0.5 + Math.random() / 2);
+    const delay = backoffDelay(
+      {
+        initialDelayMs: this.options.retryDelayMs,
+        maxDelayMs: this.options.maxRetryDelayMs,
+        jitter: 'equal',
+      },
+      this.failures,
+      Math.random,
+    );
     this.retryTimer = setTimeout(() => this.subscribe(), delay);
   }
 }

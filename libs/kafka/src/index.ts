@@ -5,10 +5,12 @@
  * @packageDocumentation
  */
 export {
+  BRIDGE_RETRY_POLICY,
+  bridgeProcessorStatus,
   createKafkaBridge,
   disabledBridgeStatus,
+  kafkaBridgeProcessor,
   KafkaBridgeState,
-  LAG_COUNT_LIMIT,
   workflowStreamFilter,
 } from './kafka-bridge';
 export type { KafkaBridge, KafkaBridgeOptions, KafkaBridgeStatus } from './kafka-bridge';

@@ -1,92 +1,51 @@
-import { Admin, Kafka, Partitioners, Producer } from 'kafkajs';
 import {
   AllStreamFilter,
-  comparePositions,
+  EventSource,
   EventStore,
-  EventStoreSubscription,
   formatPosition,
-  GlobalPosition,
   isEsflowError,
-  RecordedEvent,
+  liveEventSource,
+  Processor,
+  retry,
+  RetryPolicy,
+  runProcessor,
 } from '@esflow/core';
+import { BatchLimits, DEFAULT_BATCH_LIMITS } from './batching';
+import { BridgeSession, SessionActivity, withTimeout } from './bridge/bridge-session';
 import {
-  BackoffPolicy,
-  backoffDelay,
-  BatchLimits,
-  DEFAULT_BACKOFF,
-  DEFAULT_BATCH_LIMITS,
-  groupByTopic,
-  lagOf,
-  nextBatchSize,
-} from './batching';
-import { BridgeCheckpoint, checkpointTopicFor, encodeCheckpoint } from './checkpoint';
-import { topicFor, toOutgoingRecord } from './event-headers';
-import {
-  CHECKPOINT_TOPIC_CONFIG,
-  createKafkaClient,
-  ensureTopics,
-  KafkaLogger,
-  readCommittedCheckpoint,
-  silentLogger,
-} from './kafka-client';
+  bridgeProcessorStatus,
+  BridgeStatusTracker,
+  KafkaBridgeState,
+  KafkaBridgeStatus,
+} from './bridge/bridge-status';
+import { checkpointTopicFor } from './checkpoint';
+import { topicFor } from './event-headers';
+import { KafkaLogger, silentLogger } from './kafka-client';
 import { KafkaErrorCode, translateKafkaError } from './kafka-errors';
 
+export {
+  bridgeProcessorStatus,
+  disabledBridgeStatus,
+  KafkaBridgeState,
+} from './bridge/bridge-status';
+export type { KafkaBridgeStatus } from './bridge/bridge-status';
+
 /**
- * The bridge's lifecycle states, as {@link KafkaBridgeStatus} reports them. `retrying` recovers by
- * itself; after `fenced`, or `stopped` by a non-retriable error, the bridge publishes nothing more
- * until it is stopped and started again.
+ * How sessions are retried after a retriable failure: for ever, exponential from 250 ms to 10 s
+ * with equal jitter (restarted bridges do not stampede), from the shortest delay again after a
+ * session that published something.
  */
-export const KafkaBridgeState = {
-  /** Caught up with the store; publishing new events as they are committed. */
-  Running: 'running',
-  /** Connected and publishing a backlog (after start or after an outage). */
-  CatchingUp: 'catchingUp',
-  /** The last attempt failed with a retriable error; waiting to try again. */
-  Retrying: 'retrying',
-  /** Not started, stopped, or stopped by a non-retriable error (see lastError). */
-  Stopped: 'stopped',
-  /** Another bridge with the same transactional id took over; this one stopped for good. */
-  Fenced: 'fenced',
-  /** Kafka is not configured (KAFKA_BROKERS unset). */
-  Disabled: 'disabled',
-} as const;
-export type KafkaBridgeState = (typeof KafkaBridgeState)[keyof typeof KafkaBridgeState];
+export const BRIDGE_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: Number.POSITIVE_INFINITY,
+  initialDelayMs: 250,
+  maxDelayMs: 10_000,
+  jitter: 'equal',
+};
 
 /**
- * A snapshot of a bridge for health checks and metrics: its state, the store position last
- * committed to Kafka, its lag, the last error (with its stable `code`) and this process's counters.
- */
-export interface KafkaBridgeStatus {
-  readonly status: KafkaBridgeState;
-  /** Store position of the last event committed to Kafka (`commit/prepare`), null if none. */
-  readonly position: string | null;
-  /**
-   * How far Kafka is behind the store: matching events after `position` (counted up to
-   * {@link LAG_COUNT_LIMIT}) and the age in seconds of the oldest of them. Refreshed every
-   * second, also while Kafka is down.
-   */
-  readonly lag: { readonly events: number; readonly seconds: number };
-  readonly lastError?: {
-    readonly code: string;
-    readonly message: string;
-    readonly retriable: boolean;
-    readonly at: string;
-  };
-  /** Events this process has committed to Kafka since it started. */
-  readonly publishedEvents: number;
-  /** Committed transactions (batches) of this process. */
-  readonly transactions: number;
-  readonly transactionalId?: string;
-  readonly checkpointTopic?: string;
-}
-
-/** Lag counts stop here: reading further would cost more than the number is worth. */
-export const LAG_COUNT_LIMIT = 10_000;
-
-/**
- * Options of {@link createKafkaBridge}: the store to read, the workflows to publish, the Kafka
- * connection and transactional id, the topic layout, and tuning (batch limits, back-off,
- * transaction timeout, read-ahead, lag refresh every second by default).
+ * How to build a Kafka bridge: the store and workflows to publish, the brokers, client and
+ * transactional ids, the topic template and partitions, plus optional checkpoint topic, batch
+ * limits, retry policy, timeouts, read-ahead, logger and clock.
  */
 export interface KafkaBridgeOptions {
   readonly store: EventStore;
@@ -103,7 +62,8 @@ export interface KafkaBridgeOptions {
   /** Compacted checkpoint topic; default {@link checkpointTopicFor}(transactionalId). */
   readonly checkpointTopic?: string;
   readonly batch?: Partial<BatchLimits>;
-  readonly backoff?: Partial<BackoffPolicy>;
+  /** The back-off between sessions (default {@link BRIDGE_RETRY_POLICY}: 250 ms to 10 s). */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Kafka aborts a transaction left open longer than this (a crashed bridge's). Default 30 s. */
   readonly transactionTimeoutMs?: number;
   /** Events read ahead of Kafka, at most. Default 5000. */
@@ -136,17 +96,21 @@ export interface KafkaBridge {
   start(): void;
   /** Finishes the transaction in flight (if any), disconnects and resolves. Idempotent. */
   stop(): Promise<void>;
+  /** The bridge's state, position, lag, last error and counters, as of now. */
   status(): KafkaBridgeStatus;
 }
 
-/** The status of a process where Kafka is not configured. */
-export function disabledBridgeStatus(): KafkaBridgeStatus {
+/**
+ * The bridge as a {@link Processor} of the projector runtime (`EsflowProjectorModule`'s
+ * `processors`): started and stopped with the process, its status in the shape of every
+ * processor's.
+ */
+export function kafkaBridgeProcessor(bridge: KafkaBridge): Processor {
   return {
-    status: KafkaBridgeState.Disabled,
-    position: null,
-    lag: { events: 0, seconds: 0 },
-    publishedEvents: 0,
-    transactions: 0,
+    name: 'kafka-bridge',
+    start: () => bridge.start(),
+    stop: () => bridge.stop(),
+    status: () => bridgeProcessorStatus(bridge.status()),
   };
 }
 
@@ -155,334 +119,146 @@ export function workflowStreamFilter(workflows: readonly string[]): AllStreamFil
   return { streamNamePrefixes: workflows.map((workflow) => `${workflow}-`) };
 }
 
-interface FailureSummary {
-  readonly code: string;
-  readonly message: string;
-  readonly retriable: boolean;
-}
-
 /**
- * Creates a {@link KafkaBridge} with the guarantees stated there. Nothing connects until `start()`,
- * and `start()` never throws: connection and publishing failures show in `status()` as `lastError`,
- * with a {@link KafkaErrorCode}.
+ * A Kafka bridge over `options.store`, composed of the processor runtime's parts: a live event
+ * source from the committed checkpoint, the processor loop, a {@link BridgeSession} as the
+ * checkpointed handler (a transaction per batch), the one retry primitive around sessions, and
+ * a status tracker.
  */
 export function createKafkaBridge(options: KafkaBridgeOptions): KafkaBridge {
   const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
   const logger = options.logger ?? silentLogger;
   const limits: BatchLimits = { ...DEFAULT_BATCH_LIMITS, ...options.batch };
-  const backoff: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const policy: RetryPolicy = {
+    ...BRIDGE_RETRY_POLICY,
+    ...(options.backoff?.initialMs === undefined
+      ? {}
+      : { initialDelayMs: options.backoff.initialMs }),
+    ...(options.backoff?.maxMs === undefined ? {} : { maxDelayMs: options.backoff.maxMs }),
+  };
   const transactionTimeoutMs = options.transactionTimeoutMs ?? 30_000;
-  const readAhead = Math.max(options.readAheadEvents ?? 5_000, limits.maxEvents);
+  const readAheadEvents = Math.max(options.readAheadEvents ?? 5_000, limits.maxEvents);
   const checkpointTopic = options.checkpointTopic ?? checkpointTopicFor(options.transactionalId);
   const filter = workflowStreamFilter(options.workflows);
-  const workflowTopics = [...new Set(options.workflows)].map((workflow) =>
-    topicFor(options.topicTemplate, workflow),
+  const tracker = new BridgeStatusTracker(
+    options.store,
+    filter,
+    { transactionalId: options.transactionalId, checkpointTopic },
+    now,
   );
-
-  let state: KafkaBridgeState = KafkaBridgeState.Stopped;
-  let committed: GlobalPosition | undefined;
-  let totalPublished = 0;
-  let publishedEvents = 0;
-  let transactions = 0;
-  let lag = { events: 0, seconds: 0 };
-  let lastError: KafkaBridgeStatus['lastError'];
-  let running: Promise<void> | undefined;
-  let stopping = false;
-  let wakeSleeper: (() => void) | undefined;
-  let current: Session | undefined;
-  let lagTimer: NodeJS.Timeout | undefined;
-  let lagBusy = false;
-
-  const describe = (error: unknown, session: Session | undefined): FailureSummary => {
-    if (isEsflowError(error))
-      return { code: error.code, message: error.message, retriable: error.retriable };
-    const translated = translateKafkaError(error, {
-      operation: session?.operation ?? 'run the bridge',
-      ...(session?.transactionAgeMs === undefined
-        ? {}
-        : { transactionAgeMs: session.transactionAgeMs, transactionTimeoutMs }),
-    });
-    return {
-      code: translated.code,
-      message: translated.message,
-      retriable: translated.retriable,
-    };
+  const sessionOptions = {
+    brokers: options.brokers,
+    clientId: options.clientId,
+    transactionalId: options.transactionalId,
+    topicTemplate: options.topicTemplate,
+    topicPartitions: options.topicPartitions,
+    workflowTopics: [...new Set(options.workflows)].map((workflow) =>
+      topicFor(options.topicTemplate, workflow),
+    ),
+    checkpointTopic,
+    transactionTimeoutMs,
+    logger,
+    now,
   };
 
-  async function refreshLag(): Promise<void> {
-    if (lagBusy) return;
-    lagBusy = true;
+  let stopping: AbortController | undefined;
+  let running: Promise<void> | undefined;
+  let current: BridgeSession | undefined;
+  let lagTimer: NodeJS.Timeout | undefined;
+
+  /** A failure in esflow's terms: its code, message and whether it is worth retrying. */
+  const describe = (error: unknown, activity: SessionActivity | undefined) =>
+    isEsflowError(error)
+      ? error
+      : translateKafkaError(error, {
+          operation: activity?.operation ?? 'run the bridge',
+          ...(activity?.transactionAgeMs === undefined
+            ? {}
+            : { transactionAgeMs: activity.transactionAgeMs, transactionTimeoutMs }),
+        });
+
+  /** One session: connect, resume after the committed checkpoint, publish until it fails. */
+  async function session(signal: AbortSignal): Promise<void> {
+    const publishedBefore = tracker.published;
+    let events: EventSource | undefined;
+    const opened = new BridgeSession(sessionOptions, (checkpoint, count) =>
+      tracker.committedBatch(checkpoint, count, (events?.buffered ?? 0) > 0),
+    );
+    current = opened;
     try {
-      const pending = await options.store.readAll({
-        ...(committed ? { after: committed } : {}),
-        filter,
-        maxCount: LAG_COUNT_LIMIT,
-      });
-      lag = lagOf(pending, now());
-    } catch {
-      // the store is down too: keep the last figures
-    } finally {
-      lagBusy = false;
-    }
-  }
-
-  /** One connection to Kafka, from producer initialisation to the first failure or stop. */
-  class Session {
-    operation = 'connect to Kafka';
-    transactionAgeMs: number | undefined;
-    private kafka: Kafka | undefined;
-    private admin: Admin | undefined;
-    private producer: Producer | undefined;
-    private subscription: EventStoreSubscription | undefined;
-    private readonly pending: RecordedEvent[] = [];
-    private readerDone = false;
-    private readerError: unknown;
-    private wake: (() => void) | undefined;
-    private spaceFreed: (() => void) | undefined;
-    private closed = false;
-
-    async run(): Promise<void> {
-      this.kafka = createKafkaClient({
-        clientId: options.clientId,
-        brokers: options.brokers,
-        logger,
-      });
-      this.admin = this.kafka.admin();
-      await this.admin.connect();
-
-      this.operation = 'create topics';
-      const created = await ensureTopics(this.admin, [
-        ...workflowTopics.map((topic) => ({ topic, numPartitions: options.topicPartitions })),
-        { topic: checkpointTopic, numPartitions: 1, configEntries: CHECKPOINT_TOPIC_CONFIG },
-      ]);
-      if (created.length) logger.info(`created topics ${created.join(', ')}`);
-
-      this.operation = 'initialise the transactional producer';
-      this.producer = this.kafka.producer({
-        transactionalId: options.transactionalId,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        transactionTimeout: transactionTimeoutMs,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // Whole sessions are retried from the committed checkpoint: no endless inner retries.
-        // A short first back-off matters: the broker answers CONCURRENT_TRANSACTIONS to the
-        // next transaction until the previous one's markers are written (a few ms); kafkajs's
-        // default 300 ms back-off there caps a bridge at ~4 transactions per second.
-        retry: { retries: 6, initialRetryTime: 10, maxRetryTime: 1_000 },
-      });
-      await this.producer.connect();
-      // kafkajs sends InitProducerId with the first transaction: this fences older bridges
-      // with our transactional id and waits until their open transaction is aborted.
-      const init = await this.producer.transaction();
-      await init.abort();
-      if (this.closed) return;
-
-      this.operation = 'read the checkpoint';
-      const checkpoint = await readCommittedCheckpoint({
-        kafka: this.kafka,
-        admin: this.admin,
-        topic: checkpointTopic,
-        key: options.transactionalId,
-        timeoutMs: 30_000,
-      });
-      committed = checkpoint?.position;
-      totalPublished = checkpoint?.published ?? 0;
+      const checkpoint = await opened.open();
       logger.info(
         checkpoint
           ? `resuming after ${formatPosition(checkpoint.position)} (${checkpoint.published} events published so far)`
           : 'no checkpoint yet: publishing from the start of the store',
       );
-
-      this.operation = 'read the store';
       const [head] = await options.store.readAll({ direction: 'backwards', maxCount: 1, filter });
-      const caughtUp = () =>
-        !head || (committed !== undefined && comparePositions(committed, head.position) >= 0);
-      state = caughtUp() ? KafkaBridgeState.Running : KafkaBridgeState.CatchingUp;
-      void refreshLag();
-      this.subscription = options.store.subscribeToAll({
-        ...(committed ? { after: committed } : {}),
+      tracker.resumed(checkpoint, head?.position);
+      void tracker.refreshLag();
+      events = liveEventSource(options.store, {
+        ...(checkpoint ? { after: checkpoint.position } : {}),
         filter,
+        readAheadEvents,
       });
-      void this.read(this.subscription);
-
-      for (;;) {
-        await this.nextPending();
-        if (this.closed || stopping) return;
-        if (this.readerError !== undefined) throw this.readerError;
-        if (this.pending.length === 0) {
-          if (this.readerDone) throw new Error('the store subscription ended unexpectedly');
-          continue;
-        }
-        // Let the reader finish the store page it is handing over, so that a batch is not cut
-        // at whatever had arrived when the loop woke up (often a single event).
-        if (this.pending.length < limits.maxEvents)
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.closed || stopping) return;
-        const size = nextBatchSize(this.pending, limits);
-        const batch = this.pending.slice(0, size);
-        await this.publish(batch);
-        this.pending.splice(0, size);
-        this.spaceFreed?.();
-        if (state === KafkaBridgeState.CatchingUp && caughtUp()) {
-          state = KafkaBridgeState.Running;
-          logger.info(`caught up at ${formatPosition(committed!)}`);
-        }
-        if (state === KafkaBridgeState.Running && this.pending.length === 0)
-          lag = { events: 0, seconds: 0 };
-      }
-    }
-
-    private async read(subscription: EventStoreSubscription): Promise<void> {
       try {
-        for await (const event of subscription) {
-          this.pending.push(event);
-          this.wake?.();
-          while (this.pending.length >= readAhead && !this.closed)
-            await new Promise<void>((resolve) => (this.spaceFreed = resolve));
-          if (this.closed) break;
-        }
-      } catch (error) {
-        this.readerError = error;
+        await runProcessor({ source: events, handler: opened, limits, signal });
       } finally {
-        this.readerDone = true;
-        this.wake?.();
+        await events.close();
       }
-    }
-
-    private nextPending(): Promise<void> {
-      if (
-        this.pending.length > 0 ||
-        this.readerDone ||
-        this.readerError !== undefined ||
-        this.closed ||
-        stopping
-      )
-        return Promise.resolve();
-      return new Promise<void>((resolve) => (this.wake = resolve));
-    }
-
-    private async publish(batch: RecordedEvent[]): Promise<void> {
-      this.operation = `publish ${batch.length} event${batch.length === 1 ? '' : 's'}`;
-      const last = batch[batch.length - 1]!;
-      const checkpoint: BridgeCheckpoint = {
-        position: last.position,
-        eventId: last.eventId,
-        published: totalPublished + batch.length,
-        writtenAt: new Date(now()).toISOString(),
-      };
-      const topicMessages = groupByTopic(
-        batch.map((event) => toOutgoingRecord(event, options.topicTemplate)),
-      ).map(({ topic, records }) => ({
-        topic,
-        messages: records.map(({ key, value, headers }) => ({ key, value, headers })),
-      }));
-      topicMessages.push({
-        topic: checkpointTopic,
-        messages: [
-          {
-            key: options.transactionalId,
-            value: encodeCheckpoint(checkpoint),
-            headers: { 'content-type': 'application/json' },
-          },
-        ],
-      });
-
-      const startedAt = now();
-      const transaction = await this.producer!.transaction();
-      try {
-        await transaction.sendBatch({ topicMessages, acks: -1 });
-        await transaction.commit();
-      } catch (error) {
-        this.transactionAgeMs = now() - startedAt;
-        // Best effort: leaving it open would hold back read_committed consumers until the
-        // transaction timeout (the next session's initialisation aborts it anyway).
-        if (transaction.isActive()) await withTimeout(transaction.abort(), 5_000).catch(() => {});
-        throw error;
-      }
-      committed = checkpoint.position;
-      totalPublished = checkpoint.published;
-      publishedEvents += batch.length;
-      transactions++;
-    }
-
-    /** Ends the session: stops reading the store and disconnects from Kafka. */
-    async close(): Promise<void> {
-      this.closed = true;
-      this.wake?.();
-      this.spaceFreed?.();
-      await this.subscription?.close().catch(() => {});
-      await withTimeout(this.producer?.disconnect() ?? Promise.resolve(), 5_000).catch(() => {});
-      await withTimeout(this.admin?.disconnect() ?? Promise.resolve(), 5_000).catch(() => {});
-    }
-
-    /** Lets the loop return after the transaction in flight. */
-    interrupt(): void {
-      this.wake?.();
+    } catch (error) {
+      const failure = describe(error, opened.activity);
+      throw Object.assign(failure, { madeProgress: tracker.published > publishedBefore });
+    } finally {
+      current = undefined;
+      await opened.close();
     }
   }
 
-  async function loop(): Promise<void> {
-    let attempt = 0;
-    while (!stopping) {
-      const session = new Session();
-      current = session;
-      const publishedBefore = publishedEvents;
-      let failure: FailureSummary | undefined;
-      try {
-        await session.run();
-      } catch (error) {
-        failure = describe(error, session);
-      }
-      await session.close();
-      current = undefined;
-      if (stopping) break;
-      if (!failure) continue;
-      lastError = { ...failure, at: new Date(now()).toISOString() };
-      if (failure.code === KafkaErrorCode.Fenced) {
-        state = KafkaBridgeState.Fenced;
-        logger.error(`fenced, stopping: ${failure.message}`);
-        return;
-      }
-      if (!failure.retriable) {
-        state = KafkaBridgeState.Stopped;
-        logger.error(`stopped by a non-retriable error [${failure.code}]: ${failure.message}`);
-        return;
-      }
-      attempt = publishedEvents > publishedBefore ? 1 : attempt + 1;
-      state = KafkaBridgeState.Retrying;
-      const delay = backoffDelay(attempt, backoff, random);
-      logger.warn(`[${failure.code}] ${failure.message}; retrying in ${delay} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        wakeSleeper = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+  async function loop(signal: AbortSignal): Promise<void> {
+    try {
+      await retry(policy, () => session(signal), {
+        retriable: (error) =>
+          isEsflowError(error) && error.retriable && error.code !== KafkaErrorCode.Fenced,
+        madeProgress: (error) => (error as { madeProgress?: boolean }).madeProgress === true,
+        onRetry: (error, _retry, delay) => {
+          const failure = describe(error, undefined);
+          tracker.failed(failure);
+          tracker.set(KafkaBridgeState.Retrying);
+          logger.warn(`[${failure.code}] ${failure.message}; retrying in ${delay} ms`);
+        },
+        signal,
+        ...(options.random ? { random: options.random } : {}),
       });
-      wakeSleeper = undefined;
+      tracker.set(KafkaBridgeState.Stopped);
+    } catch (error) {
+      const failure = describe(error, undefined);
+      tracker.failed(failure);
+      if (signal.aborted) tracker.set(KafkaBridgeState.Stopped);
+      else if (failure.code === KafkaErrorCode.Fenced) {
+        tracker.set(KafkaBridgeState.Fenced);
+        logger.error(`fenced, stopping: ${failure.message}`);
+      } else {
+        tracker.set(KafkaBridgeState.Stopped);
+        logger.error(`stopped by a non-retriable error [${failure.code}]: ${failure.message}`);
+      }
     }
-    state = KafkaBridgeState.Stopped;
   }
 
   return {
     start() {
       if (running) return;
-      stopping = false;
-      state = KafkaBridgeState.CatchingUp;
-      lagTimer = setInterval(() => void refreshLag(), options.lagRefreshMs ?? 1_000);
+      stopping = new AbortController();
+      tracker.set(KafkaBridgeState.CatchingUp);
+      lagTimer = setInterval(() => void tracker.refreshLag(), options.lagRefreshMs ?? 1_000);
       lagTimer.unref();
-      running = loop().finally(() => {
+      running = loop(stopping.signal).finally(() => {
         if (lagTimer) clearInterval(lagTimer);
       });
     },
 
     async stop() {
       if (!running) return;
-      stopping = true;
-      wakeSleeper?.();
-      current?.interrupt();
+      stopping?.abort();
       // Give the transaction in flight a moment to finish, then cut the connection.
       const settled = await withTimeout(running, 10_000).then(
         () => true,
@@ -493,27 +269,6 @@ export function createKafkaBridge(options: KafkaBridgeOptions): KafkaBridge {
       running = undefined;
     },
 
-    status(): KafkaBridgeStatus {
-      return {
-        status: state,
-        position: committed ? formatPosition(committed) : null,
-        lag,
-        ...(lastError ? { lastError } : {}),
-        publishedEvents,
-        transactions,
-        transactionalId: options.transactionalId,
-        checkpointTopic,
-      };
-    },
+    status: () => tracker.snapshot(),
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

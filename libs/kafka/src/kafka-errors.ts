@@ -1,38 +1,37 @@
-import { ErrorCode, EsflowError } from '@esflow/core';
+import { EsflowError, isEsflowError } from '@esflow/core';
 
 /**
- * The errors of the Kafka bridge and consumer. kafkajs errors are translated here, at the edge:
+ * The stable codes of the Kafka bridge's and consumer's failures, owned by this package (the
+ * core's `ErrorCode` knows nothing of Kafka). kafkajs errors are translated here, at the edge:
  * nothing of kafkajs (types or error classes) crosses this lib's public API. Callers match on
  * the stable `code` and decide on `retriable`, as with {@link EsflowError} elsewhere.
  */
 export const KafkaErrorCode = {
   /** The brokers cannot be reached, or a request timed out: try again later. */
-  Unavailable: ErrorCode.KafkaUnavailable,
+  Unavailable: 'KAFKA_UNAVAILABLE',
   /** Another bridge with the same transactional id took over: this one must stop. */
-  Fenced: ErrorCode.KafkaFenced,
+  Fenced: 'KAFKA_FENCED',
   /** The broker aborted our transaction because it stayed open too long: start again. */
-  TransactionTimedOut: ErrorCode.KafkaTransactionTimedOut,
+  TransactionTimedOut: 'KAFKA_TRANSACTION_TIMED_OUT',
   /** A record is larger than the broker or topic accepts; retrying cannot help. */
-  MessageTooLarge: ErrorCode.KafkaMessageTooLarge,
+  MessageTooLarge: 'KAFKA_MESSAGE_TOO_LARGE',
   /** The principal may not use a topic, group or transactional id. */
-  NotAuthorized: ErrorCode.KafkaNotAuthorized,
+  NotAuthorized: 'KAFKA_NOT_AUTHORIZED',
   /** A topic could not be created or has an unusable configuration. */
-  TopicSetupFailed: ErrorCode.KafkaTopicSetupFailed,
+  TopicSetupFailed: 'KAFKA_TOPIC_SETUP_FAILED',
   /** The checkpoint record in the checkpoint topic cannot be read. */
-  CheckpointInvalid: ErrorCode.KafkaCheckpointInvalid,
+  CheckpointInvalid: 'KAFKA_CHECKPOINT_INVALID',
   /** A consumed record is not an esflow event (headers or Confluent framing missing). */
-  NotAnEsflowEvent: ErrorCode.KafkaNotAnEsflowEvent,
+  NotAnEsflowEvent: 'KAFKA_NOT_AN_ESFLOW_EVENT',
   /** A consumed record's value could not be decoded through the schema registry. */
-  DecodeFailed: ErrorCode.KafkaDecodeFailed,
+  DecodeFailed: 'KAFKA_DECODE_FAILED',
   /** Any other Kafka failure. */
-  Failed: ErrorCode.KafkaFailed,
+  Failed: 'KAFKA_FAILED',
 } as const;
 export type KafkaErrorCode = (typeof KafkaErrorCode)[keyof typeof KafkaErrorCode];
 
 /** An {@link EsflowError} whose code is one of the Kafka codes. */
-export class KafkaBridgeError extends EsflowError {
-  declare readonly code: KafkaErrorCode;
-
+export class KafkaBridgeError extends EsflowError<KafkaErrorCode> {
   constructor(
     code: KafkaErrorCode,
     message: string,
@@ -43,12 +42,16 @@ export class KafkaBridgeError extends EsflowError {
   }
 }
 
+const KAFKA_CODES: ReadonlySet<string> = new Set(Object.values(KafkaErrorCode));
+
 /**
- * Whether `error` is a {@link KafkaBridgeError} of this copy of @esflow/kafka (by `instanceof`);
- * then `code` is one of {@link KafkaErrorCode}.
+ * Whether `error` is an esflow error with one of the {@link KafkaErrorCode}s, recognised by its
+ * code (so also when another copy of this package, or another process, made it).
  */
-export function isKafkaBridgeError(error: unknown): error is KafkaBridgeError {
-  return error instanceof KafkaBridgeError;
+export function isKafkaBridgeError(
+  error: unknown,
+): error is Pick<KafkaBridgeError, 'code' | 'message' | 'retriable' | 'details'> {
+  return isEsflowError(error) && KAFKA_CODES.has(error.code);
 }
 
 /** The facts of a kafkajs error (and its causes) that decide its translation. */
@@ -134,7 +137,13 @@ export function translateKafkaError(
     readonly transactionTimeoutMs?: number;
   },
 ): KafkaBridgeError {
-  if (isKafkaBridgeError(error)) return error;
+  if (error instanceof KafkaBridgeError) return error;
+  if (isKafkaBridgeError(error))
+    return new KafkaBridgeError(error.code, error.message, {
+      retriable: error.retriable,
+      ...(error.details ? { details: { ...error.details } } : {}),
+      cause: error,
+    });
   const facts = kafkaFailureFacts(error);
   const has = (list: readonly string[]) => facts.types.some((type) => list.includes(type));
   const what = `${context.operation}: ${facts.message}`;

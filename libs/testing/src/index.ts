@@ -22,9 +22,19 @@ export type {
 export { startTestApp } from './test-app';
 export type { TestApp, TestAppOptions } from './test-app';
 export { describeEventStoreContract } from './contracts/event-store.contract';
-export type { EventStoreUnderTest } from './contracts/event-store.contract';
-export { describeReadModelStoreContract } from './contracts/read-model-store.contract';
-export type { ReadModelStoreUnderTest } from './contracts/read-model-store.contract';
+export type { EventStoreCapabilities, EventStoreUnderTest } from './contracts/event-store.contract';
+export {
+  describeCheckpointStoreContract,
+  describeDocumentStoreContract,
+  describeLeaseStoreContract,
+  describeProjectionRequestsContract,
+  describeReadModelStoreContract,
+} from './contracts/read-model-store.contract';
+export type {
+  DocumentStore,
+  ReadModelStoreUnderTest,
+  StoreUnderTest,
+} from './contracts/read-model-store.contract';
 export { describeSchemaRegistryContract } from './contracts/schema-registry.contract';
 export type { SchemaRegistryUnderTest } from './contracts/schema-registry.contract';
 export type { ContractTestApi } from './contracts/test-api';

@@ -1,23 +1,14 @@
-import {
-  Controller,
-  Get,
-  Inject,
-  Injectable,
-  Logger,
-  Module,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { EventStore, WorkflowCatalog } from '@esflow/core';
 import { esflowEnvironmentOf } from '@esflow/env-config';
-import { EVENT_STORE, WORKFLOW_CATALOG } from '@esflow/nest';
 import {
   createKafkaBridge,
   disabledBridgeStatus,
   KafkaBridge,
   KafkaBridgeStatus,
 } from '@esflow/kafka';
+import { EVENT_STORE, WORKFLOW_CATALOG } from '@esflow/nest';
 
 /** DI token of the bridge: a {@link KafkaBridge}, or null when Kafka is not configured. */
 export const KAFKA_BRIDGE = Symbol('KAFKA_BRIDGE');
@@ -47,20 +38,6 @@ function bridgeFor(
   });
 }
 
-/** Starts the bridge with the projector and stops it (finishing its transaction) on shutdown. */
-@Injectable()
-class KafkaBridgeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(@Inject(KAFKA_BRIDGE) private readonly bridge: KafkaBridge | null) {}
-
-  onApplicationBootstrap(): void {
-    this.bridge?.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.bridge?.stop();
-  }
-}
-
 @Controller('kafka-bridge')
 class KafkaBridgeController {
   constructor(@Inject(KAFKA_BRIDGE) private readonly bridge: KafkaBridge | null) {}
@@ -73,8 +50,9 @@ class KafkaBridgeController {
 }
 
 /**
- * The Kafka bridge in the projector process (never in the api's request path): runs only when
- * KAFKA_BROKERS is set; `GET /kafka-bridge` reports its status either way.
+ * The Kafka bridge of the projector process (never in the api's request path), made when
+ * KAFKA_BROKERS is set; the projector runtime starts and stops it as one of its processors.
+ * `GET /kafka-bridge` reports its status either way.
  */
 @Module({
   controllers: [KafkaBridgeController],
@@ -84,7 +62,6 @@ class KafkaBridgeController {
       inject: [ConfigService, EVENT_STORE, WORKFLOW_CATALOG],
       useFactory: bridgeFor,
     },
-    KafkaBridgeLifecycle,
   ],
   exports: [KAFKA_BRIDGE],
 })

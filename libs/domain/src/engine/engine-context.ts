@@ -7,7 +7,7 @@ import { WorkflowCatalog } from '../workflow/workflow-catalog';
 import { EventRecorder } from './event-recorder';
 import { InstanceRepository } from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
-import { RetryPolicy } from './retry-policy';
+import { RetryPolicy } from '../retry/retry';
 
 /** What every engine handler shares: ports, the instance repository and the per-stream queue. */
 export interface EngineContext {

@@ -1,32 +1,13 @@
-import { Sleep } from '../ports/sleeper.port';
-
-/** Bounded retries of an optimistic write that lost a race, with full-jitter back-off. */
-export interface RetryPolicy {
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
+import { RetryPolicy } from '../retry/retry';
 
 /**
- * The engine's default retry policy: at most 8 attempts, each retry after a random delay below a
- * ceiling that doubles from 2 ms up to 100 ms.
+ * The engine's policy for an optimistic write that lost a race (without `If-Match`): at most 8
+ * attempts, each retry after a random delay below a ceiling that doubles from 2 ms up to 100 ms
+ * (full jitter: racing writers spread out at once).
  */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 8,
-  baseDelayMs: 2,
+  initialDelayMs: 2,
   maxDelayMs: 100,
+  jitter: 'full',
 };
-
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-  return Math.floor(random() * ceiling);
-}
-
-export async function sleepBeforeRetry(
-  policy: RetryPolicy,
-  attempt: number,
-  random: () => number,
-  sleep: Sleep,
-): Promise<void> {
-  await sleep(backoffDelay(policy, attempt, random));
-}

@@ -1,9 +1,9 @@
-import { ErrorCode, RevisionConflictError } from '../errors/esflow-error';
+import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
 import { InstanceState, InstanceView, machineEvent, viewOf } from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
 import { EngineContext, prefixIssues } from './engine-context';
-import { sleepBeforeRetry } from './retry-policy';
+import { retry } from '../retry/retry';
 import { planTransition, schemaNameOf } from './transition-planner';
 
 /**
@@ -58,24 +58,26 @@ export class SendEventHandler {
     command: SendEventCommand,
     streamName: string,
   ): Promise<Result<SendOutcome>> {
-    const { retry, random, sleep, instances } = this.engine;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.sendOnce(command, streamName);
-      } catch (error) {
-        if (!(error instanceof RevisionConflictError)) throw error;
-        instances.forget(streamName);
-        if (command.expectedRevision !== undefined || attempt + 1 >= retry.maxAttempts) {
-          const current = await instances.load(command.workflow, command.id);
-          return reject({
-            code: ErrorCode.RevisionConflict,
-            message: `instance moved on concurrently (now at revision ${current?.revision ?? -1}); reload and retry`,
-            expectedRevision: command.expectedRevision ?? -1,
-            actualRevision: current?.revision ?? -1,
-          });
-        }
-        await sleepBeforeRetry(retry, attempt, random, sleep);
-      }
+    const { random, sleep, instances } = this.engine;
+    const lostRace = (error: unknown) => hasErrorCode(error, ErrorCode.RevisionConflict);
+    try {
+      return await retry(this.engine.retry, () => this.sendOnce(command, streamName), {
+        // With If-Match the caller decides on a stale revision: a conflict is the answer.
+        retriable: (error) => lostRace(error) && command.expectedRevision === undefined,
+        onRetry: () => instances.forget(streamName),
+        random,
+        sleep,
+      });
+    } catch (error) {
+      if (!lostRace(error)) throw error;
+      instances.forget(streamName);
+      const current = await instances.load(command.workflow, command.id);
+      return reject({
+        code: ErrorCode.RevisionConflict,
+        message: `instance moved on concurrently (now at revision ${current?.revision ?? -1}); reload and retry`,
+        expectedRevision: command.expectedRevision ?? -1,
+        actualRevision: current?.revision ?? -1,
+      });
     }
   }
 

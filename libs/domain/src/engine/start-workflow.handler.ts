@@ -1,5 +1,5 @@
 import { initialTransition } from 'xstate';
-import { ErrorCode, RevisionConflictError } from '../errors/esflow-error';
+import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
 import { ExpectedRevision } from '../event-store/event-store.port';
 import { EventCategory } from '../workflow/event-metadata';
@@ -143,7 +143,7 @@ export class StartWorkflowHandler {
       return ok({ instance: viewOf(state), replayed: false });
     } catch (error) {
       // Another process started the same instance between our read and our append.
-      if (error instanceof RevisionConflictError)
+      if (hasErrorCode(error, ErrorCode.RevisionConflict))
         return this.replayOrConflict(definition, id, eventId, command);
       throw error;
     }

@@ -9,7 +9,8 @@ import { EngineContext } from './engine-context';
 import { EventRecorder } from './event-recorder';
 import { InstanceRepository } from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
-import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry-policy';
+import { RetryPolicy } from '../retry/retry';
+import { DEFAULT_RETRY_POLICY } from './retry-policy';
 import { SendEventHandler } from './send-event.handler';
 import { StartWorkflowHandler } from './start-workflow.handler';
 

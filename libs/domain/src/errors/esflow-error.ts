@@ -1,6 +1,8 @@
 /**
- * The closed set of stable error codes esflow reports. Codes cross process boundaries (HTTP
+ * The closed set of stable error codes of esflow's core. Codes cross process boundaries (HTTP
  * problem details, logs, Kafka headers), so callers match on `code`, never on `instanceof`.
+ * A package that talks to an outside system owns the codes of its failures (e.g. `KafkaErrorCode`
+ * in @esflow/kafka) and raises them as {@link EsflowError}s too.
  */
 export const ErrorCode = {
   // Client input
@@ -28,17 +30,6 @@ export const ErrorCode = {
   InvalidDefinition: 'INVALID_DEFINITION',
   InvalidConfiguration: 'INVALID_CONFIGURATION',
   Internal: 'INTERNAL',
-  // Kafka bridge and consumer (libs/kafka)
-  KafkaUnavailable: 'KAFKA_UNAVAILABLE',
-  KafkaFenced: 'KAFKA_FENCED',
-  KafkaTransactionTimedOut: 'KAFKA_TRANSACTION_TIMED_OUT',
-  KafkaMessageTooLarge: 'KAFKA_MESSAGE_TOO_LARGE',
-  KafkaNotAuthorized: 'KAFKA_NOT_AUTHORIZED',
-  KafkaTopicSetupFailed: 'KAFKA_TOPIC_SETUP_FAILED',
-  KafkaCheckpointInvalid: 'KAFKA_CHECKPOINT_INVALID',
-  KafkaNotAnEsflowEvent: 'KAFKA_NOT_AN_ESFLOW_EVENT',
-  KafkaDecodeFailed: 'KAFKA_DECODE_FAILED',
-  KafkaFailed: 'KAFKA_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -62,14 +53,15 @@ export interface EsflowErrorOptions {
 
 /**
  * The one error base of esflow. Thrown for faults (bugs, infrastructure); used as a value for
- * expected business rejections (see {@link Rejection}).
+ * expected business rejections (see {@link Rejection}). `TCode` is a core {@link ErrorCode} unless a
+ * package raises its own codes (as @esflow/kafka does).
  */
-export class EsflowError extends Error {
-  readonly code: ErrorCode;
+export class EsflowError<TCode extends string = ErrorCode> extends Error {
+  readonly code: TCode;
   readonly retriable: boolean;
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, options: EsflowErrorOptions = {}) {
+  constructor(code: TCode, message: string, options: EsflowErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EsflowError';
     this.code = code;
@@ -79,11 +71,34 @@ export class EsflowError extends Error {
 }
 
 /**
- * Whether `error` is an {@link EsflowError} (subclasses included) of this copy of @esflow/core, by
- * `instanceof`; once narrowed, branch on its stable `code`.
+ * What every esflow error looks like, whichever copy of @esflow/core (or which process) made it:
+ * a message, a stable string `code`, the `retriable` flag and JSON-safe `details`.
  */
-export function isEsflowError(error: unknown): error is EsflowError {
-  return error instanceof EsflowError;
+export interface EsflowErrorLike {
+  readonly message: string;
+  readonly code: string;
+  readonly retriable: boolean;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Whether `error` is an esflow error, recognised by its shape (a string `code`, a boolean
+ * `retriable`, a message) rather than by `instanceof`, so that errors from another copy of the
+ * package, or rebuilt from another process's JSON, are recognised too. Branch on `code` then.
+ */
+export function isEsflowError(error: unknown): error is EsflowErrorLike {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as Partial<EsflowErrorLike>;
+  return (
+    typeof candidate.code === 'string' &&
+    typeof candidate.retriable === 'boolean' &&
+    typeof candidate.message === 'string'
+  );
+}
+
+/** Whether `error` is an esflow error with this stable `code` (see {@link isEsflowError}). */
+export function hasErrorCode(error: unknown, code: string): error is EsflowErrorLike {
+  return isEsflowError(error) && error.code === code;
 }
 
 /**

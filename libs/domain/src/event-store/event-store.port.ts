@@ -155,6 +155,17 @@ export interface EventStore {
   subscribeToAll(options?: SubscribeToAllOptions): EventStoreSubscription;
 
   /**
+   * Optional capability: how many events after `after` (the whole log without it) match
+   * `filter`, exactly, without reading them (a count in the store's own index). Processors use it
+   * for their lag and a rebuild for its total; a store without it gets lag counted by reading,
+   * up to a bound.
+   */
+  countEvents?(options: {
+    readonly after?: GlobalPosition;
+    readonly filter?: AllStreamFilter;
+  }): Promise<number>;
+
+  /**
    * Optional capability: write counters since the store was opened, for stores that commit
    * several appends together (group commit). Absent where the store does not batch.
    */

@@ -106,6 +106,12 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
       );
     },
 
+    async countEvents({ after, filter }) {
+      return log.filter(
+        (e) => (!after || comparePositions(e.position, after) > 0) && matchesFilter(e, filter),
+      ).length;
+    },
+
     async ping() {},
     async close() {
       commits.notify();

@@ -4,3 +4,17 @@ export type Sleep = (milliseconds: number) => Promise<void>;
 /** The real {@link Sleep}: resolves after `milliseconds` on a `setTimeout` timer. */
 export const realSleep: Sleep = (milliseconds) =>
   new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/** Waits `ms` with `sleep`, or less: resolves at once when `signal` aborts. */
+export function sleepUnlessAborted(sleep: Sleep, ms: number, signal?: AbortSignal): Promise<void> {
+  if (!signal) return sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void sleep(ms).then(done);
+  });
+}

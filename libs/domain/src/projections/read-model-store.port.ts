@@ -1,4 +1,5 @@
 import { GlobalPosition } from '../event-store/event-store.port';
+import type { LeaseStore } from '../processing/lease';
 import { CollectionSpecs, DocumentWriter, ReadModelDocument } from './projection';
 
 /**
@@ -31,8 +32,11 @@ export interface RebuildState {
   readonly generation: number;
   readonly reason: 'requested' | 'versionChanged' | 'new';
   readonly startedAt: string;
-  /** Events to replay, counted when the rebuild started (for progress and ETA). */
-  readonly totalEvents: number;
+  /**
+   * Events to replay, counted by the store when the rebuild started (for progress and ETA); null
+   * where the store cannot count without reading the log (EventStoreDB).
+   */
+  readonly totalEvents: number | null;
 }
 
 /** A projection's persisted state: what the api reports and what a restart resumes from. */
@@ -123,21 +127,17 @@ export interface ProjectionGenerations {
   digest(projection: string, generation: number, collections: CollectionSpecs): Promise<string>;
 }
 
-/** Where each projection stands: its record and the checkpoint of each generation. */
-export interface ProjectionStates {
+/**
+ * The checkpoint store of projections: the checkpoint of each generation (written in the
+ * transaction of the documents it covers) and each projection's record.
+ */
+export interface ProjectionCheckpoints {
+  /** Where a generation's writer resumes: its last applied event, undefined before the first. */
   checkpoint(projection: string, generation: number): Promise<Checkpoint | undefined>;
+  /** A projection's record, undefined for one that never ran. */
   record(projection: string): Promise<ProjectionRecord | undefined>;
+  /** Every projection's record. */
   records(): Promise<ProjectionRecord[]>;
-}
-
-/** The right to run a projection: only the lease holder writes its documents and checkpoints. */
-export interface ProjectionLeases {
-  /**
-   * Takes (or renews) the right to run `projection` for `ttlMs`: true if no other owner holds an
-   * unexpired lease.
-   */
-  acquireLease(projection: string, owner: string, ttlMs: number): Promise<boolean>;
-  releaseLease(projection: string, owner: string): Promise<void>;
 }
 
 /** Operator requests (rebuild, retry, skip), queued for whichever process runs the projection. */
@@ -158,8 +158,8 @@ export interface ProjectionRequests {
 export interface ReadModelStore
   extends DocumentReader,
     ProjectionGenerations,
-    ProjectionStates,
-    ProjectionLeases,
+    ProjectionCheckpoints,
+    LeaseStore,
     ProjectionRequests {
   /** Creates esflow's own tables if missing. */
   migrate(): Promise<void>;

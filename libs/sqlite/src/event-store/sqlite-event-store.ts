@@ -139,6 +139,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     ),
   };
   const readAllStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
+  const countStatements = new Map<string, Database.Statement<unknown[], { count: number }>>();
 
   const storedRef = (row: EventRow | undefined): StoredEventRef | undefined =>
     row && {
@@ -223,28 +224,47 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     }
   }
 
+  /** The WHERE clause of a read of the global log: a position bound and the filter. */
+  function logConditions(direction: 'forwards' | 'backwards', filter: AllStreamFilter | undefined) {
+    const prefixes = filter?.streamNamePrefixes ?? [];
+    const types = filter?.eventTypes ?? [];
+    const conditions = [direction === 'forwards' ? 'global_position > ?' : 'global_position < ?'];
+    if (prefixes.length)
+      conditions.push(`(${prefixes.map(() => 'substr(stream_name, 1, ?) = ?').join(' OR ')})`);
+    if (types.length) conditions.push(`event_type IN (${types.map(() => '?').join(', ')})`);
+    return {
+      key: `${direction}/${prefixes.length}/${types.length}`,
+      where: conditions.join(' AND '),
+      params: [...prefixes.flatMap((prefix) => [prefix.length, prefix]), ...types],
+    };
+  }
+
   function readAllStatement(
     direction: 'forwards' | 'backwards',
     filter: AllStreamFilter | undefined,
   ) {
-    const prefixes = filter?.streamNamePrefixes ?? [];
-    const types = filter?.eventTypes ?? [];
-    const key = `${direction}/${prefixes.length}/${types.length}`;
+    const { key, where, params } = logConditions(direction, filter);
     let statement = readAllStatements.get(key);
     if (!statement) {
-      const conditions = [direction === 'forwards' ? 'global_position > ?' : 'global_position < ?'];
-      if (prefixes.length)
-        conditions.push(`(${prefixes.map(() => 'substr(stream_name, 1, ?) = ?').join(' OR ')})`);
-      if (types.length) conditions.push(`event_type IN (${types.map(() => '?').join(', ')})`);
       statement = db.prepare<unknown[], EventRow>(
-        `SELECT * FROM events WHERE ${conditions.join(' AND ')}
+        `SELECT * FROM events WHERE ${where}
          ORDER BY global_position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
       );
       readAllStatements.set(key, statement);
     }
-    const prefixParams = prefixes.flatMap((prefix) => [prefix.length, prefix]);
-    return (bound: number, limit: number) =>
-      statement!.all(bound, ...prefixParams, ...types, limit);
+    return (bound: number, limit: number) => statement!.all(bound, ...params, limit);
+  }
+
+  function countStatement(filter: AllStreamFilter | undefined) {
+    const { key, where, params } = logConditions('forwards', filter);
+    let statement = countStatements.get(key);
+    if (!statement) {
+      statement = db.prepare<unknown[], { count: number }>(
+        `SELECT COUNT(*) AS count FROM events WHERE ${where}`,
+      );
+      countStatements.set(key, statement);
+    }
+    return (bound: number) => statement!.get(bound, ...params)!.count;
   }
 
   function readAll(readOptions: ReadAllOptions = {}): RecordedEvent[] {
@@ -291,6 +311,12 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
 
     async readAll(readOptions) {
       return readAll(readOptions);
+    },
+
+    async countEvents(countOptions) {
+      return countStatement(countOptions.filter)(
+        countOptions.after ? Number(countOptions.after.commit) : 0,
+      );
     },
 
     subscribeToAll(subscribeOptions: SubscribeToAllOptions = {}) {

@@ -7,10 +7,10 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ErrorCode, EsflowError } from '@esflow/core';
+import { ErrorCode, isEsflowError } from '@esflow/core';
 
 /** HTTP status of each stable error code: the only place where codes meet HTTP. */
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.MalformedRequest]: HttpStatus.BAD_REQUEST,
   [ErrorCode.InvalidId]: HttpStatus.BAD_REQUEST,
   [ErrorCode.SchemaValidationFailed]: HttpStatus.BAD_REQUEST,
@@ -76,7 +76,8 @@ function fromHttpException(exception: HttpException): Problem {
 
 /** The problem-details body and status of any failure. */
 function toProblem(exception: unknown): Problem {
-  if (exception instanceof EsflowError) {
+  if (exception instanceof HttpException) return fromHttpException(exception);
+  if (isEsflowError(exception)) {
     const status = STATUS_BY_CODE[exception.code] ?? (exception.retriable ? 503 : 500);
     if (status >= 500 && !exception.retriable)
       return { status, code: ErrorCode.Internal, detail: 'internal error', extensions: {} };
@@ -87,7 +88,6 @@ function toProblem(exception: unknown): Problem {
       extensions: { ...exception.details },
     };
   }
-  if (exception instanceof HttpException) return fromHttpException(exception);
   return { status: 500, code: ErrorCode.Internal, detail: 'internal error', extensions: {} };
 }
 

@@ -4,10 +4,13 @@ import {
   Logger,
   OnApplicationBootstrap,
   OnApplicationShutdown,
+  Optional,
 } from '@nestjs/common';
 import {
   EventStore,
   PayloadCodec,
+  Processor,
+  ProcessorStatus,
   ProjectionDefinition,
   ProjectionRecord,
   ProjectionRunner,
@@ -25,18 +28,24 @@ import {
 } from '../tokens';
 import { configuredProjectionRunner, leaseOwner } from './projection-runner-factory';
 
+/** DI token of the processors an application adds to the projector (beside its projections). */
+export const PROJECTOR_PROCESSORS = Symbol('PROJECTOR_PROCESSORS');
+
 /** What this process knows of one projection: its record, or that it waits for the lease. */
 export type ProjectionRunStatus = ProjectionRecord | { name: string; status: 'waitingForLease' };
 
 /**
- * Runs every registered projection (built-in and the features') in this process, each under
- * its own lease: a second process running the same projections waits, and takes over when this
- * one dies. Started when the application boots, stopped (lease released) when it shuts down.
+ * The projector runtime of this process: runs every registered projection (built-in and the
+ * features', each under its own lease: a second process running the same projections waits, and
+ * takes over when this one dies) and every processor the application adds (e.g. the Kafka
+ * bridge). All start when the application boots and stop, finishing their work in flight, when it
+ * shuts down; {@link processorStatuses} reports them all in one shape.
  */
 @Injectable()
-export class ProjectionsService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('Projections');
+export class ProjectorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Projector');
   private readonly runners: ProjectionRunner[];
+  private readonly others: readonly Processor[];
   /** The lease owner name of this process. */
   readonly owner = leaseOwner('projector');
 
@@ -47,6 +56,7 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     @Inject(PAYLOAD_CODEC) codec: PayloadCodec,
     @Inject(WORKFLOW_CATALOG) catalog: WorkflowCatalog,
     @Inject(ESFLOW_OPTIONS) options: ResolvedEsflowOptions,
+    @Optional() @Inject(PROJECTOR_PROCESSORS) processors?: readonly Processor[],
   ) {
     this.runners = definitions.map((definition) =>
       configuredProjectionRunner({
@@ -60,15 +70,20 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
         onError: (message, error) => this.logger.error({ err: error }, message),
       }),
     );
+    this.others = processors ?? [];
   }
 
   onApplicationBootstrap(): void {
-    for (const runner of this.runners) runner.start();
-    this.logger.log(`running ${this.runners.map((r) => r.name).join(', ')} as ${this.owner}`);
+    for (const processor of this.all()) processor.start();
+    this.logger.log(
+      `running ${this.all()
+        .map((p) => p.name)
+        .join(', ')} as ${this.owner}`,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.runners.map((runner) => runner.stop()));
+    await Promise.all(this.all().map((processor) => processor.stop()));
   }
 
   /** Each projection as this process last knew it. */
@@ -76,5 +91,14 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     return this.runners.map(
       (runner) => runner.current() ?? { name: runner.name, status: 'waitingForLease' as const },
     );
+  }
+
+  /** Every processor of this process (projections first), in the one status shape. */
+  processorStatuses(): ProcessorStatus[] {
+    return this.all().map((processor) => processor.status());
+  }
+
+  private all(): readonly Processor[] {
+    return [...this.runners, ...this.others];
   }
 }

@@ -1,0 +1,175 @@
+import { Admin, Kafka, Partitioners, Producer } from 'kafkajs';
+import { CheckpointedHandler, GlobalPosition, RecordedEvent } from '@esflow/core';
+import { groupByTopic } from '../batching';
+import { BridgeCheckpoint, encodeCheckpoint } from '../checkpoint';
+import { toOutgoingRecord } from '../event-headers';
+import {
+  CHECKPOINT_TOPIC_CONFIG,
+  createKafkaClient,
+  ensureTopics,
+  KafkaLogger,
+  readCommittedCheckpoint,
+} from '../kafka-client';
+
+/** What a bridge session connects with. */
+export interface BridgeSessionOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly transactionalId: string;
+  readonly topicTemplate: string;
+  readonly topicPartitions: number;
+  readonly workflowTopics: readonly string[];
+  readonly checkpointTopic: string;
+  readonly transactionTimeoutMs: number;
+  readonly logger: KafkaLogger;
+  readonly now: () => number;
+}
+
+/** What the session is doing, for the translation of a failure (`operation`, transaction age). */
+export interface SessionActivity {
+  operation: string;
+  transactionAgeMs: number | undefined;
+}
+
+/**
+ * One connection to Kafka, from producer initialisation to the first failure or stop, and the
+ * bridge's {@link CheckpointedHandler}: each batch is produced to its workflow topics together
+ * with the new checkpoint, in one Kafka transaction.
+ */
+export class BridgeSession implements CheckpointedHandler {
+  readonly activity: SessionActivity = {
+    operation: 'connect to Kafka',
+    transactionAgeMs: undefined,
+  };
+  private kafka: Kafka | undefined;
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+  private committed: BridgeCheckpoint | undefined;
+
+  constructor(
+    private readonly options: BridgeSessionOptions,
+    /** Called after each committed transaction with the checkpoint it committed. */
+    private readonly onCommitted: (checkpoint: BridgeCheckpoint, events: number) => void,
+  ) {}
+
+  /**
+   * Connects, creates missing topics, initialises the transactional producer (which fences any
+   * older bridge with the same transactional id and aborts its open transaction) and reads the
+   * last committed checkpoint. Resolves to it (undefined before the first).
+   */
+  async open(): Promise<BridgeCheckpoint | undefined> {
+    const { options, activity } = this;
+    this.kafka = createKafkaClient({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logger: options.logger,
+    });
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+
+    activity.operation = 'create topics';
+    const created = await ensureTopics(this.admin, [
+      ...options.workflowTopics.map((topic) => ({
+        topic,
+        numPartitions: options.topicPartitions,
+      })),
+      { topic: options.checkpointTopic, numPartitions: 1, configEntries: CHECKPOINT_TOPIC_CONFIG },
+    ]);
+    if (created.length) options.logger.info(`created topics ${created.join(', ')}`);
+
+    activity.operation = 'initialise the transactional producer';
+    this.producer = this.kafka.producer({
+      transactionalId: options.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: options.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Whole sessions are retried from the committed checkpoint: no endless inner retries.
+      // A short first back-off matters: the broker answers CONCURRENT_TRANSACTIONS to the
+      // next transaction until the previous one's markers are written (a few ms); kafkajs's
+      // default 300 ms back-off there caps a bridge at ~4 transactions per second.
+      retry: { retries: 6, initialRetryTime: 10, maxRetryTime: 1_000 },
+    });
+    await this.producer.connect();
+    // kafkajs sends InitProducerId with the first transaction: this fences older bridges
+    // with our transactional id and waits until their open transaction is aborted.
+    const init = await this.producer.transaction();
+    await init.abort();
+
+    activity.operation = 'read the checkpoint';
+    this.committed = await readCommittedCheckpoint({
+      kafka: this.kafka,
+      admin: this.admin,
+      topic: options.checkpointTopic,
+      key: options.transactionalId,
+      timeoutMs: 30_000,
+    });
+    activity.operation = 'read the store';
+    return this.committed;
+  }
+
+  async checkpoint(): Promise<GlobalPosition | undefined> {
+    return this.committed?.position;
+  }
+
+  async apply(batch: readonly RecordedEvent[]): Promise<void> {
+    const { options, activity } = this;
+    activity.operation = `publish ${batch.length} event${batch.length === 1 ? '' : 's'}`;
+    const last = batch[batch.length - 1]!;
+    const checkpoint: BridgeCheckpoint = {
+      position: last.position,
+      eventId: last.eventId,
+      published: (this.committed?.published ?? 0) + batch.length,
+      writtenAt: new Date(options.now()).toISOString(),
+    };
+    const topicMessages = groupByTopic(
+      batch.map((event) => toOutgoingRecord(event, options.topicTemplate)),
+    ).map(({ topic, records }) => ({
+      topic,
+      messages: records.map(({ key, value, headers }) => ({ key, value, headers })),
+    }));
+    topicMessages.push({
+      topic: options.checkpointTopic,
+      messages: [
+        {
+          key: options.transactionalId,
+          value: encodeCheckpoint(checkpoint),
+          headers: { 'content-type': 'application/json' },
+        },
+      ],
+    });
+
+    const startedAt = options.now();
+    const transaction = await this.producer!.transaction();
+    try {
+      await transaction.sendBatch({ topicMessages, acks: -1 });
+      await transaction.commit();
+    } catch (error) {
+      activity.transactionAgeMs = options.now() - startedAt;
+      // Best effort: leaving it open would hold back read_committed consumers until the
+      // transaction timeout (the next session's initialisation aborts it anyway).
+      if (transaction.isActive()) await withTimeout(transaction.abort(), 5_000).catch(() => {});
+      throw error;
+    }
+    this.committed = checkpoint;
+    this.onCommitted(checkpoint, batch.length);
+  }
+
+  /** Disconnects; a transaction in flight fails. Never throws. */
+  async close(): Promise<void> {
+    await withTimeout(this.producer?.disconnect() ?? Promise.resolve(), 5_000).catch(() => {});
+    await withTimeout(this.admin?.disconnect() ?? Promise.resolve(), 5_000).catch(() => {});
+  }
+}
+
+/** `promise`, or a rejection after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
