@@ -164,9 +164,9 @@ describe('projections at scale, with crashes', () => {
         ).toBe(202);
       await waitFor(
         async () => (await statuses()).every((p) => p.rebuild || p.generation === generation),
-        // Starting a rebuild still counts the whole log (51,500 events) per projection, which
-        // takes seconds on a loaded machine.
-        { timeoutMs: 60_000, intervalMs: 50, what: `rebuild round ${round} to start` },
+        {
+          what: `rebuild round ${round} to start`,
+        },
       );
       // Queries keep answering from the live copy during the rebuild.
       const during = await http().get<{ items: unknown[] }>(
