@@ -156,7 +156,7 @@ export interface EventStore {
 
   /**
    * Optional capability: how many events after `after` (the whole log without it) match
-   * `filter`, exactly, without reading them (a count in the store's own index). Processors use it
+   * `filter`, exactly, without reading them into the process (SQLite: one COUNT query). Processors use it
    * for their lag and a rebuild for its total; a store without it gets lag counted by reading,
    * up to a bound.
    */
