@@ -14,6 +14,7 @@ import { measureRestTransitions, RestTransitionsResult } from './scenarios/rest-
 import { measureStoreAppends } from './scenarios/store-append';
 import { measureKafkaBridge } from './scenarios/kafka-bridge';
 import { measureProjectionRebuild } from './scenarios/projection-rebuild';
+import { measureProjectorMemory } from './scenarios/projector-memory';
 
 const REPO = resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -66,6 +67,12 @@ async function main(): Promise<void> {
       Number(process.env['BENCH_KAFKA_EVENTS'] ?? 20_000),
     );
     if ('skipped' in kafkaBridge) log(`Kafka bridge: skipped (${kafkaBridge.skipped})`);
+    log('projector memory across rebuilds…');
+    const projectorMemory = await measureProjectorMemory(
+      Number(process.env['BENCH_PROJECTOR_INSTANCES'] ?? 4_000),
+      Number(process.env['BENCH_PROJECTOR_REBUILDS'] ?? 5),
+    );
+    if ('skipped' in projectorMemory) log(`projector memory: skipped (${projectorMemory.skipped})`);
 
     const table = new Table({
       head: [
@@ -158,6 +165,10 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(`${table.toString()}\n`);
+    if (!('skipped' in projectorMemory))
+      process.stdout.write(
+        `projector resident memory over ${projectorMemory.events} events: ${projectorMemory.residentMiBCaughtUp.toFixed(0)} MiB caught up (baseline); after ${projectorMemory.rebuilds} rebuilds ${projectorMemory.residentMiBAfterRebuild.map((m) => m.toFixed(0)).join(', ')} MiB: last ${ratio(projectorMemory.lastVsCaughtUp, 1)} baseline, ${ratio(projectorMemory.lastVsFirstRebuild, 1)} the first rebuild\n`,
+      );
     process.stdout.write(
       `32 vs 1 client: ${ratio(rest32.transitionsPerSecond, rest1.transitionsPerSecond)} throughput; raw store 32 vs 1 writer: ${ratio(raw32.appendsPerSecond, raw1.appendsPerSecond)}\n`,
     );
@@ -174,6 +185,7 @@ async function main(): Promise<void> {
       scenarios: { restTransitions1Client: rest1, restTransitions32Clients: rest32 },
       projectionRebuild: rebuild,
       kafkaBridge,
+      projectorMemory,
       ratios: {
         rest1VsRawStore1: rest1.transitionsPerSecond / raw1.appendsPerSecond,
         rest32VsRawStore32: rest32.transitionsPerSecond / raw32.appendsPerSecond,

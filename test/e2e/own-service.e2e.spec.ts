@@ -205,4 +205,21 @@ describe('README: use esflow in your own service (packed packages, a project out
       ],
     });
   });
+
+  it("serves one OpenAPI document for esflow's routes and the service's own", async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/docs/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as {
+      info: { title: string };
+      paths: Record<string, unknown>;
+    };
+    expect(document.info.title).toBe('Leave requests');
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/workflows/{workflow}',
+        '/workflows/{workflow}/{id}/events',
+        '/leave-requests/pending',
+      ]),
+    );
+  });
 });

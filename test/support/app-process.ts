@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,42 @@ export async function freePort(): Promise<number> {
       server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/** What a process run to its exit printed, how it ended, and how long it took. */
+export interface ProcessRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout then stderr, trimmed, one entry per line. */
+  lines: string[];
+  seconds: number;
+}
+
+/**
+ * Runs a built entry point (`apps/api/dist/main.js`, the CLI, ...) from the repository root to
+ * its exit, as an operator would start it; killed after `timeoutMs`.
+ */
+export function runToExit(
+  entry: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  timeoutMs = 30_000,
+): ProcessRun {
+  const started = Date.now();
+  const result = spawnSync(process.execPath, [entry, ...args], {
+    cwd: REPO,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    lines: `${result.stdout}${result.stderr}`.trim().split('\n'),
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 export interface AppProcess {

@@ -2,6 +2,7 @@ import {
   createMemoryEventStore,
   defineFeature,
   EventStore,
+  StreamLimits,
   WorkflowDefinition,
   WorkflowEngine,
 } from '@esflow/core';
@@ -18,7 +19,11 @@ import { createEmbeddedSchemaRegistry } from '@esflow/sqlite';
  * running orderFulfillment, or `definitions` with orderFulfillment's schemas.
  */
 export async function createTestEngine(
-  options: { store?: EventStore; definitions?: readonly WorkflowDefinition[] } = {},
+  options: {
+    store?: EventStore;
+    definitions?: readonly WorkflowDefinition[];
+    limits?: Partial<StreamLimits>;
+  } = {},
 ): Promise<{ engine: WorkflowEngine; store: EventStore; codec: AvroPayloadCodec }> {
   const store = options.store ?? createMemoryEventStore();
   const feature = options.definitions
@@ -29,6 +34,7 @@ export async function createTestEngine(
     registry: createEmbeddedSchemaRegistry({ filename: ':memory:' }),
     features: [{ feature, registeredBy: 'createTestEngine' }],
     sleep: async () => {},
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   return { engine, store, codec };
 }

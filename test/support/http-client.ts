@@ -1,4 +1,5 @@
 import { request as rawRequest } from 'node:http';
+import { connect } from 'node:net';
 
 export interface HttpResponse<T = Record<string, unknown>> {
   readonly status: number;
@@ -6,7 +7,13 @@ export interface HttpResponse<T = Record<string, unknown>> {
   readonly body: T;
 }
 
-/** A tiny JSON client over fetch for black-box tests of the REST API. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A tiny JSON client over fetch for black-box tests of the REST API. Like any JSON client it
+ * declares `Content-Type: application/json` on every state-changing call, with or without a body
+ * (esflow refuses one that does not, so that no web form can call it).
+ */
 export function httpClient(baseUrl: string) {
   async function request<T = Record<string, unknown>>(
     method: string,
@@ -17,7 +24,9 @@ export function httpClient(baseUrl: string) {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(body === undefined && SAFE_METHODS.has(method)
+          ? {}
+          : { 'content-type': 'application/json' }),
         ...headers,
       },
       ...(body === undefined
@@ -60,7 +69,8 @@ export function rawHttp(baseUrl: string, method: string, path: string, body?: un
           port: url.port,
           method,
           path,
-          headers: payload ? { 'content-type': 'application/json' } : {},
+          headers:
+            payload || !SAFE_METHODS.has(method) ? { 'content-type': 'application/json' } : {},
         },
         (res) => {
           let text = '';
@@ -78,4 +88,79 @@ export function rawHttp(baseUrl: string, method: string, path: string, body?: un
       req.end(payload);
     },
   );
+}
+
+/** What came back on a raw socket: the parsed status line, headers and body, and the raw text. */
+export interface RawExchange {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  /** Whether the server closed the connection (it is not kept for another request). */
+  readonly closed: boolean;
+  readonly raw: string;
+}
+
+/**
+ * Writes `bytes` to a fresh connection exactly as given (malformed HTTP included) and waits for
+ * the server's first complete answer, or for it to close the connection, or for `timeoutMs`.
+ * The connection is left open after the write, so what the server does unasked is seen too.
+ */
+export function rawExchange(
+  baseUrl: string,
+  bytes: string | Buffer,
+  timeoutMs = 15_000,
+): Promise<RawExchange> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const finish = (closed: boolean) => {
+      if (settled) return;
+      const parsed = parseResponse(received.toString('latin1'));
+      if (!parsed && !closed) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (!parsed) reject(new Error(`no HTTP answer, connection closed; got: ${received}`));
+      else resolve({ ...parsed, closed, raw: received.toString() });
+    };
+    const timer = setTimeout(() => {
+      settled = true;
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms; got: ${received}`));
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      // A complete answer on a connection the server keeps: settle now.
+      const parsed = parseResponse(received.toString('latin1'));
+      if (parsed && parsed.headers['connection'] !== 'close') finish(false);
+    });
+    socket.on('close', () => finish(true));
+    socket.on('error', (error) => {
+      if (!settled && received.length === 0) {
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      }
+    });
+    socket.write(bytes);
+  });
+}
+
+function parseResponse(
+  text: string,
+): { status: number; headers: Record<string, string>; body: string } | undefined {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const length = Number(headers['content-length'] ?? NaN);
+  const body = text.slice(end + 4);
+  if (Number.isFinite(length) && Buffer.byteLength(body, 'latin1') < length) return undefined;
+  return { status: Number(statusLine!.split(' ')[1]), headers, body };
 }

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { KycOnboardingModule } from '@esflow/example-kyc-onboarding';
 import { OrderFulfillmentModule } from '@esflow/example-order-fulfillment';
@@ -29,13 +28,16 @@ import { MetricsController } from './metrics/metrics.controller';
     EsflowModule.forRootAsync(esflowFromEnvironment()),
     EsflowRestModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({
-        bodyLimitBytes: esflowEnvironmentOf(config).bodyLimitBytes,
-      }),
+      useFactory: (config: ConfigService) => {
+        const environment = esflowEnvironmentOf(config);
+        return {
+          bodyLimitBytes: environment.bodyLimitBytes,
+          rebuildCooldownMs: environment.rebuildCooldownMs,
+        };
+      },
     }),
     OrderFulfillmentModule,
     KycOnboardingModule,
-    TerminusModule,
   ],
   controllers: [HealthController, MetricsController],
 })

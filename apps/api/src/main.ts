@@ -1,47 +1,53 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { loadEsflowEnvironment, runEsflowProcess } from '@esflow/env-config';
-import { ProblemDetailsFilter } from '@esflow/nest';
+import { EsflowEnvironment, loadEsflowEnvironment, runEsflowProcess } from '@esflow/env-config';
+import { createEsflowOpenApiDocument, hardenHttpEdge, ProblemDetailsFilter } from '@esflow/nest';
 import { ApiModule } from './api.module';
 
 /** The api application, configured but not listening (tests and tools may listen themselves). */
-export async function createApiApp(): Promise<NestExpressApplication> {
+export async function createApiApp(
+  environment: EsflowEnvironment = loadEsflowEnvironment(),
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
     bufferLogs: true,
     bodyParser: false,
     abortOnError: false,
+    // A failed start is reported once, by runEsflowProcess, without Nest's stack trace.
+    autoFlushLogs: false,
   });
   app.useLogger(app.get(Logger));
+  app.flushLogs();
+  hardenHttpEdge(app, {
+    listenHost: environment.host,
+    ...(environment.allowedHosts ? { allowedHosts: environment.allowedHosts } : {}),
+  });
   // Unknown routes and the host's own controllers answer problem details too.
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
   app.set('etag', false);
   app.disable('x-powered-by');
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('esflow')
-      .setDescription(
-        'Event-sourced workflows: start instances, send them events, read their state and history.',
-      )
-      .setVersion('1')
-      .build(),
-  );
+  const document = createEsflowOpenApiDocument(app, {
+    title: 'esflow',
+    description:
+      'Event-sourced workflows: start instances, send them events, read their state and history.',
+    license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+    tags: [{ name: 'onboardings', description: "The kycOnboarding example's own read model" }],
+  });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }
 
 async function main(): Promise<void> {
   const environment = loadEsflowEnvironment();
-  const app = await createApiApp();
-  await app.listen(environment.port, '0.0.0.0');
+  const app = await createApiApp(environment);
+  await app.listen(environment.port, environment.host);
   app
     .get(Logger)
     .log(
-      `esflow api listening on http://localhost:${environment.port} (data in ${environment.dataDir})`,
+      `esflow api listening on http://${environment.host}:${environment.port} (data in ${environment.dataDir})`,
     );
 }
 

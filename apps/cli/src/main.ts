@@ -5,6 +5,7 @@ import {
   projectionsRebuild,
   ProjectionsCommandOptions,
 } from './projections-command';
+import { RestoreIdsCommandOptions, schemasRestoreIds } from './restore-ids-command';
 import { Output, schemasCheck, SchemasCommandOptions, schemasRegister } from './schemas-command';
 
 const io: Output = {
@@ -12,7 +13,10 @@ const io: Output = {
   err: (text) => process.stderr.write(text),
 };
 
-/** The `esflow` command line: `esflow schemas check|register`, `esflow projections list|rebuild`. */
+/**
+ * The `esflow` command line: `esflow schemas check|register|restore-ids`,
+ * `esflow projections list|rebuild`.
+ */
 export function createProgram(): Command {
   const program = new Command()
     .name('esflow')
@@ -53,6 +57,15 @@ export function createProgram(): Command {
   ).action(async (options: SchemasCommandOptions) => {
     process.exitCode = await schemasRegister(options, io);
   });
+  schemas
+    .command('restore-ids')
+    .description(
+      "put every schema id esflow's stored events use back into the registry under its own number (after the registry was wiped; Apicurio Registry): the config's connect, else the api's environment (SCHEMA_REGISTRY_URL, ESFLOW_DATA_DIR or ESDB_CONNECTION_STRING)",
+    )
+    .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
+    .action(async (options: RestoreIdsCommandOptions) => {
+      process.exitCode = await schemasRestoreIds(options, io);
+    });
   const projections = program
     .command('projections')
     .description(

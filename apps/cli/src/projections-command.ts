@@ -42,7 +42,7 @@ function projectionsOf(config: LoadedConfig): ProjectionDefinition[] {
 }
 
 /** The adapters of the config's `connect`, or those the environment selects. */
-async function connect(config: LoadedConfig): Promise<ResolvedEsflowOptions> {
+export async function connect(config: LoadedConfig): Promise<ResolvedEsflowOptions> {
   const connection: EsflowConnection = config.connect
     ? await config.connect()
     : await esflowOptionsFromEnvironment(loadEsflowEnvironment());
@@ -98,7 +98,8 @@ export async function projectionsList(
   }
 }
 
-async function closeAll(adapters: ResolvedEsflowOptions): Promise<void> {
+/** Closes the adapters of {@link connect}, whatever fails. */
+export async function closeAll(adapters: ResolvedEsflowOptions): Promise<void> {
   await Promise.all(
     [adapters.store, adapters.registry, adapters.readModel].map((adapter) =>
       adapter.close().catch(() => undefined),

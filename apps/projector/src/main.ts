@@ -2,17 +2,29 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { loadEsflowEnvironment, runEsflowProcess } from '@esflow/env-config';
+import { hardenHttpEdge, ProblemDetailsFilter } from '@esflow/nest';
 import { ProjectorModule } from './projector.module';
 
 async function main(): Promise<void> {
   const environment = loadEsflowEnvironment();
-  const app = await NestFactory.create(ProjectorModule, { bufferLogs: true, abortOnError: false });
+  // A failed start is reported once, by runEsflowProcess, without Nest's stack trace.
+  const app = await NestFactory.create(ProjectorModule, {
+    bufferLogs: true,
+    abortOnError: false,
+    autoFlushLogs: false,
+  });
   app.useLogger(app.get(Logger));
+  app.flushLogs();
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  hardenHttpEdge(app, {
+    listenHost: environment.host,
+    ...(environment.allowedHosts ? { allowedHosts: environment.allowedHosts } : {}),
+  });
   app.enableShutdownHooks();
-  await app.listen(environment.projectorPort, '0.0.0.0');
+  await app.listen(environment.projectorPort, environment.host);
   app
     .get(Logger)
-    .log(`esflow projector listening on http://localhost:${environment.projectorPort}`);
+    .log(`esflow projector listening on http://${environment.host}:${environment.projectorPort}`);
 }
 
 void runEsflowProcess('projector', main);

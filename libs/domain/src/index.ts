@@ -30,11 +30,14 @@ export { WorkflowCatalog } from './workflow/workflow-catalog';
 // The engine.
 export { createWorkflowEngine } from './engine/workflow-engine';
 export type { WorkflowEngine, WorkflowEngineOptions } from './engine/workflow-engine';
+export type { InstanceCacheStats } from './engine/instance-repository';
 export type { StartOutcome, StartWorkflowCommand } from './engine/start-workflow.handler';
 export type { SendEventCommand, SendOutcome } from './engine/send-event.handler';
 export type { StartWorkflowHandler } from './engine/start-workflow.handler';
 export type { SendEventHandler } from './engine/send-event.handler';
 export { DEFAULT_RETRY_POLICY } from './engine/retry-policy';
+export { DEFAULT_STREAM_LIMITS } from './engine/event-recorder';
+export type { StreamLimits } from './engine/event-recorder';
 export { backoffDelay, isRetriable, retry } from './retry/retry';
 export type { BackoffPolicy, RetryOptions, RetryPolicy } from './retry/retry';
 export { schemaNameOf } from './engine/transition-planner';

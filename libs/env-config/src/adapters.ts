@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ErrorCode, EsflowError, EventStore, ReadModelStore } from '@esflow/core';
+import { ErrorCode, EsflowError, EventStore, isRetriable, ReadModelStore } from '@esflow/core';
 import { createEsdbEventStore } from '@esflow/eventstoredb';
 import { createPostgresReadModelStore } from '@esflow/postgres';
 import { createConfluentHttpRegistry, SchemaRegistry } from '@esflow/schemas';
@@ -53,16 +53,27 @@ export async function openEventStore(config: EsflowEnvironment): Promise<EventSt
   });
 }
 
-/** The schema registry: a Confluent-compatible one when SCHEMA_REGISTRY_URL is set, else embedded. */
+/**
+ * The schema registry: a Confluent-compatible one when SCHEMA_REGISTRY_URL is set, else embedded.
+ * A first call checks it: start-up fails, in one line naming SCHEMA_REGISTRY_URL, the URL and the
+ * cause in words, if it answers but is not a usable registry (not a Confluent-compatible API at
+ * that path, refused access). One that cannot be reached (refused, timed out, failing) is
+ * returned all the same: start-up needs it only for schemas that have no id kept in the event
+ * store yet, which `WriterSchemas.open` decides (and then fails in the same one line, naming them).
+ */
 export async function openSchemaRegistry(config: EsflowEnvironment): Promise<SchemaRegistry> {
   if (config.schemaRegistryUrl) {
-    const registry = createConfluentHttpRegistry({ url: config.schemaRegistryUrl });
-    return reachable(
-      'the schema registry (SCHEMA_REGISTRY_URL)',
-      config.schemaRegistryUrl,
-      registry,
-      async () => void (await registry.latest('esflow-connection-check')),
-    );
+    const registry = createConfluentHttpRegistry({
+      url: config.schemaRegistryUrl,
+      configuredBy: 'SCHEMA_REGISTRY_URL',
+    });
+    try {
+      await registry.latest('esflow-connection-check');
+    } catch (error) {
+      // Its errors name SCHEMA_REGISTRY_URL, the URL and the cause themselves.
+      if (!isRetriable(error)) throw error;
+    }
+    return registry;
   }
   return createEmbeddedSchemaRegistry({ filename: embeddedDatabaseFile(config) });
 }

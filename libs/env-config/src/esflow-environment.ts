@@ -10,21 +10,36 @@ const port = (name: string, fallback: number) =>
     .max(65535, `${name} must be between 1 and 65535`)
     .default(fallback);
 
-const byteSize = z
-  .string()
-  .regex(/^\d+(kb|mb|b)?$/i, 'ESFLOW_BODY_LIMIT must look like 1mb, 512kb or 1048576')
-  .default('1mb');
+const byteSize = (name: string, fallback: string) =>
+  z
+    .string()
+    .regex(/^\d+(kb|mb|gb|b)?$/i, `${name} must look like 1mb, 512kb or 1048576`)
+    .default(fallback);
 
 const environment = z.object({
   PORT: port('PORT', 3000),
   PROJECTOR_PORT: port('PROJECTOR_PORT', 3001),
+  ESFLOW_HOST: z
+    .string()
+    .min(1, 'ESFLOW_HOST must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0')
+    .default('127.0.0.1'),
+  ESFLOW_ALLOWED_HOSTS: z
+    .string()
+    .regex(
+      /^(\*|[A-Za-z0-9.:[\]-]+(,[A-Za-z0-9.:[\]-]+)*)$/,
+      'ESFLOW_ALLOWED_HOSTS must be * or a comma-separated list of host names',
+    )
+    .optional(),
   ESFLOW_DATA_DIR: z.string().min(1, 'ESFLOW_DATA_DIR must not be empty').default('./data'),
   ESFLOW_SQLITE_SYNCHRONOUS: z
     .enum(['FULL', 'NORMAL'], {
       errorMap: () => ({ message: 'ESFLOW_SQLITE_SYNCHRONOUS must be FULL or NORMAL' }),
     })
     .default('FULL'),
-  ESFLOW_BODY_LIMIT: byteSize,
+  ESFLOW_BODY_LIMIT: byteSize('ESFLOW_BODY_LIMIT', '1mb'),
+  ESFLOW_INSTANCE_CACHE_BYTES: byteSize('ESFLOW_INSTANCE_CACHE_BYTES', '64mb'),
+  ESFLOW_MAX_EVENT_SIZE: byteSize('ESFLOW_MAX_EVENT_SIZE', '256kb'),
+  ESFLOW_MAX_INSTANCE_SIZE: byteSize('ESFLOW_MAX_INSTANCE_SIZE', '16mb'),
   ESFLOW_INSTANCE_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
   ESDB_CONNECTION_STRING: z
     .string()
@@ -53,6 +68,11 @@ const environment = z.object({
     .int()
     .min(500, 'ESFLOW_PROJECTION_LEASE_MS must be at least 500')
     .default(10_000),
+  ESFLOW_REBUILD_COOLDOWN_MS: z.coerce
+    .number()
+    .int('ESFLOW_REBUILD_COOLDOWN_MS must be a whole number of milliseconds')
+    .min(0, 'ESFLOW_REBUILD_COOLDOWN_MS must be 0 (no cooldown) or more')
+    .default(30_000),
   ESFLOW_PROJECTION_BATCH_SIZE: z.coerce
     .number()
     .int()
@@ -93,12 +113,21 @@ const environment = z.object({
 export interface EsflowEnvironment {
   readonly port: number;
   readonly projectorPort: number;
+  /** The address the api and projector listen on (127.0.0.1 unless set). */
+  readonly host: string;
+  /** Host names requests may address; unset: the loopback names when `host` is loopback. */
+  readonly allowedHosts?: readonly string[] | '*';
   /** Absolute path of the directory holding the SQLite files. */
   readonly dataDir: string;
   readonly sqliteSynchronous: 'FULL' | 'NORMAL';
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   readonly instanceCacheSize: number;
+  /** The instance cache's budget in bytes of event data. */
+  readonly instanceCacheBytes: number;
+  /** Most bytes of one stored event, and of one instance's stream. */
+  readonly maxEventBytes: number;
+  readonly maxInstanceBytes: number;
   readonly logLevel: string;
   /** Set: events live in EventStoreDB instead of the embedded SQLite store. */
   readonly esdbConnectionString?: string;
@@ -110,6 +139,8 @@ export interface EsflowEnvironment {
   readonly projectionLeaseMs: number;
   /** Events a projection applies per read-model transaction. */
   readonly projectionBatchSize: number;
+  /** How long after a rebuild finished another is refused over REST (429); 0: never. */
+  readonly rebuildCooldownMs: number;
   /** Set: the projector runs the Kafka bridge. */
   readonly kafka?: {
     readonly brokers: readonly string[];
@@ -123,9 +154,10 @@ export interface EsflowEnvironment {
 }
 
 function parseByteSize(text: string): number {
-  const match = /^(\d+)(kb|mb|b)?$/i.exec(text)!;
+  const match = /^(\d+)(kb|mb|gb|b)?$/i.exec(text)!;
   const unit = (match[2] ?? 'b').toLowerCase();
-  return Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+  const factor = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[unit as 'b' | 'kb' | 'mb' | 'gb'];
+  return Number(match[1]) * factor;
 }
 
 /**
@@ -149,16 +181,29 @@ export function loadEsflowEnvironment(
   return {
     port: values.PORT,
     projectorPort: values.PROJECTOR_PORT,
+    host: values.ESFLOW_HOST,
+    ...(values.ESFLOW_ALLOWED_HOSTS
+      ? {
+          allowedHosts:
+            values.ESFLOW_ALLOWED_HOSTS === '*'
+              ? ('*' as const)
+              : values.ESFLOW_ALLOWED_HOSTS.split(','),
+        }
+      : {}),
     dataDir: resolve(values.ESFLOW_DATA_DIR),
     sqliteSynchronous: values.ESFLOW_SQLITE_SYNCHRONOUS,
     bodyLimitBytes: parseByteSize(values.ESFLOW_BODY_LIMIT),
     instanceCacheSize: values.ESFLOW_INSTANCE_CACHE_SIZE,
+    instanceCacheBytes: parseByteSize(values.ESFLOW_INSTANCE_CACHE_BYTES),
+    maxEventBytes: parseByteSize(values.ESFLOW_MAX_EVENT_SIZE),
+    maxInstanceBytes: parseByteSize(values.ESFLOW_MAX_INSTANCE_SIZE),
     logLevel: values.LOG_LEVEL,
     readModel: {
       schema: values.ESFLOW_READMODEL_SCHEMA,
       ...(values.ESFLOW_READMODEL_URL ? { postgresUrl: values.ESFLOW_READMODEL_URL } : {}),
     },
     projectionLeaseMs: values.ESFLOW_PROJECTION_LEASE_MS,
+    rebuildCooldownMs: values.ESFLOW_REBUILD_COOLDOWN_MS,
     projectionBatchSize: values.ESFLOW_PROJECTION_BATCH_SIZE,
     ...(values.ESDB_CONNECTION_STRING
       ? { esdbConnectionString: values.ESDB_CONNECTION_STRING }

@@ -42,6 +42,11 @@ export async function esflowOptionsFromEnvironment(
       registry,
       readModel,
       instanceCacheSize: environment.instanceCacheSize,
+      instanceCacheBytes: environment.instanceCacheBytes,
+      limits: {
+        maxEventBytes: environment.maxEventBytes,
+        maxInstanceBytes: environment.maxInstanceBytes,
+      },
       projections: {
         leaseMs: environment.projectionLeaseMs,
         batchSize: environment.projectionBatchSize,

@@ -1,5 +1,12 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
-import { ErrorCode, EsflowError, EsflowFeature, EventStore, ReadModelStore } from '@esflow/core';
+import {
+  DEFAULT_STREAM_LIMITS,
+  ErrorCode,
+  EsflowError,
+  EsflowFeature,
+  EventStore,
+  ReadModelStore,
+} from '@esflow/core';
 import { SchemaRegistry } from '@esflow/schemas';
 
 /** How the projection runtime runs projections. */
@@ -26,6 +33,13 @@ export interface EsflowModuleOptions {
   readonly readModel: ReadModelStore;
   /** Instances kept rehydrated in memory (default 10 000; 0 turns the cache off). */
   readonly instanceCacheSize?: number;
+  /** The instance cache's budget in bytes of event data (default 64 MiB). */
+  readonly instanceCacheBytes?: number;
+  /**
+   * Most bytes of one stored event (default 256 KiB) and of one instance's stream (default
+   * 16 MiB); larger is refused (413 PAYLOAD_TOO_LARGE / INSTANCE_TOO_LARGE), nothing written.
+   */
+  readonly limits?: { readonly maxEventBytes?: number; readonly maxInstanceBytes?: number };
   readonly projections?: ProjectionRuntimeOptions;
   /** Features registered at the root, beside those of `EsflowModule.forFeature`. */
   readonly features?: readonly EsflowFeature[];
@@ -43,6 +57,8 @@ export interface EsflowModuleAsyncOptions {
 /** {@link EsflowModuleOptions} with every default applied. */
 export interface ResolvedEsflowOptions extends EsflowModuleOptions {
   readonly instanceCacheSize: number;
+  readonly instanceCacheBytes: number;
+  readonly limits: { readonly maxEventBytes: number; readonly maxInstanceBytes: number };
   readonly projections: Required<ProjectionRuntimeOptions>;
   readonly features: readonly EsflowFeature[];
 }
@@ -87,6 +103,9 @@ export function resolveEsflowOptions(options: EsflowModuleOptions): ResolvedEsfl
       problems.push(`${key} does not implement its port: no ${missing.join(', ')}`);
   }
   integerIn(options.instanceCacheSize, 'instanceCacheSize', 0, 10_000_000, problems);
+  integerIn(options.instanceCacheBytes, 'instanceCacheBytes', 0, 2 ** 40, problems);
+  integerIn(options.limits?.maxEventBytes, 'limits.maxEventBytes', 1, 2 ** 30, problems);
+  integerIn(options.limits?.maxInstanceBytes, 'limits.maxInstanceBytes', 1, 2 ** 40, problems);
   integerIn(options.projections?.leaseMs, 'projections.leaseMs', 500, 3_600_000, problems);
   integerIn(options.projections?.batchSize, 'projections.batchSize', 1, 10_000, problems);
   if (options.features !== undefined && !Array.isArray(options.features))
@@ -99,6 +118,11 @@ export function resolveEsflowOptions(options: EsflowModuleOptions): ResolvedEsfl
   return {
     ...options,
     instanceCacheSize: options.instanceCacheSize ?? 10_000,
+    instanceCacheBytes: options.instanceCacheBytes ?? 64 * 1024 * 1024,
+    limits: {
+      maxEventBytes: options.limits?.maxEventBytes ?? DEFAULT_STREAM_LIMITS.maxEventBytes,
+      maxInstanceBytes: options.limits?.maxInstanceBytes ?? DEFAULT_STREAM_LIMITS.maxInstanceBytes,
+    },
     projections: {
       leaseMs: options.projections?.leaseMs ?? 10_000,
       batchSize: options.projections?.batchSize ?? 500,

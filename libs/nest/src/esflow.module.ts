@@ -30,6 +30,7 @@ import {
 } from './esflow-module-options';
 import { ProjectionQueries } from './projections/projection-queries';
 import { createEsflowRuntime, EsflowRuntime } from './runtime/esflow-runtime';
+import { SchemaRegistryMonitor } from './runtime/schema-registry-monitor';
 import {
   ESFLOW_FEATURES,
   ESFLOW_OPTIONS,
@@ -116,6 +117,7 @@ const CORE_EXPORTS = [
   READ_MODEL_QUERIES,
   ESFLOW_RUNTIME,
   ProjectionQueries,
+  SchemaRegistryMonitor,
 ];
 
 /** Everything built from the options and the discovered features. */
@@ -152,6 +154,8 @@ const CORE_PROVIDERS: Provider[] = [
         registry: options.registry,
         features,
         instanceCacheSize: options.instanceCacheSize,
+        instanceCacheBytes: options.instanceCacheBytes,
+        limits: options.limits,
       }),
   },
   {
@@ -181,6 +185,7 @@ const CORE_PROVIDERS: Provider[] = [
       new ReadModelQueries(readModel, systemClock, realSleep),
   },
   ProjectionQueries,
+  SchemaRegistryMonitor,
   EsflowLifecycle,
 ];
 

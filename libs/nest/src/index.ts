@@ -29,10 +29,20 @@ export type { ProjectionQuery } from './projections/projection-queries';
 export { EsflowRestModule } from './rest/esflow-rest.module';
 export type { EsflowRestOptions } from './rest/rest-options';
 export { ProblemDetailsFilter, writeProblem } from './rest/http/problem-details.filter';
+export { hardenHttpEdge, hostAllowlist, isLoopback } from './rest/http/http-edge';
+export { createEsflowOpenApiDocument } from './rest/openapi/openapi-document';
+export type { EsflowOpenApiOptions } from './rest/openapi/openapi-document';
+export type { HttpEdgeOptions } from './rest/http/http-edge';
+export { findBodyProblem, MAX_JSON_DEPTH } from './rest/http/body-shape';
+export type { BodyProblem } from './rest/http/body-shape';
 export { EsflowProjectorModule } from './projector/esflow-projector.module';
 export type { EsflowProjectorOptions } from './projector/esflow-projector.module';
 export { PROJECTOR_PROCESSORS, ProjectorService } from './projector/projector.service';
 export type { ProjectionRunStatus } from './projector/projector.service';
 export { configuredProjectionRunner, leaseOwner } from './projector/projection-runner-factory';
 export { createEsflowRuntime } from './runtime/esflow-runtime';
+export {
+  REGISTRY_CHECK_INTERVAL_MS,
+  SchemaRegistryMonitor,
+} from './runtime/schema-registry-monitor';
 export type { EsflowRuntime, EsflowRuntimeOptions } from './runtime/esflow-runtime';

@@ -3,29 +3,33 @@ import {
   EncodedPayload,
   ErrorCode,
   EsflowError,
+  EventStore,
   PayloadCodec,
-  SchemaReference,
   ValidationIssue,
 } from '@esflow/core';
 import { validatePayload } from './payload-validator';
-import { SchemaRegistry, subjectFor, SubjectNamingStrategy } from './registry/schema-registry.port';
+import { SchemaRegistry, SubjectNamingStrategy } from './registry/schema-registry.port';
 import { SchemaCatalog } from './schema-catalog';
 import { frame, unframe } from './wire-format';
+import { WriterSchemas } from './writer-schemas/writer-schemas';
 
 /**
  * What {@link AvroPayloadCodec.create} needs: the catalog of current schemas, the registry they are
- * registered in, and the subject naming (default `record`: the subject is the record's full name).
+ * registered in, the event store the writer schemas are kept in (beside the events), and the
+ * subject naming (default `record`: the subject is the record's full name).
  */
 export interface AvroPayloadCodecOptions {
   readonly catalog: SchemaCatalog;
   readonly registry: SchemaRegistry;
+  readonly store: EventStore;
   readonly subjectNaming?: SubjectNamingStrategy;
 }
 
 /**
  * The payload codec over Avro: validates against the catalog's (current) schemas, writes the
- * Confluent wire format with the registry's id, and reads any registered writer version by
- * resolving it to the current reader schema.
+ * Confluent wire format with the registry's id, and reads any writer version by resolving it to
+ * the current reader schema. Writer schemas come from those esflow keeps in the event store
+ * ({@link WriterSchemas}), so reading needs no registry.
  */
 export class AvroPayloadCodec implements PayloadCodec {
   private readonly writers = new Map<number, Promise<avro.Type>>();
@@ -33,27 +37,20 @@ export class AvroPayloadCodec implements PayloadCodec {
 
   private constructor(
     private readonly catalog: SchemaCatalog,
-    private readonly registry: SchemaRegistry,
-    /** Current schema of each record name, as registered. */
-    private readonly references: ReadonlyMap<string, SchemaReference>,
+    /** The kept writer schemas, the ids new events are written under, the registry's status. */
+    readonly writerSchemas: WriterSchemas,
   ) {}
 
-  /** Registers the current version of every catalog schema (idempotently) and returns a codec. */
+  /**
+   * Checks the registry against the kept writer schemas, registers the current version of every
+   * catalog schema (idempotently), keeps each new id, and returns a codec. Throws
+   * INVALID_CONFIGURATION when the registry answers kept ids with other schemas (see
+   * {@link WriterSchemas.open}). A registry that cannot be reached is needed only for a schema
+   * with no kept id yet (else STORE_UNAVAILABLE, naming the subjects): with every schema kept,
+   * the codec encodes under the kept ids and decodes with the kept schemas without it.
+   */
   static async create(options: AvroPayloadCodecOptions): Promise<AvroPayloadCodec> {
-    const references = new Map<string, SchemaReference>();
-    for (const name of options.catalog.names()) {
-      const entry = options.catalog.get(name)!;
-      const registered = await options.registry.register(
-        subjectFor(name, options.subjectNaming),
-        entry.expanded,
-      );
-      references.set(name, {
-        subject: registered.subject,
-        version: registered.version,
-        id: registered.id,
-      });
-    }
-    return new AvroPayloadCodec(options.catalog, options.registry, references);
+    return new AvroPayloadCodec(options.catalog, await WriterSchemas.open(options));
   }
 
   hasSchema(schemaName: string): boolean {
@@ -66,7 +63,7 @@ export class AvroPayloadCodec implements PayloadCodec {
 
   async encode(schemaName: string, payload: unknown): Promise<EncodedPayload> {
     const type = this.readerType(schemaName);
-    const schema = this.references.get(schemaName)!;
+    const schema = this.writerSchemas.reference(schemaName)!;
     return { data: frame(schema.id, type.toBuffer(payload)), schema };
   }
 
@@ -74,7 +71,8 @@ export class AvroPayloadCodec implements PayloadCodec {
     const reader = this.readerType(schemaName);
     const { schemaId, payload } = unframe(data);
     const buffer = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    if (schemaId === this.references.get(schemaName)?.id) return toPlain(reader.fromBuffer(buffer));
+    if (schemaId === this.writerSchemas.reference(schemaName)?.id)
+      return toPlain(reader.fromBuffer(buffer));
     const writer = await this.writerType(schemaId);
     const key = `${schemaName}@${schemaId}`;
     let resolver = this.resolvers.get(key);
@@ -98,8 +96,8 @@ export class AvroPayloadCodec implements PayloadCodec {
   private writerType(id: number): Promise<avro.Type> {
     let writer = this.writers.get(id);
     if (!writer) {
-      writer = this.registry
-        .schemaById(id)
+      writer = this.writerSchemas
+        .writer(id)
         .then((text) => avro.Type.forSchema(JSON.parse(text) as avro.Schema));
       writer.catch(() => this.writers.delete(id));
       this.writers.set(id, writer);

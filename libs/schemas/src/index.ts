@@ -1,6 +1,7 @@
 /**
  * @esflow/schemas — Avro payloads for esflow: the schema catalog and codec (Confluent wire
- * format), the schema-registry port and a Confluent-compatible HTTP client, the compatibility
+ * format), the writer schemas it keeps beside the events (and the registry checked against
+ * them), the schema-registry port and a Confluent-compatible HTTP client, the compatibility
  * checker and the schema-evolution gate that `esflow schemas check` runs in CI.
  * @packageDocumentation
  */
@@ -21,7 +22,34 @@ export type {
   SchemaRegistry,
   SubjectNamingStrategy,
 } from './registry/schema-registry.port';
-export { createConfluentHttpRegistry } from './registry/confluent-http-registry';
+export {
+  createConfluentHttpRegistry,
+  DEFAULT_REGISTRY_TIMEOUT_MS,
+} from './registry/confluent-http-registry';
+export type { ConfluentHttpRegistryOptions } from './registry/confluent-http-registry';
+
+// The writer schemas esflow keeps beside its events, and the registry checked against them.
+export { canonicalSchema, schemaFingerprint } from './writer-schemas/schema-fingerprint';
+export {
+  keptSchema,
+  SchemaLedger,
+  WRITER_SCHEMA_KEPT,
+  WRITER_SCHEMA_STREAM,
+} from './writer-schemas/schema-ledger';
+export type { KeptSchema } from './writer-schemas/schema-ledger';
+export {
+  compareWithRegistry,
+  mismatchMessage,
+  restoreKeptIds,
+  WriterSchemas,
+} from './writer-schemas/writer-schemas';
+export type {
+  RegistryComparison,
+  RegistryStatus,
+  RestoreReport,
+  SchemaMismatch,
+  WriterSchemasOptions,
+} from './writer-schemas/writer-schemas';
 
 // Compatibility.
 export {

@@ -12,6 +12,12 @@ export function validatePayload(type: avro.Type, value: unknown): ValidationIssu
   return issues;
 }
 
+/** A value as a message quotes it: JSON, cut short so that an error never echoes much input. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -102,7 +108,6 @@ function check(type: avro.Type, value: unknown, path: string[], issues: Validati
         }
         return;
       }
-      if (!type.isValid(value))
-        fail(`must be ${describeType(type)}, got ${JSON.stringify(value) ?? 'undefined'}`);
+      if (!type.isValid(value)) fail(`must be ${describeType(type)}, got ${shown(value)}`);
   }
 }

@@ -1,5 +1,6 @@
 import * as avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import { createMemoryEventStore } from '@esflow/core';
 import { ORDER_FULFILLMENT_SCHEMAS } from '@esflow/example-order-fulfillment';
 import { createEmbeddedSchemaRegistry } from '@esflow/sqlite';
 import { AvroPayloadCodec } from './avro-payload-codec';
@@ -84,8 +85,9 @@ describe('Confluent wire format', () => {
 describe('Avro codec and embedded registry', () => {
   it('registers each schema once, encodes with its id and decodes older writer versions', async () => {
     const registry = createEmbeddedSchemaRegistry({ filename: ':memory:' });
-    const codec = await AvroPayloadCodec.create({ catalog, registry });
-    const again = await AvroPayloadCodec.create({ catalog, registry });
+    const store = createMemoryEventStore();
+    const codec = await AvroPayloadCodec.create({ catalog, registry, store });
+    const again = await AvroPayloadCodec.create({ catalog, registry, store });
     const encoded = await codec.encode('esflow.orderFulfillment.PaymentReceived', {
       paymentId: 'p',
       amountCents: 5,

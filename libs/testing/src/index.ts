@@ -36,7 +36,10 @@ export type {
   StoreUnderTest,
 } from './contracts/read-model-store.contract';
 export { describeSchemaRegistryContract } from './contracts/schema-registry.contract';
-export type { SchemaRegistryUnderTest } from './contracts/schema-registry.contract';
+export type {
+  SchemaRegistryCapabilities,
+  SchemaRegistryUnderTest,
+} from './contracts/schema-registry.contract';
 export type { ContractTestApi } from './contracts/test-api';
 export { waitFor } from './support/wait-for';
 export { uniqueCategory } from './support/unique';

@@ -17,6 +17,7 @@ import {
   EsflowRestModule,
   EVENT_STORE,
   PROJECTIONS,
+  hardenHttpEdge,
   ProblemDetailsFilter,
   READ_MODEL_STORE,
   WORKFLOW_ENGINE,
@@ -94,6 +95,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger: options.logger ?? ['error'],
     abortOnError: false,
   });
+  // The same edge as the bundled api: case-sensitive routes, loopback Host names only, timeouts.
+  hardenHttpEdge(app, { listenHost: '127.0.0.1' });
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
   try {

@@ -7,6 +7,9 @@ export interface SchemaRegistryOptions {
   version?: string;
   /** JVM -Xmx (default '384m', or env ESFLOW_SCHEMA_REGISTRY_HEAP). */
   maxHeap?: string;
+  /** Keep the schemas in an H2 file (under the registry's temp dir, removed by stop()) instead
+   *  of in memory, so that they survive kill() and restart(): a crash, not a wipe. */
+  persistent?: boolean;
   /** Extra Quarkus/Apicurio system properties, passed as -Dkey=value. */
   properties?: Record<string, string | number | boolean>;
   /** How long to wait for the API to answer (default 120000 ms). */
@@ -20,12 +23,19 @@ export interface SchemaRegistryServer {
   /** http://127.0.0.1:PORT (Apicurio's own API is under /apis/registry/v3). */
   readonly baseUrl: string;
   readonly port: number;
+  /** The current JVM's process id (changes on restart(); -1 while none runs). */
   readonly pid: number;
   /** The server's stdout/stderr; removed by stop(). */
   readonly outputFile: string;
-  /** SIGTERM (SIGKILL after 15 s), wait for exit, remove temp files. Idempotent. Data is in
-   *  memory only: it is gone after stop(). */
+  /** SIGTERM (SIGKILL after 15 s), wait for exit, remove temp files. Idempotent. The data
+   *  (in memory, or the `persistent` H2 file) is gone after stop(). */
   stop(): Promise<void>;
+  /** Sends `signal` (default SIGKILL) to the JVM and resolves once it has exited: an outage or
+   *  a crash. Nothing is cleaned up; call restart() or stop() afterwards. */
+  kill(signal?: NodeJS.Signals | number): Promise<void>;
+  /** Stops the registry gracefully if it runs, then starts it again on the same port, and
+   *  resolves when it answers. Its schemas are still there only if it is `persistent`. */
+  restart(): Promise<void>;
 }
 
 /** Starts a real Apicurio Registry (in-memory storage) on 127.0.0.1 and resolves once

@@ -97,9 +97,11 @@ export function apicurioJvmFlags(maxHeap = process.env.ESFLOW_SCHEMA_REGISTRY_HE
  * Starts Apicurio Registry on a free port of 127.0.0.1 and waits until its Confluent-compatible
  * API answers.
  *
- * @param {{ port?: number, version?: string, maxHeap?: string, properties?: Record<string, string | number | boolean>, startTimeoutMs?: number }} [options]
+ * @param {{ port?: number, version?: string, maxHeap?: string, persistent?: boolean, properties?: Record<string, string | number | boolean>, startTimeoutMs?: number }} [options]
  *   port: fixed port instead of a free one. version: Apicurio version (default 3.0.9, env
  *   APICURIO_VERSION). maxHeap: -Xmx (default 384m, env ESFLOW_SCHEMA_REGISTRY_HEAP).
+ *   persistent: keep the schemas in an H2 file under the registry's temp dir instead of in
+ *   memory, so that they survive kill() and restart() (a crash, not a wipe); stop() removes it.
  *   properties: extra Quarkus/Apicurio system properties (-Dkey=value).
  * @returns {Promise<import('./schema-registry.d.mts').SchemaRegistryServer>}
  */
@@ -108,6 +110,16 @@ export async function startSchemaRegistry(options = {}) {
   const port = options.port ?? (await freePort());
   const workDir = makeTempDir('esflow-apicurio-');
   const outFile = path.join(workDir, 'apicurio.out');
+  /** @type {Record<string, string | number | boolean>} */
+  const storage = options.persistent
+    ? {
+        'apicurio.datasource.url': `jdbc:h2:file:${path.join(workDir, 'h2', 'registry')}`,
+        // A few connections instead of Apicurio's 20: a 2-core machine.
+        'apicurio.datasource.jdbc.initial-size': 2,
+        'apicurio.datasource.jdbc.min-size': 2,
+        'apicurio.datasource.jdbc.max-size': 8,
+      }
+    : {};
   /** @type {Record<string, string | number | boolean>} */
   const props = {
     'quarkus.http.host': HOST,
@@ -119,6 +131,7 @@ export async function startSchemaRegistry(options = {}) {
     'apicurio.rest.deletion.group.enabled': true,
     // Nothing phones home; keep the JVM's temp files in workDir.
     'java.io.tmpdir': workDir,
+    ...storage,
     ...options.properties,
   };
   const args = [
@@ -127,10 +140,18 @@ export async function startSchemaRegistry(options = {}) {
     '-jar',
     jar,
   ];
-  const proc = spawnJava({ args, cwd: workDir, outFile, cleanupDirs: [workDir] });
   const base = `http://${HOST}:${port}`;
   const url = `${base}/apis/ccompat/v7`;
-  try {
+  /** @type {{ child: import('node:child_process').ChildProcess, exited: Promise<any> } | null} */
+  let proc = null;
+  let stopped = false;
+
+  const launch = async () => {
+    fs.appendFileSync(
+      outFile,
+      `\n===== esflow: starting Apicurio ${new Date().toISOString()} =====\n`,
+    );
+    proc = spawnJava({ args, cwd: workDir, outFile, cleanupDirs: [workDir] });
     await waitUntilReady({
       what: `Apicurio Registry on ${base}`,
       exited: proc.exited,
@@ -142,24 +163,41 @@ export async function startSchemaRegistry(options = {}) {
         return res.status === 200;
       },
     });
+  };
+
+  try {
+    await launch();
   } catch (e) {
-    await stopChild(proc.child, proc.exited, 5000, 'SIGKILL');
+    if (proc) await stopChild(proc.child, proc.exited, 5000, 'SIGKILL');
     rmrf(workDir);
     throw e;
   }
 
-  let stopped = false;
   return {
     url,
     baseUrl: base,
     port,
-    pid: /** @type {number} */ (proc.child.pid),
+    get pid() {
+      return proc?.child.pid ?? -1;
+    },
     outputFile: outFile,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await stopChild(proc.child, proc.exited, 15_000);
+      if (proc) await stopChild(proc.child, proc.exited, 15_000);
       rmrf(workDir);
+    },
+    async kill(signal = 'SIGKILL') {
+      const running = proc;
+      if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
+      running.child.kill(signal);
+      await running.exited;
+    },
+    async restart() {
+      if (stopped) throw new Error('schema registry was stopped; start a new one');
+      if (proc) await stopChild(proc.child, proc.exited, 15_000);
+      proc = null;
+      await launch();
     },
   };
 }

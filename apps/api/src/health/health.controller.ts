@@ -1,31 +1,70 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { EVENT_STORE } from '@esflow/nest';
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { EventStore } from '@esflow/core';
+import { EVENT_STORE, SchemaRegistryMonitor } from '@esflow/nest';
+import { HealthResponse } from './health.dto';
+
+type Indicator = { status: 'up' | 'down' } & Record<string, unknown>;
 
 @ApiTags('operations')
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly health: HealthCheckService,
-    private readonly indicators: HealthIndicatorService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly registry: SchemaRegistryMonitor,
   ) {}
 
   @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([
-      async () => {
-        const indicator = this.indicators.check('eventStore');
-        try {
-          await this.store.ping();
-          return indicator.up();
-        } catch (error) {
-          return indicator.down({ message: (error as Error).message });
-        }
-      },
+  @ApiOperation({
+    operationId: 'getHealth',
+    summary:
+      'ok, or degraded while the schema registry is down or does not match the kept schemas (the api keeps serving), or 503 error while the event store is down',
+  })
+  @ApiResponse({ status: 200, description: '`ok` or `degraded`', type: HealthResponse })
+  @ApiResponse({
+    status: 503,
+    description: '`error`: the event store is down',
+    type: HealthResponse,
+  })
+  async check(@Res({ passthrough: true }) response: Response) {
+    const [eventStore, schemaRegistry] = await Promise.all([
+      this.eventStore(),
+      this.schemaRegistry(),
     ]);
+    const indicators = { eventStore, schemaRegistry };
+    const up = Object.entries(indicators).filter(([, indicator]) => indicator.status === 'up');
+    const down = Object.entries(indicators).filter(([, indicator]) => indicator.status === 'down');
+    const status = eventStore.status === 'down' ? 'error' : down.length > 0 ? 'degraded' : 'ok';
+    if (status === 'error') response.status(503);
+    return {
+      status,
+      info: Object.fromEntries(up),
+      error: Object.fromEntries(down),
+      details: indicators,
+    };
+  }
+
+  private async eventStore(): Promise<Indicator> {
+    try {
+      await this.store.ping();
+      return { status: 'up' };
+    } catch (error) {
+      return { status: 'down', message: (error as Error).message };
+    }
+  }
+
+  /** The registry as checked against the writer schemas esflow keeps: reachable, complete, same. */
+  private async schemaRegistry(): Promise<Indicator> {
+    const { status, reason, keptIds, restoredIds, missingIds, mismatchedIds } =
+      await this.registry.status();
+    return {
+      status,
+      ...(reason ? { message: reason } : {}),
+      keptIds,
+      ...(restoredIds.length > 0 ? { restoredIds } : {}),
+      ...(missingIds.length > 0 ? { missingIds } : {}),
+      ...(mismatchedIds.length > 0 ? { mismatchedIds } : {}),
+    };
   }
 }

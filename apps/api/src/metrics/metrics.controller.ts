@@ -1,43 +1,69 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { EVENT_STORE } from '@esflow/nest';
-import { EventStore, StoreWriteStats } from '@esflow/core';
+import { EVENT_STORE, WORKFLOW_ENGINE } from '@esflow/nest';
+import { EventStore, WorkflowEngine } from '@esflow/core';
 
-/** Prometheus metrics: process defaults plus the store's group-commit counters. */
+/**
+ * Prometheus metrics: process defaults, the instance cache, and the store's group-commit
+ * counters.
+ */
 @ApiTags('operations')
 @Controller('metrics')
 export class MetricsController {
   private readonly registry = new Registry();
 
-  constructor(@Inject(EVENT_STORE) store: EventStore) {
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(WORKFLOW_ENGINE) engine: WorkflowEngine,
+  ) {
     collectDefaultMetrics({ register: this.registry });
+    const registry = this.registry;
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge(
+      'esflow_instance_cache_instances',
+      'Instances kept rehydrated in memory',
+      () => engine.cacheStats().instances,
+    );
+    gauge(
+      'esflow_instance_cache_bytes',
+      'Bytes of event data the instance cache holds (bounded by ESFLOW_INSTANCE_CACHE_BYTES)',
+      () => engine.cacheStats().bytes,
+    );
     const stats = store.stats?.bind(store);
     if (stats) {
-      const gauge = (name: string, help: string, pick: (s: StoreWriteStats) => number) =>
-        new Gauge({
-          name,
-          help,
-          registers: [this.registry],
-          collect() {
-            this.set(pick(stats()));
-          },
-        });
       gauge(
         'esflow_store_commits_total',
         'Transactions (fsyncs) committed by the event store',
-        (s) => s.commits,
+        () => stats().commits,
       );
       gauge(
         'esflow_store_appends_total',
         'Append requests committed by the event store',
-        (s) => s.appends,
+        () => stats().appends,
       );
-      gauge('esflow_store_events_total', 'Events written by the event store', (s) => s.events);
+      gauge('esflow_store_events_total', 'Events written by the event store', () => stats().events);
     }
   }
 
   @Get()
+  @ApiOperation({
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics: process defaults, the instance cache, the store group commits',
+  })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({
+    description: 'The Prometheus text exposition format (`text/plain; version=0.0.4`)',
+    schema: { type: 'string', example: 'esflow_store_commits_total 42\n' },
+  })
   @Header('Content-Type', 'text/plain; version=0.0.4')
   metrics(): Promise<string> {
     return this.registry.metrics();

@@ -8,6 +8,7 @@ import {
 } from '../event-store/event-store.port';
 import { Clock } from '../ports/clock.port';
 import { ErrorCode, EsflowError } from '../errors/esflow-error';
+import { ok, reject, Result } from '../errors/rejection';
 import { EsflowEventMetadata } from '../workflow/event-metadata';
 import { CommandDispatchedPayload, FrameworkEvent } from '../workflow/framework-events';
 import { statusOf } from '../workflow/instance-state';
@@ -21,12 +22,39 @@ export interface RecordingContext {
   readonly correlationId: string;
   readonly causationId: string;
   readonly idempotencyKey?: string;
+  /** With an idempotency key: the request's fingerprint, kept on its first event. */
+  readonly requestFingerprint?: string;
+  /** Bytes of event data the stream holds before this append. */
+  readonly bytesBefore: number;
   readonly stateBefore: unknown;
   readonly nextSnapshot: AnyMachineSnapshot;
   readonly expectedRevision: ExpectedRevision;
 }
 
-/** Encodes planned events, stamps esflow's metadata on them and appends them in one batch. */
+/** How large one event's data and one instance's stream may grow. */
+export interface StreamLimits {
+  /** Most bytes of one event's encoded payload (default 256 KiB). */
+  readonly maxEventBytes: number;
+  /** Most bytes of event data in one instance's stream (default 16 MiB). */
+  readonly maxInstanceBytes: number;
+}
+
+/** The default {@link StreamLimits}: 256 KiB per event, 16 MiB per instance. */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  maxEventBytes: 256 * 1024,
+  maxInstanceBytes: 16 * 1024 * 1024,
+};
+
+/** What an append recorded: the store's answer and the bytes of event data it added. */
+export interface RecordedAppend extends AppendResult {
+  readonly bytes: number;
+}
+
+/**
+ * Encodes planned events, stamps esflow's metadata on them and appends them in one batch; an
+ * event over the size limit, or an instance that would outgrow its limit, is refused with
+ * nothing written.
+ */
 export class EventRecorder {
   /**
    * A command the machine emitted must match the command's own schema before it is recorded:
@@ -53,9 +81,13 @@ export class EventRecorder {
     private readonly store: EventStore,
     private readonly codec: PayloadCodec,
     private readonly clock: Clock,
+    private readonly limits: StreamLimits = DEFAULT_STREAM_LIMITS,
   ) {}
 
-  async record(context: RecordingContext, planned: readonly PlannedEvent[]): Promise<AppendResult> {
+  async record(
+    context: RecordingContext,
+    planned: readonly PlannedEvent[],
+  ): Promise<Result<RecordedAppend>> {
     for (const event of planned) this.checkCommand(context, event);
     const occurredAt = this.clock.now().toISOString();
     const stateAfter = context.nextSnapshot.value;
@@ -76,6 +108,9 @@ export class EventRecorder {
           ...(context.idempotencyKey === undefined
             ? {}
             : { idempotencyKey: context.idempotencyKey }),
+          ...(index === 0 && context.requestFingerprint !== undefined
+            ? { requestFingerprint: context.requestFingerprint }
+            : {}),
           schema: encoded.schema,
           stateBefore: context.stateBefore,
           stateAfter,
@@ -90,8 +125,34 @@ export class EventRecorder {
         };
       }),
     );
-    return this.store.append(context.streamName, events, {
+    const tooLarge = this.limitBroken(context, events);
+    if (tooLarge) return reject(tooLarge);
+    const bytes = events.reduce((sum, event) => sum + event.data.byteLength, 0);
+    const appended = await this.store.append(context.streamName, events, {
       expectedRevision: context.expectedRevision,
     });
+    return ok({ ...appended, bytes });
+  }
+
+  private limitBroken(context: RecordingContext, events: readonly EventToAppend[]) {
+    const { maxEventBytes, maxInstanceBytes } = this.limits;
+    for (const event of events)
+      if (event.data.byteLength > maxEventBytes)
+        return {
+          code: ErrorCode.PayloadTooLarge,
+          message: `${event.type} would be ${event.data.byteLength} bytes stored; an event may be at most ${maxEventBytes}`,
+          eventType: event.type,
+          eventBytes: event.data.byteLength,
+          limitBytes: maxEventBytes,
+        } as const;
+    const after = context.bytesBefore + events.reduce((sum, e) => sum + e.data.byteLength, 0);
+    if (after > maxInstanceBytes)
+      return {
+        code: ErrorCode.InstanceTooLarge,
+        message: `${context.definition.name} instance ${context.instanceId} would hold ${after} bytes of events; an instance may hold at most ${maxInstanceBytes}`,
+        instanceBytes: after,
+        limitBytes: maxInstanceBytes,
+      } as const;
+    return undefined;
   }
 }

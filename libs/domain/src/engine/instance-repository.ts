@@ -8,6 +8,17 @@ import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definitio
 import { LruCache } from './lru-cache';
 import { schemaNameOf } from './transition-planner';
 
+/** What the engine's instance cache holds now (for metrics). */
+export interface InstanceCacheStats {
+  /** Instances kept rehydrated. */
+  readonly instances: number;
+  /** Their weight: bytes of stored event data; never more than `budgetBytes`. */
+  readonly bytes: number;
+  readonly budgetBytes: number;
+  /** Most instances kept, whatever their size. */
+  readonly capacity: number;
+}
+
 /**
  * Loads instances by replaying their streams, keeping hot ones in a bounded cache. A cached
  * instance is always brought up to date with a read of the events after its revision, so
@@ -20,9 +31,20 @@ export class InstanceRepository {
     private readonly store: EventStore,
     private readonly codec: PayloadCodec,
     private readonly catalog: WorkflowCatalog,
-    cacheCapacity = 10_000,
+    private readonly cacheCapacity = 10_000,
+    /** The cache's budget in bytes of stored event data (an instance weighs its stream's bytes). */
+    private readonly cacheBytes = 64 * 1024 * 1024,
   ) {
-    this.cache = new LruCache(cacheCapacity);
+    this.cache = new LruCache(cacheCapacity, cacheBytes);
+  }
+
+  cacheStats(): InstanceCacheStats {
+    return {
+      instances: this.cache.size,
+      bytes: this.cache.weight,
+      budgetBytes: this.cacheBytes,
+      capacity: this.cacheCapacity,
+    };
   }
 
   async load(workflow: string, instanceId: string): Promise<InstanceState | undefined> {
@@ -37,13 +59,13 @@ export class InstanceRepository {
         await this.decodeAll(cached.definition, newer),
         cached,
       );
-      this.cache.set(streamName, state);
+      this.remember(state);
       return state;
     }
     const events = await this.store.readStream(streamName);
     if (events.length === 0) return undefined;
     const state = await this.fold(instanceId, events);
-    this.cache.set(streamName, state);
+    this.remember(state);
     return state;
   }
 
@@ -60,7 +82,7 @@ export class InstanceRepository {
   }
 
   remember(state: InstanceState): void {
-    this.cache.set(state.streamName, state);
+    this.cache.set(state.streamName, state, state.bytes);
   }
 
   forget(streamName: string): void {

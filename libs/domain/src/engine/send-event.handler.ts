@@ -3,6 +3,7 @@ import { ok, reject, Result } from '../errors/rejection';
 import { InstanceState, InstanceView, machineEvent, viewOf } from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
 import { EngineContext, prefixIssues } from './engine-context';
+import { keyReusedFor, requestFingerprint } from './idempotency';
 import { retry } from '../retry/retry';
 import { planTransition, schemaNameOf } from './transition-planner';
 
@@ -113,9 +114,22 @@ export class SendEventHandler {
     const eventId = command.idempotencyKey
       ? ids.deterministic(`${streamName}/${command.idempotencyKey}`)
       : ids.random();
+    const key = command.idempotencyKey;
+    const fingerprint = key
+      ? requestFingerprint(ids, {
+          operation: 'send',
+          workflow: command.workflow,
+          type: command.type,
+          body: command.payload,
+        })
+      : undefined;
     const answeredAt = state.requestRevisions.get(eventId);
-    if (answeredAt !== undefined)
+    if (answeredAt !== undefined) {
+      const reused =
+        key && fingerprint ? keyReusedFor(state, eventId, fingerprint, key) : undefined;
+      if (reused) return reject(reused);
       return ok({ instance: await this.viewAt(state, answeredAt), replayed: true });
+    }
 
     if (command.expectedRevision !== undefined && command.expectedRevision !== state.revision)
       return reject({
@@ -139,20 +153,24 @@ export class SendEventHandler {
     const plan = planTransition(state, eventId, command.type, payload, (name) =>
       ids.deterministic(name),
     );
-    const appended = await recorder.record(
+    const recorded = await recorder.record(
       {
         definition,
         instanceId: state.instanceId,
         streamName,
         correlationId: command.correlationId ?? state.correlationId,
         causationId: command.causationId ?? eventId,
-        ...(command.idempotencyKey === undefined ? {} : { idempotencyKey: command.idempotencyKey }),
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+        ...(fingerprint === undefined ? {} : { requestFingerprint: fingerprint }),
+        bytesBefore: state.bytes,
         stateBefore: state.snapshot.value,
         nextSnapshot: plan.nextSnapshot,
         expectedRevision: state.revision,
       },
       plan.events,
     );
+    if (!recorded.ok) return recorded;
+    const appended = recorded.value;
     if (appended.deduplicated) {
       instances.forget(streamName);
       const reloaded = (await instances.load(command.workflow, command.id))!;
@@ -173,6 +191,11 @@ export class SendEventHandler {
       snapshot: plan.nextSnapshot,
       revision: appended.nextExpectedRevision,
       requestRevisions,
+      requestFingerprints:
+        fingerprint === undefined
+          ? state.requestFingerprints
+          : new Map(state.requestFingerprints).set(eventId, fingerprint),
+      bytes: state.bytes + appended.bytes,
     };
     instances.remember(next);
     return ok({ instance: viewOf(next), replayed: false });

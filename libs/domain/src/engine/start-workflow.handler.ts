@@ -4,9 +4,10 @@ import { ok, reject, Result } from '../errors/rejection';
 import { ExpectedRevision } from '../event-store/event-store.port';
 import { EventCategory } from '../workflow/event-metadata';
 import { instanceIdProblem } from '../workflow/instance-id';
-import { InstanceView, viewOf } from '../workflow/instance-state';
+import { InstanceState, InstanceView, viewOf } from '../workflow/instance-state';
 import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
 import { EngineContext, prefixIssues } from './engine-context';
+import { keyReusedFor, requestFingerprint } from './idempotency';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /**
@@ -96,8 +97,16 @@ export class StartWorkflowHandler {
     const eventId = command.idempotencyKey
       ? ids.deterministic(`${streamName}/${command.idempotencyKey}`)
       : ids.random();
+    const fingerprint = command.idempotencyKey
+      ? requestFingerprint(ids, {
+          operation: 'start',
+          workflow: definition.name,
+          ...(command.id === undefined ? {} : { id: command.id }),
+          body: input,
+        })
+      : undefined;
     const existing = await instances.load(definition.name, id);
-    if (existing) return this.replayOrConflict(definition, id, eventId, command);
+    if (existing) return this.replayOrConflict(definition, id, eventId, fingerprint, command);
 
     const [snapshot, actions] = initialTransition(definition.machine, input);
     const startEvent: PlannedEvent = {
@@ -112,7 +121,7 @@ export class StartWorkflowHandler {
     );
     const correlationId = command.correlationId ?? eventId;
     try {
-      const appended = await recorder.record(
+      const recorded = await recorder.record(
         {
           definition,
           instanceId: id,
@@ -122,21 +131,27 @@ export class StartWorkflowHandler {
           ...(command.idempotencyKey === undefined
             ? {}
             : { idempotencyKey: command.idempotencyKey }),
+          ...(fingerprint === undefined ? {} : { requestFingerprint: fingerprint }),
+          bytesBefore: 0,
           stateBefore: null,
           nextSnapshot: snapshot,
           expectedRevision: ExpectedRevision.NoStream,
         },
         [startEvent, ...facts],
       );
-      if (appended.deduplicated) return this.replayOrConflict(definition, id, eventId, command);
-      const requestRevisions = new Map([[eventId, appended.nextExpectedRevision]]);
-      const state = {
+      if (!recorded.ok) return recorded;
+      const appended = recorded.value;
+      if (appended.deduplicated)
+        return this.replayOrConflict(definition, id, eventId, fingerprint, command);
+      const state: InstanceState = {
         definition,
         instanceId: id,
         streamName,
         snapshot,
         revision: appended.nextExpectedRevision,
-        requestRevisions,
+        requestRevisions: new Map([[eventId, appended.nextExpectedRevision]]),
+        requestFingerprints: new Map(fingerprint === undefined ? [] : [[eventId, fingerprint]]),
+        bytes: appended.bytes,
         correlationId,
       };
       instances.remember(state);
@@ -144,7 +159,7 @@ export class StartWorkflowHandler {
     } catch (error) {
       // Another process started the same instance between our read and our append.
       if (hasErrorCode(error, ErrorCode.RevisionConflict))
-        return this.replayOrConflict(definition, id, eventId, command);
+        return this.replayOrConflict(definition, id, eventId, fingerprint, command);
       throw error;
     }
   }
@@ -153,12 +168,18 @@ export class StartWorkflowHandler {
     definition: WorkflowDefinition,
     id: string,
     eventId: string,
+    fingerprint: string | undefined,
     command: StartWorkflowCommand,
   ): Promise<Result<StartOutcome>> {
     const { instances } = this.engine;
     instances.forget(streamNameOf(definition.name, id));
     const current = await instances.load(definition.name, id);
-    const answeredAt = command.idempotencyKey ? current?.requestRevisions.get(eventId) : undefined;
+    const key = command.idempotencyKey;
+    const answeredAt = key ? current?.requestRevisions.get(eventId) : undefined;
+    if (current && key && fingerprint && answeredAt !== undefined) {
+      const reused = keyReusedFor(current, eventId, fingerprint, key);
+      if (reused) return reject(reused);
+    }
     if (current && answeredAt !== undefined) {
       const then =
         answeredAt === current.revision

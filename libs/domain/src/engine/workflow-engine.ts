@@ -6,8 +6,8 @@ import { realSleep, Sleep } from '../ports/sleeper.port';
 import { InstanceQueries } from '../queries/instance-queries';
 import { WorkflowCatalog } from '../workflow/workflow-catalog';
 import { EngineContext } from './engine-context';
-import { EventRecorder } from './event-recorder';
-import { InstanceRepository } from './instance-repository';
+import { DEFAULT_STREAM_LIMITS, EventRecorder, StreamLimits } from './event-recorder';
+import { InstanceCacheStats, InstanceRepository } from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
 import { RetryPolicy } from '../retry/retry';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
@@ -29,8 +29,12 @@ export interface WorkflowEngineOptions {
   readonly sleep?: Sleep;
   readonly random?: () => number;
   readonly retry?: RetryPolicy;
-  /** How many instances to keep rehydrated in memory. */
+  /** How many instances to keep rehydrated in memory (default 10 000). */
   readonly cacheCapacity?: number;
+  /** The instance cache's budget in bytes of event data (default 64 MiB). */
+  readonly cacheBytes?: number;
+  /** How large an event and an instance may be (default {@link DEFAULT_STREAM_LIMITS}). */
+  readonly limits?: Partial<StreamLimits>;
 }
 
 /** The engine's use cases, wired to one shared context. A composition root, not a service. */
@@ -38,6 +42,8 @@ export interface WorkflowEngine {
   readonly startWorkflow: StartWorkflowHandler;
   readonly sendEvent: SendEventHandler;
   readonly queries: InstanceQueries;
+  /** The instance cache's size now; the cache never exceeds its count or its byte budget. */
+  cacheStats(): InstanceCacheStats;
 }
 
 /**
@@ -51,6 +57,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     options.codec,
     options.catalog,
     options.cacheCapacity,
+    options.cacheBytes,
   );
   const context: EngineContext = {
     store: options.store,
@@ -62,12 +69,16 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     random: options.random ?? Math.random,
     retry: options.retry ?? DEFAULT_RETRY_POLICY,
     instances,
-    recorder: new EventRecorder(options.store, options.codec, options.clock),
+    recorder: new EventRecorder(options.store, options.codec, options.clock, {
+      ...DEFAULT_STREAM_LIMITS,
+      ...options.limits,
+    }),
     serial: new KeyedSerialExecutor(),
   };
   return {
     startWorkflow: new StartWorkflowHandler(context),
     sendEvent: new SendEventHandler(context),
     queries: new InstanceQueries(options.store, options.catalog, instances),
+    cacheStats: () => instances.cacheStats(),
   };
 }

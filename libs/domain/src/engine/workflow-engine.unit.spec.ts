@@ -92,7 +92,9 @@ describe('workflow engine', () => {
         'input.colour',
       ]);
       expect(rejection.errors[0]!.message).toContain('integer');
-      expect(await store.readAll()).toHaveLength(0);
+      expect(
+        await store.readAll({ filter: { streamNamePrefixes: ['orderFulfillment-'] } }),
+      ).toHaveLength(0);
     });
 
     it('rejects an unknown workflow and an id it cannot use', async () => {
@@ -284,6 +286,110 @@ describe('workflow engine', () => {
         'ShipmentDispatched',
         'WorkflowCompleted',
       ]);
+    });
+  });
+
+  describe('idempotency keys: one key, one request', () => {
+    const keyed = async () => {
+      const fixture = await createTestEngine();
+      const order = anOrder();
+      const start = (input: unknown, key: string) =>
+        fixture.engine.startWorkflow.handle({
+          workflow: 'orderFulfillment',
+          input,
+          idempotencyKey: key,
+        });
+      const send = (type: string, payload: unknown, key: string) =>
+        fixture.engine.sendEvent.handle({
+          workflow: 'orderFulfillment',
+          id: order.orderId,
+          type,
+          payload,
+          idempotencyKey: key,
+        });
+      const length = async () =>
+        (await fixture.store.readStream(`orderFulfillment-${order.orderId}`)).length;
+      return { ...fixture, order, start, send, length };
+    };
+
+    it("refuses a start's key reused for an event on the instance, writing nothing", async () => {
+      const { order, start, send, length } = await keyed();
+      valueOf(await start(order, 'order-9'));
+      const reused = rejectionOf(
+        await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, 'order-9'),
+      );
+      expect(reused).toMatchObject({
+        code: ErrorCode.IdempotencyKeyReused,
+        idempotencyKey: 'order-9',
+      });
+      expect(await length()).toBe(1);
+    });
+
+    it("refuses an event's key reused with another body or event type, and replays a repeat", async () => {
+      const { order, start, send, length } = await keyed();
+      valueOf(await start(order, 'start-key'));
+      const first = valueOf(
+        await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, 'pay'),
+      );
+      expect(
+        rejectionOf(await send('PaymentReceived', { paymentId: 'p', amountCents: 2 }, 'pay')).code,
+      ).toBe(ErrorCode.IdempotencyKeyReused);
+      expect(rejectionOf(await send('PaymentFailed', { reason: 'x' }, 'pay')).code).toBe(
+        ErrorCode.IdempotencyKeyReused,
+      );
+      // The same request again, with its fields in another order: a repeat, answered as first.
+      const repeat = valueOf(
+        await send('PaymentReceived', { amountCents: 1, paymentId: 'p' }, 'pay'),
+      );
+      expect(repeat).toEqual({ instance: first.instance, replayed: true });
+      expect(await length()).toBe(2);
+    });
+
+    it("refuses a start's key reused with another input for the same instance", async () => {
+      const { order, start, length } = await keyed();
+      valueOf(await start(order, 'k'));
+      expect(rejectionOf(await start({ ...order, amountCents: 1 }, 'k')).code).toBe(
+        ErrorCode.IdempotencyKeyReused,
+      );
+      expect(valueOf(await start(order, 'k')).replayed).toBe(true);
+      expect(await length()).toBe(1);
+    });
+  });
+
+  describe('size limits', () => {
+    it('refuses an event larger than the limit, and an instance that would outgrow its own, writing nothing', async () => {
+      const { engine, store } = await createTestEngine({
+        limits: { maxEventBytes: 2_000, maxInstanceBytes: 3_000 },
+      });
+      const order = anOrder();
+      const big = rejectionOf(
+        await engine.startWorkflow.handle({
+          workflow: 'orderFulfillment',
+          input: { ...order, customerId: 'c'.repeat(5_000) },
+        }),
+      );
+      expect(big).toMatchObject({
+        code: ErrorCode.PayloadTooLarge,
+        eventType: 'OrderPlaced',
+        limitBytes: 2_000,
+      });
+      expect(await store.readStream(`orderFulfillment-${order.orderId}`)).toEqual([]);
+      valueOf(
+        await engine.startWorkflow.handle({
+          workflow: 'orderFulfillment',
+          input: { ...order, customerId: 'c'.repeat(1_500) },
+        }),
+      );
+      const grown = rejectionOf(
+        await engine.sendEvent.handle({
+          workflow: 'orderFulfillment',
+          id: order.orderId,
+          type: 'PaymentFailed',
+          payload: { reason: 'r'.repeat(1_900) },
+        }),
+      );
+      expect(grown).toMatchObject({ code: ErrorCode.InstanceTooLarge, limitBytes: 3_000 });
+      expect(await store.readStream(`orderFulfillment-${order.orderId}`)).toHaveLength(1);
     });
   });
 

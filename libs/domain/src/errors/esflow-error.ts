@@ -11,6 +11,14 @@ export const ErrorCode = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   SchemaValidationFailed: 'SCHEMA_VALIDATION_FAILED',
   UnknownEventType: 'UNKNOWN_EVENT_TYPE',
+  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  MethodNotAllowed: 'METHOD_NOT_ALLOWED',
+  HeadersTooLarge: 'HEADERS_TOO_LARGE',
+  HostNotAllowed: 'HOST_NOT_ALLOWED',
+  /** The Idempotency-Key was used before, on this instance, for another request. */
+  IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
+  /** The instance's stream would grow past its size limit. */
+  InstanceTooLarge: 'INSTANCE_TOO_LARGE',
   // Business outcomes
   WorkflowNotFound: 'WORKFLOW_NOT_FOUND',
   InstanceNotFound: 'INSTANCE_NOT_FOUND',
@@ -21,6 +29,10 @@ export const ErrorCode = {
   ProjectionNotFound: 'PROJECTION_NOT_FOUND',
   RebuildInProgress: 'REBUILD_IN_PROGRESS',
   ProjectionNotStopped: 'PROJECTION_NOT_STOPPED',
+  /** A retry or skip of the projection's failed event is already waiting to be carried out. */
+  ProjectionRequestPending: 'PROJECTION_REQUEST_PENDING',
+  /** A rebuild was asked for again moments after the last one finished. */
+  RebuildTooSoon: 'REBUILD_TOO_SOON',
   // Infrastructure and programming faults
   AppendPartiallyDuplicated: 'APPEND_PARTIALLY_DUPLICATED',
   StoreUnavailable: 'STORE_UNAVAILABLE',

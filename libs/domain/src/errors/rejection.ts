@@ -41,6 +41,24 @@ export type Rejection =
       readonly actualRevision: number;
     }
   | {
+      readonly code: typeof ErrorCode.IdempotencyKeyReused;
+      readonly message: string;
+      readonly idempotencyKey: string;
+    }
+  | {
+      readonly code: typeof ErrorCode.PayloadTooLarge;
+      readonly message: string;
+      readonly eventType: string;
+      readonly eventBytes: number;
+      readonly limitBytes: number;
+    }
+  | {
+      readonly code: typeof ErrorCode.InstanceTooLarge;
+      readonly message: string;
+      readonly instanceBytes: number;
+      readonly limitBytes: number;
+    }
+  | {
       readonly code: typeof ErrorCode.EventNotAccepted;
       readonly message: string;
       readonly eventType: string;

@@ -166,6 +166,7 @@ export class ProjectionRunner implements Processor {
         activeGeneration: generation,
         version: this.definition.version,
         rebuild: null,
+        rebuiltAt: this.options.clock.now().toISOString(),
         status: ProjectionStatus.CatchingUp,
       }));
     } finally {

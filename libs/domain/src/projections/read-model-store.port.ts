@@ -51,6 +51,8 @@ export interface ProjectionRecord {
   readonly rebuild: RebuildState | null;
   readonly lag: { readonly events: number; readonly seconds: number } | null;
   readonly heartbeatAt: string | null;
+  /** When the last rebuild was swapped in (absent before the first). */
+  readonly rebuiltAt?: string | null;
 }
 
 /**

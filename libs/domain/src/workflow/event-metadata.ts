@@ -35,6 +35,8 @@ export interface EsflowEventMetadata {
   readonly correlationId: string;
   readonly causationId: string;
   readonly idempotencyKey?: string;
+  /** With an idempotency key: the fingerprint of the request (operation and body). */
+  readonly requestFingerprint?: string;
   readonly schema: SchemaReference;
   /** State value before and after the transition this event belongs to. */
   readonly stateBefore: unknown;

@@ -26,6 +26,13 @@ export interface InstanceState {
    * event that request appended: the revision its first answer reported.
    */
   readonly requestRevisions: ReadonlyMap<string, StreamRevision>;
+  /**
+   * For each request that carried an idempotency key (by its request event id), the fingerprint
+   * of that request (its operation and body): a key reused for another request is refused.
+   */
+  readonly requestFingerprints: ReadonlyMap<string, string>;
+  /** Bytes of stored event data in the stream: what the instance's size limit and cache count. */
+  readonly bytes: number;
   /** The correlation id of the start request; later events inherit it unless given one. */
   readonly correlationId: string;
 }
@@ -108,6 +115,13 @@ export function foldInstance(
   let streamName: string;
   let correlationId: string;
   const requestRevisions = new Map(from?.requestRevisions ?? []);
+  const requestFingerprints = new Map(from?.requestFingerprints ?? []);
+  let bytes = from?.bytes ?? 0;
+  const noteRequest = (recorded: RecordedEvent) => {
+    requestRevisions.set(recorded.eventId, recorded.revision);
+    const fingerprint = readEsflowMetadata(recorded.metadata).requestFingerprint;
+    if (fingerprint !== undefined) requestFingerprints.set(recorded.eventId, fingerprint);
+  };
   if (from) {
     ({ snapshot, revision, streamName, correlationId } = from);
   } else {
@@ -121,7 +135,8 @@ export function foldInstance(
         `expected start event ${definition.startEvent}, found ${first.recorded.type}`,
       );
     [snapshot] = initialTransition(definition.machine, first.payload);
-    requestRevisions.set(first.recorded.eventId, first.recorded.revision);
+    noteRequest(first.recorded);
+    bytes += first.recorded.data.byteLength;
     revision = first.recorded.revision;
     correlationId = readEsflowMetadata(first.recorded.metadata).correlationId;
     remaining = rest;
@@ -130,6 +145,7 @@ export function foldInstance(
     if (recorded.revision !== revision + 1)
       throw corrupt(streamName, recorded.revision, `gap after revision ${revision}`);
     revision = recorded.revision;
+    bytes += recorded.data.byteLength;
     const metadata = readEsflowMetadata(recorded.metadata);
     if (metadata.category === EventCategory.Framework) {
       if (requestRevisions.has(metadata.causationId))
@@ -137,7 +153,7 @@ export function foldInstance(
       continue;
     }
     [snapshot] = transition(definition.machine, snapshot, machineEvent(recorded.type, payload));
-    requestRevisions.set(recorded.eventId, revision);
+    noteRequest(recorded);
   }
   return {
     definition,
@@ -146,6 +162,8 @@ export function foldInstance(
     snapshot,
     revision,
     requestRevisions,
+    requestFingerprints,
+    bytes,
     correlationId,
   };
 }

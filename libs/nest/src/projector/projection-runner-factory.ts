@@ -18,6 +18,20 @@ export function leaseOwner(role: string): string {
   return `${role}@${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
 }
 
+/** How often a projection's owner renews its lease and reports its status, for a lease of `leaseMs`. */
+export function projectionHeartbeatMs(leaseMs: number): number {
+  // Renew well within the lease, so a healthy owner never loses it.
+  return Math.min(1000, Math.floor(leaseMs / 3));
+}
+
+/**
+ * How long a projection's record may go without a heartbeat before its owner is taken for gone:
+ * five heartbeats, and at least 3 s (a loaded machine delays a heartbeat or two).
+ */
+export function projectionSilenceLimitMs(leaseMs: number): number {
+  return Math.max(5 * projectionHeartbeatMs(leaseMs), 3_000);
+}
+
 /**
  * A projection runner with the configured lease, batch size and heartbeat: what the projector
  * module runs, and what `esflow projections rebuild` runs when no projector holds the lease.
@@ -43,8 +57,7 @@ export function configuredProjectionRunner(options: {
     owner: options.owner,
     leaseTtlMs: leaseMs,
     batchSize,
-    // Renew well within the lease, so a healthy owner never loses it.
-    heartbeatMs: Math.min(1000, Math.floor(leaseMs / 3)),
+    heartbeatMs: projectionHeartbeatMs(leaseMs),
     ...(options.onError ? { onError: options.onError } : {}),
   });
 }

@@ -20,7 +20,13 @@ function resolveRestOptions(options: EsflowRestOptions): ResolvedRestOptions {
       ErrorCode.InvalidConfiguration,
       `EsflowRestModule: bodyLimitBytes must be a positive whole number, got ${String(limit)}`,
     );
-  return { bodyLimitBytes: limit };
+  const cooldown = options.rebuildCooldownMs ?? 30_000;
+  if (!Number.isInteger(cooldown) || cooldown < 0)
+    throw new EsflowError(
+      ErrorCode.InvalidConfiguration,
+      `EsflowRestModule: rebuildCooldownMs must be a whole number of ms, got ${String(cooldown)}`,
+    );
+  return { bodyLimitBytes: limit, rebuildCooldownMs: cooldown };
 }
 
 /**

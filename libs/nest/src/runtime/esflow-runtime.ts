@@ -10,6 +10,7 @@ import {
   FeatureSource,
   IdGenerator,
   Sleep,
+  StreamLimits,
   ProjectionDefinition,
   WorkflowCatalog,
   WorkflowDefinition,
@@ -32,6 +33,10 @@ export interface EsflowRuntimeOptions {
   readonly features: readonly FeatureSource[];
   /** Instances kept rehydrated in memory (default 10 000). */
   readonly instanceCacheSize?: number;
+  /** The instance cache's budget in bytes of event data (default 64 MiB). */
+  readonly instanceCacheBytes?: number;
+  /** How large an event and an instance may be (default `DEFAULT_STREAM_LIMITS`). */
+  readonly limits?: Partial<StreamLimits>;
   /** Defaults to the system clock; tests may pass a controlled one. */
   readonly clock?: Clock;
   /** Defaults to random and UUIDv5 ids. */
@@ -55,9 +60,14 @@ export interface EsflowRuntime {
  * Composes an application from its features: merges them (a workflow or projection name
  * registered twice stops here, naming both registrations), loads the framework's and every
  * feature's schemas into one catalog, checks that each workflow's events have a schema,
- * registers the schemas in the registry, and builds the engine and the list of projections.
+ * checks the registry against the writer schemas kept in the store and registers the schemas
+ * (`AvroPayloadCodec.create`), and builds the engine and the list of projections.
  * `EsflowModule` calls it at start-up; the CLI and the test kit call it directly. Throws
- * INVALID_DEFINITION (with what to fix) for a clash, an invalid schema or a missing one.
+ * INVALID_DEFINITION (with what to fix) for a clash, an invalid schema or a missing one, and
+ * INVALID_CONFIGURATION when the registry answers kept schema ids with other schemas. A registry
+ * that cannot be reached stops it (STORE_UNAVAILABLE, naming the subjects) only when a current
+ * schema has no id kept in the store yet; otherwise the runtime starts without it, its status
+ * `down` (`codec.writerSchemas.status`) until a check finds it answering again.
  */
 export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promise<EsflowRuntime> {
   const composed = composeFeatures(options.features, BUILT_IN_PROJECTION_NAMES);
@@ -66,7 +76,11 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
   const schemaDirectories = withFrameworkSchemas(composed.schemaDirectories);
   const schemas = SchemaCatalog.load(schemaDirectories);
   checkSchemasPresent(composed.workflows, schemas, schemaDirectories);
-  const codec = await AvroPayloadCodec.create({ catalog: schemas, registry: options.registry });
+  const codec = await AvroPayloadCodec.create({
+    catalog: schemas,
+    registry: options.registry,
+    store: options.store,
+  });
   const engine = createWorkflowEngine({
     store: options.store,
     codec,
@@ -77,6 +91,8 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
     ...(options.instanceCacheSize === undefined
       ? {}
       : { cacheCapacity: options.instanceCacheSize }),
+    ...(options.instanceCacheBytes === undefined ? {} : { cacheBytes: options.instanceCacheBytes }),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   return {
     engine,

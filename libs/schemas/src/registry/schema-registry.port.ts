@@ -18,6 +18,11 @@ export interface RegisteredSchema {
  */
 export interface SchemaRegistry {
   /**
+   * How messages name this registry, e.g. `the schema registry at http://… (SCHEMA_REGISTRY_URL)`;
+   * absent: `the schema registry`.
+   */
+  readonly description?: string;
+  /**
    * Registers `schema` under `subject`. An identical schema (same normalised form) already
    * there is returned as it is; a new one becomes the next version if it is compatible under
    * the subject's level, else a SCHEMA_INCOMPATIBLE error is thrown and nothing is registered.
@@ -35,6 +40,14 @@ export interface SchemaRegistry {
   setCompatibility(subject: string, level: CompatibilityLevel): Promise<void>;
   /** The subject's own level, or undefined when it follows the registry's default. */
   compatibility(subject: string): Promise<CompatibilityLevel | undefined>;
+  /**
+   * Optional capability: puts each schema back under its subject, version and global id, for
+   * a registry that lost them (wiped). Ids and subject versions already taken are left as they
+   * are, so the caller checks the result with {@link SchemaRegistry.schemaById}. A registry that
+   * cannot choose ids over its API lacks the method or throws a non-retriable error saying what
+   * to do instead.
+   */
+  restore?(schemas: readonly RegisteredSchema[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -11,6 +11,7 @@ import {
   EventToAppend,
   ExpectedRevision,
   GlobalPosition,
+  isEsflowError,
   pollingSubscription,
   ReadAllOptions,
   ReadStreamOptions,
@@ -100,11 +101,36 @@ function storeUnavailable(cause: unknown): EsflowError {
 }
 
 /**
+ * Why a commit failed, in words an operator acts on: SQLite's result code says whether the disk
+ * is full (SQLITE_FULL, also when a write came up short) or failing (SQLITE_IOERR_*).
+ */
+function commitFailure(cause: unknown): string {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (code === 'SQLITE_FULL') return 'the disk holding the store is full (SQLITE_FULL)';
+  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR'))
+    return `the disk holding the store failed a read or write (${code}: ${message})`;
+  return message;
+}
+
+/** The error of every append of a batch whose commit failed: retriable, nothing was written. */
+function notWritten(cause: unknown): EsflowError {
+  return new EsflowError(
+    ErrorCode.StoreUnavailable,
+    `SQLite event store: ${commitFailure(cause)}; nothing of this append was written, retry it later`,
+    { retriable: true, cause },
+  );
+}
+
+/**
  * The embedded event store: one SQLite file in WAL mode, safe to share between the api and
  * projector processes. Appends issued while a transaction is being committed are gathered and
  * committed together (group commit), each with its own expected-revision check, so throughput
  * is not capped at one fsync per request. Global order is commit order: SQLite serialises
- * writers, so positions never appear out of order to a reader.
+ * writers, so positions never appear out of order to a reader. When SQLite itself fails a commit
+ * (a full disk, an I/O error), every append of that commit is rejected with a retriable
+ * STORE_UNAVAILABLE and nothing of any of them is written; reads go on working, and appends
+ * succeed again once the disk has room.
  */
 export function createSqliteEventStore(options: SqliteEventStoreOptions): SqliteEventStore {
   mkdirSync(dirname(options.filename), { recursive: true });
@@ -190,7 +216,12 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       try {
         return { ok: true as const, result: appendOne(pending, recordedAt) };
       } catch (error) {
-        return { ok: false as const, error };
+        // The append's own refusal (a conflict, a partial duplicate) undoes only its savepoint.
+        // Any other failure is SQLite's (disk full, I/O error, out of memory), after which SQLite
+        // may have rolled back the whole transaction: the appends after it would then commit
+        // one by one outside the batch. Abandon the batch instead, so none of it is written.
+        if (isEsflowError(error)) return { ok: false as const, error };
+        throw error;
       }
     }),
   );
@@ -204,7 +235,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       try {
         outcomes = commitBatch.immediate(batch, now().getTime());
       } catch (error) {
-        batch.forEach((pending) => pending.reject(storeUnavailable(error)));
+        batch.forEach((pending) => pending.reject(notWritten(error)));
         continue;
       }
       counters.commits += 1;

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
-import * as avro from 'avsc';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, EsflowError } from '@esflow/core';
 import {
+  canonicalSchema,
   checkCompatibility,
   CompatibilityLevel,
   RegisteredSchema,
@@ -15,9 +15,7 @@ import {
  * two texts of one schema compare equal, while adding a default makes a new version.
  */
 export function normalizedSchema(schema: string): string {
-  return JSON.stringify(
-    avro.Type.forSchema(JSON.parse(schema) as avro.Schema).schema({ exportAttrs: true }),
-  );
+  return canonicalSchema(schema);
 }
 
 /** Decides whether `candidate` may follow the released versions under `level`. */
@@ -45,7 +43,8 @@ export interface EmbeddedSchemaRegistryOptions {
  * The embedded registry of the default run: subjects, versions, global ids and per-subject
  * compatibility levels kept in SQLite (the event store's file by default), with Confluent's
  * numbering — ids are global and shared by identical schemas across subjects, versions count
- * from 1 per subject — and its refusal of a schema incompatible under the subject's level.
+ * from 1 per subject — and its refusal of a schema incompatible under the subject's level. It
+ * can `restore` schemas under their own ids (into a new file, when the events live elsewhere).
  */
 export function createEmbeddedSchemaRegistry(
   options: EmbeddedSchemaRegistryOptions,
@@ -78,8 +77,14 @@ export function createEmbeddedSchemaRegistry(
       'SELECT id FROM registry_schemas WHERE canonical = ?',
     ),
     insertSchema: db.prepare('INSERT INTO registry_schemas (canonical, schema) VALUES (?, ?)'),
-    schemaById: db.prepare<[number], { schema: string }>(
-      'SELECT schema FROM registry_schemas WHERE id = ?',
+    schemaById: db.prepare<[number], { schema: string; canonical: string }>(
+      'SELECT schema, canonical FROM registry_schemas WHERE id = ?',
+    ),
+    restoreSchema: db.prepare(
+      'INSERT OR IGNORE INTO registry_schemas (id, canonical, schema) VALUES (?, ?, ?)',
+    ),
+    restoreVersion: db.prepare(
+      'INSERT OR IGNORE INTO registry_subject_versions (subject, version, schema_id) VALUES (?, ?, ?)',
     ),
     findVersion: db.prepare<[string, number], { version: number }>(
       'SELECT version FROM registry_subject_versions WHERE subject = ? AND schema_id = ?',
@@ -132,7 +137,19 @@ export function createEmbeddedSchemaRegistry(
     return { subject, version, id, schema };
   });
 
+  // An id or a subject version already taken, or the schema already held under another id,
+  // is left as it is: the caller checks each id afterwards.
+  const restore = db.transaction((schemas: readonly RegisteredSchema[]) => {
+    for (const { subject, version, id, schema } of schemas) {
+      const canonical = normalizedSchema(schema);
+      sql.restoreSchema.run(id, canonical, schema);
+      if (sql.schemaById.get(id)?.canonical === canonical)
+        sql.restoreVersion.run(subject, version, id);
+    }
+  });
+
   return {
+    description: `the embedded schema registry in ${options.filename}`,
     async register(subject, schema) {
       return register.immediate(subject, schema);
     },
@@ -162,6 +179,9 @@ export function createEmbeddedSchemaRegistry(
     },
     async compatibility(subject) {
       return sql.level.get(subject)?.compatibility;
+    },
+    async restore(schemas) {
+      restore.immediate(schemas);
     },
     async close() {
       db.close();

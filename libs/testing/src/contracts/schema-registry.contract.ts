@@ -16,15 +16,23 @@ export interface SchemaRegistryUnderTest {
 const record = (name: string, fields: { name: string; type: unknown; default?: unknown }[]) =>
   JSON.stringify({ type: 'record', name, namespace: 'esflow.contract', fields });
 
+/** What a registry adapter can do beyond the required port, declared per adapter. */
+export interface SchemaRegistryCapabilities {
+  /** `restore`: schemas put back under chosen ids (embedded; Apicurio through its import API). */
+  readonly restore: boolean;
+}
+
 /**
  * The behaviour every schema registry adapter must have: Confluent's subjects, versions, global
- * ids and per-subject levels, with incompatible schemas refused. Runs against the embedded
- * registry and against a real Confluent-compatible registry (Apicurio) in the integration tier.
+ * ids and per-subject levels, with incompatible schemas refused; and, where declared, schemas
+ * restored under their own ids. Runs against the embedded registry and against a real
+ * Confluent-compatible registry (Apicurio) in the integration tier.
  */
 export function describeSchemaRegistryContract(
   adapter: string,
   create: () => Promise<SchemaRegistryUnderTest>,
   api: ContractTestApi,
+  capabilities: SchemaRegistryCapabilities = { restore: true },
 ): void {
   const { afterAll, beforeAll, describe, expect, it } = api;
   describe(`schema registry contract: ${adapter}`, () => {
@@ -136,6 +144,34 @@ export function describeSchemaRegistryContract(
       await registry.register(plain, v2);
       expect((await registry.register(plain, v3)).version).toBe(3);
     });
+
+    it(
+      capabilities.restore
+        ? 'restores schemas under their own ids and versions, and leaves a taken id alone'
+        : 'declares that it cannot restore schemas under chosen ids',
+      async () => {
+        if (!capabilities.restore) {
+          expect(registry.restore).toBeUndefined();
+          return;
+        }
+        const unique = randomUUID().replaceAll('-', '').slice(0, 12);
+        const id = 1_000_000 + Math.floor(Math.random() * 1_000_000);
+        const subject = fresh();
+        const schema = record(`Restored${unique}`, [{ name: 'a', type: 'string' }]);
+        await registry.restore!([{ subject, version: 1, id, schema }]);
+        expect(JSON.parse(await registry.schemaById(id))).toMatchObject({
+          fields: [{ name: 'a', type: 'string' }],
+        });
+        expect(await registry.version(subject, 1)).toMatchObject({ id, version: 1 });
+        expect(await registry.register(subject, schema)).toMatchObject({ id, version: 1 });
+
+        const taken = await registry.register(fresh(), record(`Taken${unique}`, []));
+        await registry.restore!([
+          { subject: fresh(), version: 1, id: taken.id, schema: record(`Other${unique}`, []) },
+        ]);
+        expect(await registry.schemaById(taken.id)).toContain(`Taken${unique}`);
+      },
+    );
 
     it('accepts anything under NONE', async () => {
       const name = fresh();

@@ -1,11 +1,13 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, UseFilters } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { ResolvedEsflowOptions } from '../../esflow-module-options';
+import { projectionSilenceLimitMs } from '../../projector/projection-runner-factory';
 import { ESFLOW_OPTIONS, PROJECTIONS, READ_MODEL_QUERIES, READ_MODEL_STORE } from '../../tokens';
 import {
   ErrorCode,
   EsflowError,
   formatPosition,
+  measureLag,
   ProjectionDefinition,
   ProjectionRecord,
   ProjectionRequestKind,
@@ -14,7 +16,14 @@ import {
   ReadModelQueries,
 } from '@esflow/core';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
-import { ProblemResponse } from '../workflows/workflow.dto';
+import { ESFLOW_REST_OPTIONS, ResolvedRestOptions } from '../rest-options';
+import {
+  ApiListProjections,
+  ApiRebuildProjection,
+  ApiRetryProjection,
+  ApiSkipProjection,
+  ApiStats,
+} from './projections.openapi';
 
 /**
  * Projection status and operator actions. The api only records requests; the projector that
@@ -29,13 +38,11 @@ export class ProjectionsController {
     @Inject(READ_MODEL_QUERIES) private readonly queries: ReadModelQueries,
     @Inject(PROJECTIONS) private readonly definitions: readonly ProjectionDefinition[],
     @Inject(ESFLOW_OPTIONS) private readonly options: ResolvedEsflowOptions,
+    @Inject(ESFLOW_REST_OPTIONS) private readonly rest: ResolvedRestOptions,
   ) {}
 
   @Get('projections')
-  @ApiOperation({
-    summary:
-      'Every projection: status (live, catchingUp, rebuilding, stopped), position, lag, error',
-  })
+  @ApiListProjections()
   async list() {
     const records = new Map(
       (await this.readModel.records()).map((record) => [record.name, record]),
@@ -49,15 +56,11 @@ export class ProjectionsController {
 
   @Post('projections/:name/rebuild')
   @HttpCode(202)
-  @ApiOperation({
-    summary:
-      'Rebuild by replaying all events into a shadow copy, then swap; queries keep answering meanwhile',
-  })
-  @ApiResponse({ status: 404, description: 'PROJECTION_NOT_FOUND', type: ProblemResponse })
-  @ApiResponse({ status: 409, description: 'REBUILD_IN_PROGRESS', type: ProblemResponse })
+  @ApiRebuildProjection()
   async rebuild(@Param('name') name: string) {
     this.definition(name);
     const record = await this.readModel.record(name);
+    this.refuseIfRebuiltMomentsAgo(name, record);
     const pending = await this.readModel.pendingRequests(name);
     if (
       record?.rebuild ||
@@ -76,23 +79,20 @@ export class ProjectionsController {
 
   @Post('projections/:name/retry')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Retry the event a stopped projection failed on' })
+  @ApiRetryProjection()
   async retry(@Param('name') name: string) {
     return this.actOnFailure(name, ProjectionRequestKind.Retry);
   }
 
   @Post('projections/:name/skip')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Skip the event a stopped projection failed on; the skip is recorded' })
+  @ApiSkipProjection()
   async skip(@Param('name') name: string) {
     return this.actOnFailure(name, ProjectionRequestKind.Skip);
   }
 
   @Get('stats')
-  @ApiOperation({
-    summary:
-      'Instances by workflow and state, and definition versions in use (from the read model)',
-  })
+  @ApiStats()
   async stats() {
     const counts = await this.queries.stateCounts();
     const workflows: Record<string, { total: number; byState: Record<string, number> }> = {};
@@ -114,6 +114,23 @@ export class ProjectionsController {
     return definition;
   }
 
+  /**
+   * A rebuild replays the whole log: one asked for again moments after the last finished is
+   * almost always a double click or a script in a loop, so it waits out the cooldown.
+   */
+  private refuseIfRebuiltMomentsAgo(name: string, record: ProjectionRecord | undefined): void {
+    if (!record?.rebuiltAt || this.rest.rebuildCooldownMs === 0) return;
+    const since = Date.now() - Date.parse(record.rebuiltAt);
+    const wait = this.rest.rebuildCooldownMs - since;
+    if (wait <= 0) return;
+    const retryAfterSeconds = Math.ceil(wait / 1000);
+    throw new EsflowError(
+      ErrorCode.RebuildTooSoon,
+      `projection ${name} finished a rebuild ${Math.max(0, Math.round(since / 1000))} s ago; ask again in ${retryAfterSeconds} s`,
+      { details: { projection: name, rebuiltAt: record.rebuiltAt, retryAfterSeconds } },
+    );
+  }
+
   private async actOnFailure(name: string, kind: ProjectionRequestKind) {
     this.definition(name);
     const record = await this.readModel.record(name);
@@ -121,6 +138,18 @@ export class ProjectionsController {
       throw new EsflowError(
         ErrorCode.ProjectionNotStopped,
         `projection ${name} has not stopped on a failed event`,
+      );
+    // One decision per failed event: a second one queued behind the first would be dropped
+    // once the first has settled the failure, after it was acknowledged.
+    const pending = (await this.readModel.pendingRequests(name)).find(
+      (request) =>
+        request.kind === ProjectionRequestKind.Retry || request.kind === ProjectionRequestKind.Skip,
+    );
+    if (pending)
+      throw new EsflowError(
+        ErrorCode.ProjectionRequestPending,
+        `projection ${name} already has a ${pending.kind} of its failed event waiting to be carried out; ask again once GET /projections shows its outcome`,
+        { details: { projection: name, pending: pending.kind } },
       );
     await this.readModel.request(name, kind);
     return { name, status: `${kind}Requested`, event: record.failure };
@@ -136,8 +165,18 @@ export class ProjectionsController {
         error: 'not started yet: no projector has run it',
       };
     const checkpoint = await this.readModel.checkpoint(record.name, record.activeGeneration);
-    const silentFor = record.heartbeatAt ? Date.now() - Date.parse(record.heartbeatAt) : Infinity;
-    const abandoned = silentFor > 3 * this.options.projections.leaseMs;
+    const now = new Date();
+    // The owner heartbeats about every second; a record that stopped changing has no owner left.
+    const silentFor = record.heartbeatAt
+      ? now.getTime() - Date.parse(record.heartbeatAt)
+      : Infinity;
+    const abandoned = silentFor > projectionSilenceLimitMs(this.options.projections.leaseMs);
+    // Measured now, by this process: the record's figure froze with its owner.
+    const { events, seconds } = await measureLag(this.options.store, {
+      after: checkpoint?.position,
+      ...(definition.filter ? { filter: definition.filter } : {}),
+      now,
+    });
     const rebuildCheckpoint = record.rebuild
       ? await this.readModel.checkpoint(record.name, record.rebuild.generation)
       : undefined;
@@ -148,11 +187,15 @@ export class ProjectionsController {
       generation: record.activeGeneration,
       position: checkpoint ? formatPosition(checkpoint.position) : null,
       eventsApplied: checkpoint?.eventsApplied ?? 0,
-      lag: record.lag,
+      lag: { events, seconds },
       ...(record.failure
         ? { error: record.failure }
         : abandoned
-          ? { error: `no projector has reported for ${Math.round(silentFor / 1000)} s` }
+          ? {
+              error: record.heartbeatAt
+                ? `no projector has reported since ${record.heartbeatAt} (${Math.round(silentFor / 1000)} s ago; it was ${record.status} then)`
+                : 'no projector has reported yet',
+            }
           : {}),
       ...(record.rebuild
         ? { rebuild: { ...record.rebuild, applied: rebuildCheckpoint?.eventsApplied ?? 0 } }

@@ -17,11 +17,26 @@ function parse(schema: z.ZodTypeAny, value: unknown, what: string): unknown {
   return result.data;
 }
 
+/**
+ * A payload member of the envelope (`input`, `payload`): required, and a JSON object. Only its
+ * envelope is checked here (MALFORMED_REQUEST); its fields are the schema's (SCHEMA_VALIDATION_FAILED).
+ */
+const payloadObject = (what: string) =>
+  z.unknown().superRefine((value, context) => {
+    if (value === undefined)
+      context.addIssue({ code: z.ZodIssueCode.custom, message: `is required: ${what}` });
+    else if (typeof value !== 'object' || value === null || Array.isArray(value))
+      context.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `must be a JSON object (${what}), got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+      });
+  });
+
 const startBody = z
   .object(
     {
       id: z.string({ invalid_type_error: 'must be a string' }).optional(),
-      input: z.unknown().refine((v) => v !== undefined, 'is required: the start event payload'),
+      input: payloadObject('the start event payload'),
     },
     {
       invalid_type_error: 'the body must be a JSON object',
@@ -39,7 +54,7 @@ const sendBody = z
           invalid_type_error: 'must be a string',
         })
         .min(1),
-      payload: z.unknown().refine((v) => v !== undefined, 'is required: the event payload'),
+      payload: payloadObject('the event payload'),
     },
     {
       invalid_type_error: 'the body must be a JSON object',
@@ -53,12 +68,13 @@ const listQuery = z
     workflow: z.string().optional(),
     state: z.string().optional(),
     status: z.enum(['running', 'completed', 'cancelled', 'failed']).optional(),
-    limit: z.coerce
-      .number()
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(1000, 'must be at most 1000')
-      .default(50),
+    // Decimal digits only: `0x10`, `1e2` or ` 5` are not limits.
+    limit: z
+      .string()
+      .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 1000, in decimal digits')
+      .transform(Number)
+      .pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000'))
+      .default('50'),
     after: z.string().optional(),
     waitFor: z
       .string()

@@ -1,14 +1,24 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { STATE_VALUE_OR_NULL_SCHEMA, STATE_VALUE_SCHEMA } from '../openapi/state-value';
 
 /** OpenAPI shapes of the REST contract v1; validation itself is done from the Avro schemas. */
+
+const ID_PATTERN = '^[A-Za-z0-9._:-]{1,200}$';
+const INSTANCE_STATUSES = ['running', 'completed', 'cancelled', 'failed'];
+
 export class StartWorkflowBody {
   @ApiPropertyOptional({
-    description: 'Instance id; defaults to the business key (orderId) or a new UUID',
+    description:
+      'Instance id (1–200 of `[A-Za-z0-9._:-]`, not `.` or `..`); defaults to the business key (orderId), else one derived from the Idempotency-Key, else a new UUID',
+    pattern: ID_PATTERN,
     example: 'order-1001',
   })
   id?: string;
   @ApiProperty({
-    description: "Payload of the workflow's start event (orderFulfillment: OrderPlaced)",
+    type: 'object',
+    additionalProperties: true,
+    description:
+      "Payload of the workflow's start event (orderFulfillment: OrderPlaced), validated against its Avro schema",
     example: {
       orderId: 'order-1001',
       customerId: 'c-7',
@@ -21,9 +31,15 @@ export class StartWorkflowBody {
 }
 
 export class SendEventBody {
-  @ApiProperty({ description: 'Event type (PascalCase, past tense)', example: 'PaymentReceived' })
+  @ApiProperty({
+    description: 'Event type (PascalCase, past tense)',
+    minLength: 1,
+    example: 'PaymentReceived',
+  })
   type!: string;
   @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
     description: "Event payload, validated against the event's Avro schema",
     example: { paymentId: 'pay-1', amountCents: 4999 },
   })
@@ -33,38 +49,86 @@ export class SendEventBody {
 export class InstanceResponse {
   @ApiProperty({ example: 'orderFulfillment' }) workflow!: string;
   @ApiProperty({ example: 'order-1001' }) id!: string;
-  @ApiProperty({ description: 'Definition version the instance is pinned to', example: 1 })
-  version!: number;
   @ApiProperty({
-    description: 'XState state value: a string, or an object for nested/parallel states',
-    example: 'awaitingPayment',
+    type: 'integer',
+    minimum: 1,
+    description: 'Definition version the instance is pinned to',
+    example: 1,
   })
+  version!: number;
+  @ApiProperty(STATE_VALUE_SCHEMA)
   state!: unknown;
-  @ApiProperty({ enum: ['running', 'completed', 'cancelled', 'failed'] }) status!: string;
-  @ApiProperty({ description: 'Revision of the last event; also the ETag', example: 0 })
+  @ApiProperty({ enum: INSTANCE_STATUSES, example: 'running' }) status!: string;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description: 'Revision of the last event; also the ETag',
+    example: 0,
+  })
   revision!: number;
 }
 
 export class InstanceDetailResponse extends InstanceResponse {
-  @ApiProperty({ description: 'Machine context' }) context!: Record<string, unknown>;
-  @ApiProperty({ type: [String], example: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'] })
-  acceptedEvents!: string[];
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Machine context' })
+  context!: unknown;
+  @ApiProperty({
+    type: [String],
+    description: 'The events the current state accepts (guards are not evaluated)',
+    example: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'],
+  })
+  acceptedEvents!: readonly string[];
+}
+
+export class SchemaReferenceResponse {
+  @ApiProperty({ example: 'esflow.orderFulfillment.PaymentReceived' }) subject!: string;
+  @ApiProperty({ type: 'integer', minimum: 1 }) version!: number;
+  @ApiProperty({ type: 'integer', description: 'Registry schema id' }) id!: number;
+}
+
+export class EventMetadataResponse {
+  @ApiProperty({ format: 'uuid' }) eventId!: string;
+  @ApiProperty({
+    enum: ['workflow', 'framework'],
+    description: "`workflow`: an input to the machine; `framework`: the engine's own",
+  })
+  category!: string;
+  @ApiProperty() workflow!: string;
+  @ApiProperty() instanceId!: string;
+  @ApiProperty({ type: 'integer', minimum: 1 }) definitionVersion!: number;
+  @ApiProperty() correlationId!: string;
+  @ApiProperty() causationId!: string;
+  @ApiPropertyOptional() idempotencyKey?: string;
+  @ApiPropertyOptional({
+    description: 'With an idempotency key: the fingerprint of the request',
+  })
+  requestFingerprint?: string;
+  @ApiProperty({ type: SchemaReferenceResponse }) schema!: SchemaReferenceResponse;
+  @ApiProperty({ ...STATE_VALUE_OR_NULL_SCHEMA, description: 'State before (null at the start)' })
+  stateBefore!: unknown;
+  @ApiProperty(STATE_VALUE_SCHEMA) stateAfter!: unknown;
+  @ApiProperty({ enum: INSTANCE_STATUSES }) statusAfter!: string;
+  @ApiProperty({ format: 'date-time' }) occurredAt!: string;
 }
 
 export class HistoryEntryResponse {
-  @ApiProperty() revision!: number;
-  @ApiProperty() type!: string;
-  @ApiProperty({ description: 'Payload decoded with the current schema' }) data!: Record<
-    string,
-    unknown
-  >;
-  @ApiProperty({ description: 'esflow metadata: ids, schema, states, definition version' })
-  metadata!: Record<string, unknown>;
+  @ApiProperty({ type: 'integer', minimum: 0 }) revision!: number;
+  @ApiProperty({ example: 'PaymentReceived' }) type!: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Payload decoded with the current schema',
+  })
+  data!: Readonly<Record<string, unknown>>;
+  @ApiProperty({
+    type: EventMetadataResponse,
+    description: 'esflow metadata: ids, schema, states, definition version',
+  })
+  metadata!: Readonly<Record<string, unknown>>;
   @ApiProperty({ format: 'date-time' }) recordedAt!: string;
 }
 
 export class HistoryResponse {
-  @ApiProperty({ type: [HistoryEntryResponse] }) events!: HistoryEntryResponse[];
+  @ApiProperty({ type: [HistoryEntryResponse] }) events!: readonly HistoryEntryResponse[];
 }
 
 export class InstanceSummaryResponse extends InstanceResponse {
@@ -72,24 +136,11 @@ export class InstanceSummaryResponse extends InstanceResponse {
 }
 
 export class InstancePageResponse {
-  @ApiProperty({ type: [InstanceSummaryResponse] }) items!: InstanceSummaryResponse[];
+  @ApiProperty({ type: [InstanceSummaryResponse] }) items!: readonly InstanceSummaryResponse[];
   @ApiProperty({
     nullable: true,
     type: String,
-    description: 'Cursor for the next page (pass as `after`)',
+    description: 'Cursor for the next page (pass as `after`); null on the last page',
   })
   next!: string | null;
-}
-
-export class ProblemResponse {
-  @ApiProperty({ example: 'urn:esflow:problem:event-not-accepted' }) type!: string;
-  @ApiProperty() title!: string;
-  @ApiProperty() status!: number;
-  @ApiProperty() detail!: string;
-  @ApiProperty({ description: 'Stable error code', example: 'EVENT_NOT_ACCEPTED' }) code!: string;
-  @ApiPropertyOptional({
-    description: 'For validation failures: which field broke which rule',
-    example: [{ path: 'payload.amountCents', message: 'is required' }],
-  })
-  errors?: { path: string; message: string }[];
 }

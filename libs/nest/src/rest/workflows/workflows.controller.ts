@@ -11,9 +11,18 @@ import {
   Res,
   UseFilters,
 } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import {
+  ErrorCode,
   InstanceView,
   ReadModelQueries,
   Result,
@@ -30,13 +39,27 @@ import {
   rejected,
 } from '../http/request-parsing';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
+import {
+  CONSISTENCY_HEADER,
+  CORRELATION_ID_HEADER,
+  ETAG_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  IF_MATCH_HEADER,
+  LOCATION_HEADER,
+} from '../openapi/headers';
+import {
+  ApiEdgeProblemModels,
+  ApiProblems,
+  BODY_EDGE_CODES,
+  FAULT_CODES,
+} from '../openapi/problems';
 import { parseListQuery, parseSendBody, parseStartBody } from './workflow-requests';
 import {
   HistoryResponse,
   InstanceDetailResponse,
   InstancePageResponse,
   InstanceResponse,
-  ProblemResponse,
   SendEventBody,
   StartWorkflowBody,
 } from './workflow.dto';
@@ -47,17 +70,25 @@ function unwrap<T>(result: Result<T>): T {
 }
 
 /** The public fields of an instance after a write (no context: it may be large). */
-function summary(instance: InstanceView) {
+function summary(instance: InstanceView): InstanceResponse {
   const { workflow, id, version, state, status, revision } = instance;
   return { workflow, id, version, state, status, revision };
 }
 
+const ID_SCHEMA = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,200}$' };
+const WORKFLOW_PARAM = ApiParam({
+  name: 'workflow',
+  description: 'A registered workflow name, e.g. `orderFulfillment`',
+  schema: { ...ID_SCHEMA, example: 'orderFulfillment' },
+});
+const ID_PARAM = ApiParam({
+  name: 'id',
+  description: 'Instance id: 1–200 of `[A-Za-z0-9._:-]`, not `.` or `..`',
+  schema: { ...ID_SCHEMA, example: 'order-1001' },
+});
+
 @ApiTags('workflows')
-@ApiResponse({
-  status: 400,
-  description: 'Malformed request, invalid id or schema violation',
-  type: ProblemResponse,
-})
+@ApiEdgeProblemModels()
 @UseFilters(ProblemDetailsFilter)
 @Controller('workflows')
 export class WorkflowsController {
@@ -69,23 +100,45 @@ export class WorkflowsController {
 
   @Post(':workflow')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Start a workflow instance with its start event' })
-  @ApiBody({ type: StartWorkflowBody })
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description: 'Repeating a request with the same key returns the first result',
+  @ApiOperation({
+    operationId: 'startInstance',
+    summary: 'Start a workflow instance with its start event',
   })
-  @ApiResponse({ status: 201, type: InstanceResponse })
-  @ApiResponse({ status: 404, description: 'WORKFLOW_NOT_FOUND', type: ProblemResponse })
-  @ApiResponse({ status: 409, description: 'INSTANCE_ALREADY_EXISTS', type: ProblemResponse })
+  @WORKFLOW_PARAM
+  @ApiBody({ type: StartWorkflowBody })
+  @ApiHeader(
+    IDEMPOTENCY_KEY_HEADER(
+      'Repeating the start with the same key answers the first result (201, `Idempotent-Replayed: true`) and appends nothing.',
+    ),
+  )
+  @ApiHeader(CORRELATION_ID_HEADER)
+  @ApiResponse({
+    status: 201,
+    description: 'Started (or, with a repeated Idempotency-Key, started before)',
+    type: InstanceResponse,
+    headers: {
+      Location: LOCATION_HEADER,
+      ETag: ETAG_HEADER,
+      'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER,
+    },
+  })
+  @ApiProblems(
+    ...BODY_EDGE_CODES,
+    ErrorCode.InvalidId,
+    ErrorCode.SchemaValidationFailed,
+    ErrorCode.WorkflowNotFound,
+    ErrorCode.InstanceAlreadyExists,
+    ErrorCode.InstanceTooLarge,
+    ErrorCode.IdempotencyKeyReused,
+    ...FAULT_CODES,
+  )
   async start(
     @Param('workflow') workflow: string,
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Headers('x-correlation-id') correlationId: string | undefined,
     @Res({ passthrough: true }) response: Response,
-  ) {
+  ): Promise<InstanceResponse> {
     checkId(workflow, 'workflow');
     const { id, input } = parseStartBody(body);
     if (id !== undefined) checkId(id, 'id');
@@ -112,23 +165,36 @@ export class WorkflowsController {
 
   @Post(':workflow/:id/events')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Send an event to an instance' })
+  @ApiOperation({ operationId: 'sendEvent', summary: 'Send an event to an instance' })
+  @WORKFLOW_PARAM
+  @ID_PARAM
   @ApiBody({ type: SendEventBody })
-  @ApiHeader({
-    name: 'If-Match',
-    required: false,
-    description: 'Revision the client last saw (the ETag); a stale one is 409',
-  })
-  @ApiHeader({ name: 'Idempotency-Key', required: false })
-  @ApiResponse({ status: 200, type: InstanceResponse })
-  @ApiResponse({ status: 404, description: 'INSTANCE_NOT_FOUND', type: ProblemResponse })
-  @ApiResponse({ status: 409, description: 'REVISION_CONFLICT', type: ProblemResponse })
-  @ApiResponse({ status: 413, description: 'PAYLOAD_TOO_LARGE', type: ProblemResponse })
+  @ApiHeader(IF_MATCH_HEADER)
+  @ApiHeader(
+    IDEMPOTENCY_KEY_HEADER(
+      'Repeating the event with the same key answers the first result (200, `Idempotent-Replayed: true`) and appends nothing.',
+    ),
+  )
+  @ApiHeader(CORRELATION_ID_HEADER)
   @ApiResponse({
-    status: 422,
-    description: 'EVENT_NOT_ACCEPTED (with state and acceptedEvents)',
-    type: ProblemResponse,
+    status: 200,
+    description: 'Accepted and recorded (or, with a repeated Idempotency-Key, recorded before)',
+    type: InstanceResponse,
+    headers: { ETag: ETAG_HEADER, 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER },
   })
+  @ApiProblems(
+    ...BODY_EDGE_CODES,
+    ErrorCode.InvalidId,
+    ErrorCode.SchemaValidationFailed,
+    ErrorCode.UnknownEventType,
+    ErrorCode.WorkflowNotFound,
+    ErrorCode.InstanceNotFound,
+    ErrorCode.RevisionConflict,
+    ErrorCode.InstanceTooLarge,
+    ErrorCode.EventNotAccepted,
+    ErrorCode.IdempotencyKeyReused,
+    ...FAULT_CODES,
+  )
   async send(
     @Param('workflow') workflow: string,
     @Param('id') id: string,
@@ -137,7 +203,7 @@ export class WorkflowsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Headers('x-correlation-id') correlationId: string | undefined,
     @Res({ passthrough: true }) response: Response,
-  ) {
+  ): Promise<InstanceResponse> {
     checkId(workflow, 'workflow');
     checkId(id, 'id');
     const { type, payload } = parseSendBody(body);
@@ -161,18 +227,29 @@ export class WorkflowsController {
   }
 
   @Get(':workflow/:id')
-  @ApiOperation({ summary: 'Read an instance: state, context and the events it accepts now' })
+  @ApiOperation({
+    operationId: 'getInstance',
+    summary: 'Read an instance: state, context and the events it accepts now',
+  })
+  @WORKFLOW_PARAM
+  @ID_PARAM
   @ApiResponse({
     status: 200,
+    description: 'The instance, read from its stream (strongly consistent)',
     type: InstanceDetailResponse,
-    headers: { ETag: { description: 'The revision' } },
+    headers: { ETag: ETAG_HEADER },
   })
-  @ApiResponse({ status: 404, type: ProblemResponse })
+  @ApiProblems(
+    ErrorCode.InvalidId,
+    ErrorCode.WorkflowNotFound,
+    ErrorCode.InstanceNotFound,
+    ...FAULT_CODES,
+  )
   async get(
     @Param('workflow') workflow: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) response: Response,
-  ) {
+  ): Promise<InstanceDetailResponse> {
     checkId(workflow, 'workflow');
     checkId(id, 'id');
     const instance = unwrap(await this.engine.queries.get(workflow, id));
@@ -181,10 +258,24 @@ export class WorkflowsController {
   }
 
   @Get(':workflow/:id/history')
-  @ApiOperation({ summary: "An instance's events, decoded" })
-  @ApiResponse({ status: 200, type: HistoryResponse })
-  @ApiResponse({ status: 404, type: ProblemResponse })
-  async history(@Param('workflow') workflow: string, @Param('id') id: string) {
+  @ApiOperation({ operationId: 'getHistory', summary: "An instance's events, decoded" })
+  @WORKFLOW_PARAM
+  @ID_PARAM
+  @ApiResponse({
+    status: 200,
+    description: 'Every event of the instance in revision order, decoded with the current schemas',
+    type: HistoryResponse,
+  })
+  @ApiProblems(
+    ErrorCode.InvalidId,
+    ErrorCode.WorkflowNotFound,
+    ErrorCode.InstanceNotFound,
+    ...FAULT_CODES,
+  )
+  async history(
+    @Param('workflow') workflow: string,
+    @Param('id') id: string,
+  ): Promise<HistoryResponse> {
     checkId(workflow, 'workflow');
     checkId(id, 'id');
     return { events: unwrap(await this.engine.queries.history(workflow, id)) };
@@ -192,29 +283,65 @@ export class WorkflowsController {
 
   @Get()
   @ApiOperation({
+    operationId: 'listInstances',
     summary: 'List instances (filter by workflow, state, status; cursor pagination)',
+    description:
+      "Reads the projector's read model: eventually consistent (see `waitFor`). Unknown query parameters are 400.",
   })
-  @ApiQuery({ name: 'workflow', required: false })
-  @ApiQuery({ name: 'state', required: false, description: 'State value; JSON for object states' })
+  @ApiQuery({
+    name: 'workflow',
+    required: false,
+    description: 'Only instances of this registered workflow (an unknown one is 400)',
+    schema: { type: 'string', example: 'orderFulfillment' },
+  })
+  @ApiQuery({
+    name: 'state',
+    required: false,
+    description:
+      'Only instances in this state value: the state name, or the JSON of an object state',
+    schema: { type: 'string', example: 'awaitingPayment' },
+  })
   @ApiQuery({
     name: 'status',
     required: false,
-    enum: ['running', 'completed', 'cancelled', 'failed'],
+    description: 'Only instances with this status',
+    schema: { type: 'string', enum: ['running', 'completed', 'cancelled', 'failed'] },
   })
-  @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 50' })
-  @ApiQuery({ name: 'after', required: false, description: 'Cursor from the previous page' })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    description: 'Page size, in decimal digits',
+    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+  })
+  @ApiQuery({
+    name: 'after',
+    required: false,
+    description: "Cursor: the previous page's `next`",
+    schema: { type: 'string', example: 'orderFulfillment/order-1001' },
+  })
   @ApiQuery({
     name: 'waitFor',
     required: false,
     description:
       'Read your own write: `<id>@<revision>` (with `workflow`) waits up to 5 s until the read model has applied that revision; ' +
-      'the answer carries `Esflow-Consistency: stale` if it had not',
+      'the answer carries `Esflow-Consistency: fresh`, or `stale` if it had not',
+    schema: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._:-]{1,200}@\\d{1,15}$',
+      example: 'order-1001@4',
+    },
   })
-  @ApiResponse({ status: 200, type: InstancePageResponse })
+  @ApiResponse({
+    status: 200,
+    description: 'One page, in a stable order (workflow, then id)',
+    type: InstancePageResponse,
+    headers: { 'Esflow-Consistency': CONSISTENCY_HEADER },
+  })
+  @ApiProblems(ErrorCode.MalformedRequest, ...FAULT_CODES)
   async list(
     @Query() query: Record<string, unknown>,
     @Res({ passthrough: true }) response: Response,
-  ) {
+  ): Promise<InstancePageResponse> {
     const { waitFor, ...parsed } = parseListQuery(query);
     if (parsed.workflow !== undefined && !this.catalog.latest(parsed.workflow))
       throw malformed(`no workflow named ${parsed.workflow}`, [

@@ -1,0 +1,383 @@
+import { join } from 'node:path';
+import * as fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, EventStore, GlobalPosition } from '@esflow/core';
+import { orderFulfillmentFeature } from '@esflow/example-order-fulfillment';
+import { kycOnboardingFeature } from '@esflow/example-kyc-onboarding';
+import { createSqliteEventStore } from '@esflow/sqlite';
+import { AppProcess, startApp } from '../support/app-process';
+import { anOrder } from '../support/engine-fixture';
+import { httpClient, rawExchange } from '../support/http-client';
+import {
+  badId,
+  badIdempotencyKey,
+  badIfMatch,
+  badListQuery,
+  brokenPayload,
+  notAnObject,
+  notJsonContentType,
+  notJsonText,
+  schemasOf,
+  WorkflowSchemas,
+} from '../support/bad-input';
+
+/**
+ * The bad-input suite: property-based, over every endpoint and every field of every event schema
+ * of the shipped workflows. For each generated request: a 4xx problem+json with a stable code
+ * (never a 5xx), nothing appended (the store's head is where it was), and, at the end, the
+ * process alive with its memory bounded. The seed is printed; rerun a failure with
+ * `ESFLOW_BAD_INPUT_SEED=<seed> npx vitest run test/e2e/bad-input.e2e.spec.ts`; search deeper
+ * with `ESFLOW_BAD_INPUT_CASES=5000`.
+ */
+const CASES = Number(process.env['ESFLOW_BAD_INPUT_CASES'] ?? 250);
+const RAW_CASES = 40;
+const SEED = Number(process.env['ESFLOW_BAD_INPUT_SEED'] ?? Date.now() % 2 ** 31);
+const CODES = new Set<string>(Object.values(ErrorCode));
+
+let api: AppProcess;
+let http: ReturnType<typeof httpClient>;
+let store: EventStore;
+const schemas = schemasOf([orderFulfillmentFeature, kycOnboardingFeature]);
+/** A running instance of each workflow, which the send cases target. */
+const targets = new Map<string, string>();
+/** Their ETags before the run. */
+const revisions = new Map<string, string>();
+/** The projections the api serves (a rebuild of one is not a refusal). */
+const projections = new Set<string>();
+
+beforeAll(async () => {
+  console.log(`[bad-input] seed ${SEED}: ${CASES} HTTP cases, ${RAW_CASES} raw-socket cases`);
+  api = await startApp('api', { env: { ESFLOW_MAX_EVENT_SIZE: '64kb' } });
+  http = httpClient(api.baseUrl);
+  store = createSqliteEventStore({ filename: join(api.dataDir, 'esflow.sqlite') });
+  const order = anOrder();
+  expect((await http.post('/workflows/orderFulfillment', { input: order })).status).toBe(201);
+  targets.set('orderFulfillment', order.orderId);
+  const user = { userId: `u-${SEED}`, email: 'a@example.org', fullName: 'A B', country: 'DE' };
+  expect((await http.post('/workflows/kycOnboarding', { input: user })).status).toBe(201);
+  targets.set('kycOnboarding', user.userId);
+  for (const [workflow, id] of targets)
+    revisions.set(id, (await http.get(`/workflows/${workflow}/${id}`)).headers.get('etag')!);
+  const listed = await http.get<{ projections: { name: string }[] }>('/projections');
+  for (const { name } of listed.body.projections) projections.add(name);
+});
+afterAll(async () => {
+  await store?.close();
+  await api?.dispose();
+});
+
+/** One request the api must refuse. */
+interface BadRequest {
+  readonly kind: string;
+  readonly method: string;
+  readonly path: string;
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+/**
+ * An id as a path segment. `.` and `..` (even as `%2E%2E`) are dot segments to the URL parser
+ * of fetch, which removes them before sending: those go in bodies here, and byte for byte in the
+ * REST e2e suite.
+ */
+const segment = (id: string) => encodeURIComponent(id === '.' || id === '..' ? `${id}x!` : id);
+const validStart = (workflow: string) =>
+  workflow === 'orderFulfillment'
+    ? anOrder('fuzz-never-created')
+    : { userId: 'fuzz-never-created', email: 'e', fullName: 'f', country: 'DE' };
+const withSchemas = (events: (w: WorkflowSchemas) => readonly string[]) =>
+  schemas.filter((w) => events(w).some((type) => w.events.has(type)));
+
+function badRequest(): fc.Arbitrary<BadRequest> {
+  const workflow = fc.constantFrom(...schemas);
+  const brokenStart = workflow.chain((w) =>
+    brokenPayload(w, w.startEvent).map((broken) => ({
+      kind: `start: ${w.startEvent} field`,
+      method: 'POST',
+      path: `/workflows/${w.workflow}`,
+      body: json({ input: broken.payload }),
+    })),
+  );
+  const brokenSend = fc.constantFrom(...withSchemas((w) => w.inputEvents)).chain((w) =>
+    fc.constantFrom(...w.inputEvents.filter((type) => w.events.has(type))).chain((type) =>
+      brokenPayload(w, type).map((broken) => ({
+        kind: `send: ${type} field`,
+        method: 'POST',
+        path: `/workflows/${w.workflow}/${targets.get(w.workflow)}/events`,
+        body: json({ type, payload: broken.payload }),
+      })),
+    ),
+  );
+  const badEnvelope = workflow.chain((w) =>
+    fc
+      .oneof(
+        notAnObject.map((body) => ({ body: json(body), to: 'start' as const })),
+        notAnObject
+          .filter((input) => input !== undefined)
+          .map((input) => ({ body: json({ input }), to: 'start' as const })),
+        fc.oneof(fc.integer(), fc.boolean(), fc.array(fc.string(), { maxLength: 2 })).map((id) => ({
+          body: json({ id, input: validStart(w.workflow) }),
+          to: 'start' as const,
+        })),
+        fc
+          .stringMatching(/^[a-z]{1,8}$/)
+          .filter((key) => key !== 'id' && key !== 'input')
+          .map((key) => ({
+            body: json({ input: validStart(w.workflow), [key]: 1 }),
+            to: 'start' as const,
+          })),
+        fc
+          .oneof(
+            fc.integer(),
+            fc.constant(''),
+            fc.constant(null),
+            fc.string({ maxLength: 6 }).map((s) => `Nope${s}`),
+          )
+          .map((type) => ({ body: json({ type, payload: {} }), to: 'send' as const })),
+        notAnObject.map((payload) => ({
+          body: json({ type: w.inputEvents[0], payload }),
+          to: 'send' as const,
+        })),
+      )
+      .map(({ body, to }) => ({
+        kind: `envelope (${to})`,
+        method: 'POST',
+        path:
+          to === 'start'
+            ? `/workflows/${w.workflow}`
+            : `/workflows/${w.workflow}/${targets.get(w.workflow)}/events`,
+        body,
+      })),
+  );
+  const notJson = fc.tuple(workflow, notJsonText).map(([w, body]) => ({
+    kind: 'body not JSON',
+    method: 'POST',
+    path: `/workflows/${w.workflow}`,
+    body,
+  }));
+  const wrongContentType = fc.tuple(workflow, notJsonContentType).map(([w, type]) => ({
+    kind: 'content type not JSON',
+    method: 'POST',
+    path: `/workflows/${w.workflow}`,
+    body: json({ input: validStart(w.workflow) }),
+    headers: { 'content-type': type },
+  }));
+  const badIds = fc.tuple(workflow, badId, fc.integer({ min: 0, max: 3 })).map(
+    ([w, id, where]) =>
+      [
+        {
+          kind: 'bad id: start body',
+          method: 'POST',
+          path: `/workflows/${w.workflow}`,
+          body: json({ id, input: validStart(w.workflow) }),
+        },
+        {
+          kind: 'bad id: workflow segment',
+          method: 'POST',
+          path: `/workflows/${segment(id)}`,
+          body: json({ input: validStart(w.workflow) }),
+        },
+        {
+          kind: 'bad id: instance segment',
+          method: 'POST',
+          path: `/workflows/${w.workflow}/${segment(id)}/events`,
+          body: json({ type: w.inputEvents[0], payload: {} }),
+        },
+        { kind: 'bad id: read', method: 'GET', path: `/workflows/${w.workflow}/${segment(id)}` },
+      ][where]!,
+  );
+  // A payment the order would accept, so only the header can be the reason for the refusal.
+  const payment = json({ type: 'PaymentReceived', payload: { paymentId: 'p', amountCents: 1 } });
+  const orderEvents = () => `/workflows/orderFulfillment/${targets.get('orderFulfillment')}/events`;
+  const badHeaders = fc
+    .oneof(
+      badIfMatch.map((value) => ({ 'if-match': value })),
+      fc.integer({ min: 1, max: 10 ** 9 }).map((revision) => ({ 'if-match': `"${revision}"` })),
+      badIdempotencyKey.map((value) => ({ 'idempotency-key': value })),
+    )
+    .map((headers) => ({
+      kind: `header ${Object.keys(headers)[0]}`,
+      method: 'POST',
+      path: orderEvents(),
+      body: payment,
+      headers,
+    }));
+  const badQuery = badListQuery.map((query) => ({
+    kind: 'list query',
+    method: 'GET',
+    path: `/workflows?${query}`,
+  }));
+  const badProjection = fc
+    .tuple(
+      fc.oneof(
+        fc.stringMatching(/^[A-Za-z0-9]{1,12}$/).filter((name) => !projections.has(name)),
+        fc.constantFrom(...projections),
+      ),
+      fc.constantFrom('rebuild', 'retry', 'skip'),
+    )
+    // A projection that exists and has not stopped: only retry and skip are refusals there.
+    .filter(([name, action]) => !projections.has(name) || action !== 'rebuild')
+    .map(([name, action]) => ({
+      kind: `projection ${action}`,
+      method: 'POST',
+      path: `/projections/${name}/${action}`,
+    }));
+  const wrongMethod = fc
+    .tuple(
+      fc.constantFrom('PUT', 'PATCH', 'DELETE'),
+      fc.constantFrom(
+        '/workflows/orderFulfillment',
+        '/workflows',
+        '/health',
+        '/projections',
+        '/projections/instances/rebuild',
+      ),
+    )
+    .map(([method, path]) => ({ kind: 'wrong method', method, path, body: '{}' }));
+  return fc.oneof(
+    { arbitrary: brokenStart, weight: 5 },
+    { arbitrary: brokenSend, weight: 5 },
+    { arbitrary: badEnvelope, weight: 3 },
+    { arbitrary: notJson, weight: 1 },
+    { arbitrary: wrongContentType, weight: 1 },
+    { arbitrary: badIds, weight: 2 },
+    { arbitrary: badHeaders, weight: 2 },
+    { arbitrary: badQuery, weight: 2 },
+    { arbitrary: badProjection, weight: 1 },
+    { arbitrary: wrongMethod, weight: 1 },
+  );
+}
+
+async function headOfStore(): Promise<GlobalPosition | undefined> {
+  return (await store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position;
+}
+
+async function metric(name: string): Promise<number> {
+  const text = (await http.get<string>('/metrics')).body;
+  return Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1]);
+}
+
+describe('bad input, generated', () => {
+  it(
+    `refuses ${CASES} generated bad requests with a 4xx problem and writes nothing`,
+    async () => {
+      const head = await headOfStore();
+      expect(head).toBeDefined();
+      const rssBefore = await metric('process_resident_memory_bytes');
+      const kinds = new Map<string, number>();
+      await fc.assert(
+        fc.asyncProperty(badRequest(), async (request) => {
+          kinds.set(request.kind, (kinds.get(request.kind) ?? 0) + 1);
+          const response = await http.request(request.method, request.path, request.body, {
+            ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...request.headers,
+          });
+          const context = `${request.kind}: ${request.method} ${request.path.slice(0, 120)} ${String(request.body).slice(0, 200)} → ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`;
+          expect(response.status, context).toBeGreaterThanOrEqual(400);
+          expect(response.status, context).toBeLessThan(500);
+          expect(response.headers.get('content-type'), context).toMatch(
+            /^application\/problem\+json/,
+          );
+          const problem = response.body as { code?: string; status?: number; type?: string };
+          expect(CODES.has(problem.code ?? ''), `stable code: ${context}`).toBe(true);
+          expect(problem.status, context).toBe(response.status);
+          expect(
+            (await store.readAll({ after: head, maxCount: 1 })).length,
+            `written: ${context}`,
+          ).toBe(0);
+        }),
+        { seed: SEED, numRuns: CASES },
+      );
+      console.log(
+        `[bad-input] cases by kind: ${[...kinds]
+          .sort()
+          .map(([kind, n]) => `${kind} ${n}`)
+          .join('; ')}`,
+      );
+      expect([...kinds.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(CASES);
+      // Alive, the instances as they were, memory bounded.
+      expect((await http.get('/health')).status).toBe(200);
+      for (const [workflow, id] of targets)
+        expect((await http.get(`/workflows/${workflow}/${id}`)).headers.get('etag')).toBe(
+          revisions.get(id),
+        );
+      const rssAfter = await metric('process_resident_memory_bytes');
+      console.log(
+        `[bad-input] api resident memory ${Math.round(rssBefore / 2 ** 20)} MB → ${Math.round(rssAfter / 2 ** 20)} MB`,
+      );
+      expect(rssAfter - rssBefore).toBeLessThan(150 * 2 ** 20);
+    },
+    120_000 + CASES * 100,
+  );
+
+  it(`answers ${RAW_CASES} generated malformed HTTP requests with problem details`, async () => {
+    const host = new URL(api.baseUrl).host;
+    const token = fc.stringMatching(/^[\x21-\x7e]{1,12}$/);
+    const malformed = fc.oneof(
+      // Methods Node's parser does not know.
+      fc
+        .stringMatching(/^[A-Z]{3,9}$/)
+        .filter(
+          (method) =>
+            ![
+              'GET',
+              'HEAD',
+              'POST',
+              'PUT',
+              'PATCH',
+              'DELETE',
+              'OPTIONS',
+              'TRACE',
+              'CONNECT',
+            ].includes(method) &&
+            !/^(ACL|BIND|CHECKOUT|COPY|LINK|LOCK|MERGE|MKACTIVITY|MKCALENDAR|MKCOL|MOVE|NOTIFY|PROPFIND|PROPPATCH|PURGE|QUERY|REBIND|REPORT|SEARCH|SOURCE|SUBSCRIBE|UNBIND|UNLINK|UNLOCK|UNSUBSCRIBE)$/.test(
+              method,
+            ),
+        )
+        .map((method) => `${method} /health HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+      // A broken request line or version.
+      fc
+        .tuple(token, fc.constantFrom('HTTP/9.9', 'HTTP/1', 'HTP/1.1', '', 'HTTP/1.1 extra'))
+        .map(([path, version]) => `GET /${path} ${version}\r\nHost: ${host}\r\n\r\n`),
+      // Header lines that are not headers.
+      fc
+        .stringMatching(/^[ -~]{1,20}$/)
+        .filter((line) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/.test(line))
+        .map((line) => `GET /health HTTP/1.1\r\nHost: ${host}\r\n${line}\r\n\r\n`),
+      // Framing that cannot be trusted.
+      fc
+        .constantFrom(
+          'Content-Length: 4\r\nTransfer-Encoding: chunked',
+          'Content-Length: abc',
+          'Content-Length: 1\r\nContent-Length: 2',
+          'Transfer-Encoding: gzip, chunked, x',
+        )
+        .map(
+          (framing) =>
+            `POST /workflows/orderFulfillment HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`,
+        ),
+      // Headers over the size limit.
+      fc
+        .integer({ min: 17, max: 40 })
+        .map(
+          (kb) =>
+            `GET /health HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'b'.repeat(kb * 1024)}\r\n\r\n`,
+        ),
+    );
+    const head = await headOfStore();
+    await fc.assert(
+      fc.asyncProperty(malformed, async (bytes) => {
+        const answer = await rawExchange(api.baseUrl, bytes, 5_000);
+        const context = `${JSON.stringify(bytes.slice(0, 120))} → ${answer.status} ${answer.body.slice(0, 200)}`;
+        expect(answer.status, context).toBeGreaterThanOrEqual(400);
+        expect(answer.status, context).toBeLessThan(500);
+        expect(answer.headers['content-type'], context).toMatch(/^application\/problem\+json/);
+        expect(CODES.has((JSON.parse(answer.body) as { code: string }).code), context).toBe(true);
+      }),
+      { seed: SEED, numRuns: RAW_CASES },
+    );
+    expect((await store.readAll({ after: head, maxCount: 1 })).length).toBe(0);
+    expect((await http.get('/health')).status).toBe(200);
+  }, 60_000);
+});
