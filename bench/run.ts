@@ -4,6 +4,14 @@
  * Prints a table and writes bench/results/latest.json (and a timestamped copy).
  *
  * BENCH_SECONDS (default 10) sets each scenario's duration.
+ * BENCH_ONLY (default all) runs only the scenarios it names, comma-separated, of: rest (REST
+ * transitions, with the raw store appends they are compared with), rebuild, kafka,
+ * projector-memory, timers; e.g. `BENCH_ONLY=timers npm run bench`. The JSON then holds only
+ * what ran.
+ * BENCH_TIMERS (default 10 000, or 1 000 per BENCH_SECOND below 10) sets how many timers fall
+ * due together in the timers scenario, and how many event sends its baseline makes;
+ * BENCH_TIMERS_CLOCK (held, the default, or manual) how they fall due (see
+ * bench/scenarios/timers.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,13 +19,21 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import Table from 'cli-table3';
 import { measureRestTransitions, RestTransitionsResult } from './scenarios/rest-transitions';
-import { measureStoreAppends } from './scenarios/store-append';
+import { measureStoreAppends, StoreAppendResult } from './scenarios/store-append';
 import { measureKafkaBridge } from './scenarios/kafka-bridge';
-import { measureProjectionRebuild } from './scenarios/projection-rebuild';
+import { measureProjectionRebuild, RebuildResult } from './scenarios/projection-rebuild';
 import { measureProjectorMemory } from './scenarios/projector-memory';
+import { measureTimers, TIMER_TARGETS, TimerClockMode, TimersResult } from './scenarios/timers';
 
 const REPO = resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const SCENARIOS = ['rest', 'rebuild', 'kafka', 'projector-memory', 'timers'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
+const ONLY = (process.env['BENCH_ONLY'] ?? '')
+  .split(',')
+  .map((name) => name.trim())
+  .filter((name) => name !== '');
+const selected = (name: ScenarioName) => ONLY.length === 0 || ONLY.includes(name);
 
 async function startApi(port: number, dataDir: string) {
   const child = spawn(process.execPath, [join(REPO, 'apps/api/dist/main.js')], {
@@ -40,14 +56,18 @@ async function startApi(port: number, dataDir: string) {
   throw new Error('the api did not start');
 }
 
-async function main(): Promise<void> {
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  log(`esflow bench: ${SECONDS}s per scenario on ${cpus().length} cores`);
+interface RestRun {
+  readonly raw1: StoreAppendResult;
+  readonly raw32: StoreAppendResult;
+  readonly rest1: RestTransitionsResult;
+  readonly rest32: RestTransitionsResult;
+}
 
+/** The raw store baselines, then REST transitions against them, on an api process of its own. */
+async function runRest(log: (line: string) => void): Promise<RestRun> {
   log('baseline: raw SQLite store appends…');
   const raw1 = await measureStoreAppends(1, SECONDS);
   const raw32 = await measureStoreAppends(32, SECONDS);
-
   const dataDir = mkdtempSync(join(tmpdir(), 'esflow-bench-api-'));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const api = await startApi(port, dataDir);
@@ -56,45 +76,85 @@ async function main(): Promise<void> {
     const rest1 = await measureRestTransitions(api.baseUrl, 1, SECONDS);
     log('REST transitions, 32 clients…');
     const rest32 = await measureRestTransitions(api.baseUrl, 32, SECONDS);
+    return { raw1, raw32, rest1, rest32 };
+  } finally {
+    api.child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** How many timers fall due together: 10 000, fewer for short runs (under ~60 s on 2 cores). */
+function timerCount(): number {
+  const given = process.env['BENCH_TIMERS'];
+  if (given !== undefined) return Number(given);
+  return SECONDS >= 10 ? 10_000 : Math.max(500, Math.round(SECONDS * 1_000));
+}
+
+async function main(): Promise<void> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  for (const name of ONLY)
+    if (!(SCENARIOS as readonly string[]).includes(name))
+      throw new Error(`BENCH_ONLY: no scenario named ${name} (there are ${SCENARIOS.join(', ')})`);
+  log(
+    `esflow bench: ${SECONDS}s per scenario on ${cpus().length} cores${ONLY.length > 0 ? ` (only ${ONLY.join(', ')})` : ''}`,
+  );
+
+  const rest = selected('rest') ? await runRest(log) : undefined;
+  let rebuild: RebuildResult | undefined;
+  if (selected('rebuild')) {
     log('projection rebuild into SQLite and PostgreSQL read models…');
-    const rebuild = await measureProjectionRebuild(
+    rebuild = await measureProjectionRebuild(
       Number(process.env['BENCH_REBUILD_INSTANCES'] ?? 10_000),
       process.env['ESFLOW_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
     );
     if (rebuild.postgresSkipped) log(`PostgreSQL rebuild: skipped (${rebuild.postgresSkipped})`);
+  }
+  let kafkaBridge: Awaited<ReturnType<typeof measureKafkaBridge>> | undefined;
+  if (selected('kafka')) {
     log('Kafka bridge, store → topic: exactly-once vs a plain producer (own broker)…');
-    const kafkaBridge = await measureKafkaBridge(
-      Number(process.env['BENCH_KAFKA_EVENTS'] ?? 20_000),
-    );
+    kafkaBridge = await measureKafkaBridge(Number(process.env['BENCH_KAFKA_EVENTS'] ?? 20_000));
     if ('skipped' in kafkaBridge) log(`Kafka bridge: skipped (${kafkaBridge.skipped})`);
+  }
+  let projectorMemory: Awaited<ReturnType<typeof measureProjectorMemory>> | undefined;
+  if (selected('projector-memory')) {
     log('projector memory across rebuilds…');
-    const projectorMemory = await measureProjectorMemory(
+    projectorMemory = await measureProjectorMemory(
       Number(process.env['BENCH_PROJECTOR_INSTANCES'] ?? 4_000),
       Number(process.env['BENCH_PROJECTOR_REBUILDS'] ?? 5),
     );
     if ('skipped' in projectorMemory) log(`projector memory: skipped (${projectorMemory.skipped})`);
+  }
+  let timers: TimersResult | undefined;
+  if (selected('timers')) {
+    const count = timerCount();
+    const clock = (process.env['BENCH_TIMERS_CLOCK'] ?? 'held') as TimerClockMode;
+    log(`timers: ${count} falling due together (${clock} clock) vs direct event sends…`);
+    timers = await measureTimers(count, { clock });
+  }
 
-    const table = new Table({
-      head: [
-        'scenario',
-        'ops/s',
-        'vs raw store (same concurrency)',
-        'p50 ms',
-        'p99 ms',
-        'appends per fsync',
-        'errors',
-      ],
-    });
-    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-    const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
-    const restRow = (name: string, rest: RestTransitionsResult, baseline: number) => [
+  const table = new Table({
+    head: [
+      'scenario',
+      'ops/s',
+      'vs raw store (same concurrency)',
+      'p50 ms',
+      'p99 ms',
+      'appends per fsync',
+      'errors',
+    ],
+  });
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+  if (rest) {
+    const { raw1, raw32, rest1, rest32 } = rest;
+    const restRow = (name: string, run: RestTransitionsResult, baseline: number) => [
       name,
-      fixed(rest.transitionsPerSecond),
-      ratio(rest.transitionsPerSecond, baseline),
-      fixed(rest.latency.p50Ms, 2),
-      fixed(rest.latency.p99Ms, 2),
-      fixed(rest.appendsPerFsync, 2),
-      String(rest.errors),
+      fixed(run.transitionsPerSecond),
+      ratio(run.transitionsPerSecond, baseline),
+      fixed(run.latency.p50Ms, 2),
+      fixed(run.latency.p99Ms, 2),
+      fixed(run.appendsPerFsync, 2),
+      String(run.errors),
     ];
     table.push(
       [
@@ -118,22 +178,20 @@ async function main(): Promise<void> {
       restRow('REST transitions, 1 client', rest1, raw1.appendsPerSecond),
       restRow('REST transitions, 32 clients', rest32, raw32.appendsPerSecond),
     );
+  }
+  if (rebuild) {
+    const scan = rebuild.storeScanEventsPerSecond;
     const rebuildRow = (name: string, eventsPerSecond: number | undefined) => [
       name,
       fixed(eventsPerSecond ?? NaN),
-      eventsPerSecond === undefined
-        ? 'skipped'
-        : `${ratio(eventsPerSecond, rebuild.storeScanEventsPerSecond)} store scan`,
+      eventsPerSecond === undefined ? 'skipped' : `${ratio(eventsPerSecond, scan)} store scan`,
       '—',
       '—',
       '—',
       '0',
     ];
     table.push(
-      rebuildRow(
-        `store scan of ${rebuild.events} events, events/s (baseline)`,
-        rebuild.storeScanEventsPerSecond,
-      ),
+      rebuildRow(`store scan of ${rebuild.events} events, events/s (baseline)`, scan),
       rebuildRow(
         'rebuild instances → SQLite read model, events/s',
         rebuild.sqliteRebuildEventsPerSecond,
@@ -143,68 +201,113 @@ async function main(): Promise<void> {
         rebuild.postgresRebuildEventsPerSecond,
       ),
     );
-    if (!('skipped' in kafkaBridge)) {
-      const kafkaRow = (name: string, eventsPerSecond: number) => [
-        name,
-        fixed(eventsPerSecond),
-        `${ratio(eventsPerSecond, kafkaBridge.plainProducer.eventsPerSecond)} plain producer`,
-        '—',
-        '—',
-        '—',
-        '0',
-      ];
-      table.push(
-        kafkaRow(
-          'plain kafkajs producer → topic, events/s (baseline)',
-          kafkaBridge.plainProducer.eventsPerSecond,
-        ),
-        kafkaRow(
-          'Kafka bridge → topic, exactly-once, events/s',
-          kafkaBridge.exactlyOnce.eventsPerSecond,
-        ),
-      );
-    }
-    process.stdout.write(`${table.toString()}\n`);
-    if (!('skipped' in projectorMemory))
-      process.stdout.write(
-        `projector resident memory over ${projectorMemory.events} events: ${projectorMemory.residentMiBCaughtUp.toFixed(0)} MiB caught up (baseline); after ${projectorMemory.rebuilds} rebuilds ${projectorMemory.residentMiBAfterRebuild.map((m) => m.toFixed(0)).join(', ')} MiB: last ${ratio(projectorMemory.lastVsCaughtUp, 1)} baseline, ${ratio(projectorMemory.lastVsFirstRebuild, 1)} the first rebuild\n`,
-      );
+  }
+  if (kafkaBridge && !('skipped' in kafkaBridge)) {
+    const kafkaRow = (name: string, eventsPerSecond: number) => [
+      name,
+      fixed(eventsPerSecond),
+      `${ratio(eventsPerSecond, kafkaBridge.plainProducer.eventsPerSecond)} plain producer`,
+      '—',
+      '—',
+      '—',
+      '0',
+    ];
+    table.push(
+      kafkaRow(
+        'plain kafkajs producer → topic, events/s (baseline)',
+        kafkaBridge.plainProducer.eventsPerSecond,
+      ),
+      kafkaRow(
+        'Kafka bridge → topic, exactly-once, events/s',
+        kafkaBridge.exactlyOnce.eventsPerSecond,
+      ),
+    );
+  }
+  const met = (yes: boolean) => (yes ? 'met' : 'NOT met');
+  if (timers) {
+    const sends = timers.baselineSends;
+    table.push(
+      [
+        `engine event sends, ${timers.concurrency} in flight, sends/s (baseline)`,
+        fixed(sends.perSecond),
+        '1.00× sends',
+        fixed(sends.latency.p50Ms, 2),
+        fixed(sends.latency.p99Ms, 2),
+        fixed(sends.appendsPerFsync, 2),
+        String(sends.errors),
+      ],
+      [
+        `${timers.instances} timers due at once, fired/s`,
+        fixed(timers.firedPerSecond),
+        `${ratio(timers.firedPerSecond, sends.perSecond)} sends (≥ ${TIMER_TARGETS.firedVsSends.toFixed(2)}×: ${met(timers.targets.firedAtLeast0_8xSends)})`,
+        fixed(timers.fire.latency.p50Ms, 2),
+        fixed(timers.fire.latency.p99Ms, 2),
+        fixed(timers.fire.appendsPerFsync, 2),
+        String(timers.fireFailures + (timers.instances - timers.fired)),
+      ],
+    );
+  }
+  if (table.length > 0) process.stdout.write(`${table.toString()}\n`);
+  if (projectorMemory && !('skipped' in projectorMemory))
     process.stdout.write(
-      `32 vs 1 client: ${ratio(rest32.transitionsPerSecond, rest1.transitionsPerSecond)} throughput; raw store 32 vs 1 writer: ${ratio(raw32.appendsPerSecond, raw1.appendsPerSecond)}\n`,
+      `projector resident memory over ${projectorMemory.events} events: ${projectorMemory.residentMiBCaughtUp.toFixed(0)} MiB caught up (baseline); after ${projectorMemory.rebuilds} rebuilds ${projectorMemory.residentMiBAfterRebuild.map((m) => m.toFixed(0)).join(', ')} MiB: last ${ratio(projectorMemory.lastVsCaughtUp, 1)} baseline, ${ratio(projectorMemory.lastVsFirstRebuild, 1)} the first rebuild\n`,
+    );
+  if (rest)
+    process.stdout.write(
+      `32 vs 1 client: ${ratio(rest.rest32.transitionsPerSecond, rest.rest1.transitionsPerSecond)} throughput; raw store 32 vs 1 writer: ${ratio(rest.raw32.appendsPerSecond, rest.raw1.appendsPerSecond)}\n`,
+    );
+  if (timers)
+    process.stdout.write(
+      `timers (${timers.clock} clock): ${timers.fired} of ${timers.instances} fired (${met(timers.targets.allFired)}); last fired ${fixed(timers.lastFiredSecondsAfterDue, 2)} s after due (≤ ${TIMER_TARGETS.lastFiredWithinSeconds} s: ${met(timers.targets.lastFiredWithin5s)}), first ${fixed(timers.firstFiredSecondsAfterDue, 3)} s, all fired in the index ${fixed(timers.allIndexedFiredSecondsAfterDue, 2)} s; max recorded latenessMs ${fixed(timers.maxRecordedLatenessMs)}; fired/sends ${ratio(timers.firedPerSecond, timers.baselineSends.perSecond)} (≥ ${TIMER_TARGETS.firedVsSends.toFixed(2)}×: ${met(timers.targets.firedAtLeast0_8xSends)}); indexing ${fixed(timers.indexedPerSecond)} timers/s\n`,
     );
 
-    const result = {
-      recordedAt: new Date().toISOString(),
-      machine: {
-        cores: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-      },
-      secondsPerScenario: SECONDS,
-      baseline: { storeAppend1Writer: raw1, storeAppend32Writers: raw32 },
-      scenarios: { restTransitions1Client: rest1, restTransitions32Clients: rest32 },
-      projectionRebuild: rebuild,
-      kafkaBridge,
-      projectorMemory,
-      ratios: {
-        rest1VsRawStore1: rest1.transitionsPerSecond / raw1.appendsPerSecond,
-        rest32VsRawStore32: rest32.transitionsPerSecond / raw32.appendsPerSecond,
-        rest32VsRest1: rest32.transitionsPerSecond / rest1.transitionsPerSecond,
-      },
-    };
-    const dir = join(REPO, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const json = `${JSON.stringify(result, null, 2)}\n`;
-    writeFileSync(join(dir, 'latest.json'), json);
-    writeFileSync(join(dir, `${result.recordedAt.replaceAll(':', '-')}.json`), json);
-    log(`written to bench/results/latest.json`);
-  } finally {
-    api.child.kill('SIGTERM');
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  const result = {
+    recordedAt: new Date().toISOString(),
+    machine: {
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    secondsPerScenario: SECONDS,
+    ...(ONLY.length > 0 ? { only: ONLY } : {}),
+    ...(rest
+      ? {
+          baseline: { storeAppend1Writer: rest.raw1, storeAppend32Writers: rest.raw32 },
+          scenarios: {
+            restTransitions1Client: rest.rest1,
+            restTransitions32Clients: rest.rest32,
+          },
+        }
+      : {}),
+    ...(rebuild ? { projectionRebuild: rebuild } : {}),
+    ...(kafkaBridge ? { kafkaBridge } : {}),
+    ...(projectorMemory ? { projectorMemory } : {}),
+    ...(timers ? { timers } : {}),
+    ratios: {
+      ...(rest
+        ? {
+            rest1VsRawStore1: rest.rest1.transitionsPerSecond / rest.raw1.appendsPerSecond,
+            rest32VsRawStore32: rest.rest32.transitionsPerSecond / rest.raw32.appendsPerSecond,
+            rest32VsRest1: rest.rest32.transitionsPerSecond / rest.rest1.transitionsPerSecond,
+          }
+        : {}),
+      ...(timers ? { timersFiredVsSends: timers.firedVsSends } : {}),
+    },
+  };
+  const dir = join(REPO, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(join(dir, 'latest.json'), json);
+  writeFileSync(join(dir, `${result.recordedAt.replaceAll(':', '-')}.json`), json);
+  log(`written to bench/results/latest.json`);
 }
 
-void main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+// Exits when done rather than when the event loop drains: a stopped TimerService leaves its
+// real wait (up to 60 s) and lease heartbeat timers pending, which would hold the run open.
+void main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

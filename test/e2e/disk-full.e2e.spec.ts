@@ -49,7 +49,7 @@ describe.skipIf(!filesystem)('a full disk under the built api (a real tmpfs)', (
     http.post(
       `/workflows/orderFulfillment/${id}/events`,
       { type: 'PaymentReceived', payload: { paymentId: `pay-${id}`, amountCents: 4999 } },
-      { 'If-Match': '"0"', 'Idempotency-Key': `pay-${id}` },
+      { 'If-Match': '"1"', 'Idempotency-Key': `pay-${id}` },
     );
   const history = async (id: string) => {
     const read = await http.get<History>(`/workflows/orderFulfillment/${id}/history`);
@@ -74,8 +74,8 @@ describe.skipIf(!filesystem)('a full disk under the built api (a real tmpfs)', (
     // Nothing half-written, and reads keep answering.
     const instance = await http.get(`/workflows/orderFulfillment/${placed}`);
     expect(instance.status).toBe(200);
-    expect(instance.body).toMatchObject({ state: 'awaitingPayment', revision: 0 });
-    expect(await history(placed)).toEqual(['0:OrderPlaced']);
+    expect(instance.body).toMatchObject({ state: 'awaitingPayment', revision: 1 });
+    expect(await history(placed)).toEqual(['0:OrderPlaced', '1:TimerScheduled']);
     expect((await http.get(`/workflows/orderFulfillment/${late}`)).status).toBe(404);
     for (const id of burst) expect(await history(id), id).toEqual([]);
 
@@ -86,20 +86,26 @@ describe.skipIf(!filesystem)('a full disk under the built api (a real tmpfs)', (
     expect(started.headers.get('idempotent-replayed')).toBeNull();
     const paid = await pay(placed);
     expect(paid.status, JSON.stringify(paid.body)).toBe(200);
-    expect(paid.body).toMatchObject({ state: 'fetchingGoods', revision: 1 });
+    expect(paid.body).toMatchObject({ state: 'fetchingGoods', revision: 3 });
     for (const answer of await Promise.all(burst.map(start))) expect(answer.status).toBe(201);
 
     // What is on disk is what the clients were told, also for a process that reads it afresh.
     await api.kill('SIGKILL');
     await api.restart();
-    expect(await history(placed)).toEqual(['0:OrderPlaced', '1:PaymentReceived']);
-    expect(await history(late)).toEqual(['0:OrderPlaced']);
-    for (const id of burst) expect(await history(id), id).toEqual(['0:OrderPlaced']);
+    expect(await history(placed)).toEqual([
+      '0:OrderPlaced',
+      '1:TimerScheduled',
+      '2:PaymentReceived',
+      '3:TimerCancelled',
+    ]);
+    expect(await history(late)).toEqual(['0:OrderPlaced', '1:TimerScheduled']);
+    for (const id of burst)
+      expect(await history(id), id).toEqual(['0:OrderPlaced', '1:TimerScheduled']);
     const fetched = await http.post(`/workflows/orderFulfillment/${placed}/events`, {
       type: 'GoodsFetched',
       payload: { warehouseId: 'wh-1' },
     });
-    expect(fetched.body).toMatchObject({ state: 'shipping', revision: 2 });
+    expect(fetched.body).toMatchObject({ state: 'shipping', revision: 4 });
     process.stdout.write(
       `disk-full e2e: on a real 32 MiB tmpfs filled to ENOSPC, ${burst.length + 2} requests answered 503 STORE_UNAVAILABLE ("${String(refused.body['detail'])}"), none written; all succeeded once space returned\n`,
     );

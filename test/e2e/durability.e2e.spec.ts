@@ -28,7 +28,10 @@ describe('durability', () => {
         try {
           const started = await http.post('/workflows/orderFulfillment', { input: order });
           if (started.status !== 201) continue;
-          acknowledged.set(order.orderId, [{ revision: 0, type: 'OrderPlaced' }]);
+          // The start's append ends with the payment window's TimerScheduled (revision 1).
+          acknowledged.set(order.orderId, [
+            { revision: started.body['revision'] as number, type: 'OrderPlaced' },
+          ]);
           for (const [type, payload] of steps) {
             const sent = await http.post(`/workflows/orderFulfillment/${order.orderId}/events`, {
               type,
@@ -80,6 +83,7 @@ describe('durability', () => {
     const projector = await startApp('projector', { dataDir: api.dataDir });
     apps.push(projector);
     const http = httpClient(api.baseUrl);
+    // Each start appends two events: OrderPlaced and the payment window's TimerScheduled.
     for (let i = 0; i < 5; i++)
       await http.post('/workflows/orderFulfillment', { input: anOrder() });
     type Projections = { projections: { name: string; status: string; eventsApplied: number }[] };
@@ -88,13 +92,13 @@ describe('durability', () => {
         const found = (await http.get<Projections>('/projections')).body.projections.find(
           (p) => p.name === 'instances',
         );
-        return found && found.eventsApplied >= 5 && found.status === 'live' && found;
+        return found && found.eventsApplied >= 10 && found.status === 'live' && found;
       },
-      { what: 'the projector to apply 5 events' },
+      { what: 'the projector to apply 10 events' },
     );
     expect(instances).toMatchObject({
       status: 'live',
-      eventsApplied: 5,
+      eventsApplied: 10,
       lag: { events: 0, seconds: 0 },
     });
     expect((await http.get<{ items: unknown[] }>('/workflows?limit=100')).body.items).toHaveLength(

@@ -53,19 +53,19 @@ describe('the api on EventStoreDB (ESDB_CONNECTION_STRING)', () => {
     const order = anOrder();
     const started = await start(order);
     expect(started.status, JSON.stringify(started.body)).toBe(201);
-    expect(started.body).toMatchObject({ state: 'awaitingPayment', revision: 0 });
+    expect(started.body).toMatchObject({ state: 'awaitingPayment', revision: 1 });
     expect(
       (await send(order.orderId, 'PaymentReceived', { paymentId: 'pay-1', amountCents: 4999 }))
         .body,
-    ).toMatchObject({ state: 'fetchingGoods', revision: 1 });
+    ).toMatchObject({ state: 'fetchingGoods', revision: 3 });
     expect((await send(order.orderId, 'GoodsFetched', { warehouseId: 'wh-1' })).body).toMatchObject(
-      { state: 'shipping', revision: 2 },
+      { state: 'shipping', revision: 4 },
     );
     const done = await send(order.orderId, 'ShipmentDispatched', { trackingId: 'trk-1' });
-    expect(done.body).toMatchObject({ state: 'completed', status: 'completed', revision: 4 });
+    expect(done.body).toMatchObject({ state: 'completed', status: 'completed', revision: 6 });
 
     const read = await http.get(`/workflows/orderFulfillment/${order.orderId}`);
-    expect(read.headers.get('etag')).toBe('"4"');
+    expect(read.headers.get('etag')).toBe('"6"');
     expect(read.body).toMatchObject({ status: 'completed', context: { trackingId: 'trk-1' } });
 
     const history = await http.get<{
@@ -79,20 +79,24 @@ describe('the api on EventStoreDB (ESDB_CONNECTION_STRING)', () => {
     expect(history.status).toBe(200);
     expect(history.body.events.map((e) => [e.revision, e.type])).toEqual([
       [0, 'OrderPlaced'],
-      [1, 'PaymentReceived'],
-      [2, 'GoodsFetched'],
-      [3, 'ShipmentDispatched'],
-      [4, 'WorkflowCompleted'],
+      [1, 'TimerScheduled'],
+      [2, 'PaymentReceived'],
+      [3, 'TimerCancelled'],
+      [4, 'GoodsFetched'],
+      [5, 'ShipmentDispatched'],
+      [6, 'WorkflowCompleted'],
     ]);
-    expect(history.body.events[0]!.data).toEqual(order);
-    expect(history.body.events[1]!.metadata).toMatchObject({
+    expect(history.body.events[0]!.data).toEqual({ ...order, paymentWindowSeconds: null });
+    expect(history.body.events[2]!.metadata).toMatchObject({
       stateBefore: 'awaitingPayment',
       stateAfter: 'fetchingGoods',
     });
     // The events are in EventStoreDB, in the instance's own stream `<workflow>-<id>`.
     expect(await storedTypes(`orderFulfillment-${order.orderId}`)).toEqual([
       'OrderPlaced',
+      'TimerScheduled',
       'PaymentReceived',
+      'TimerCancelled',
       'GoodsFetched',
       'ShipmentDispatched',
       'WorkflowCompleted',
@@ -108,7 +112,10 @@ describe('the api on EventStoreDB (ESDB_CONNECTION_STRING)', () => {
     const early = await send(order.orderId, 'ShipmentDispatched', { trackingId: 't' });
     expect(early.status).toBe(422);
     expect(early.body).toMatchObject({ code: 'EVENT_NOT_ACCEPTED', state: 'awaitingPayment' });
-    expect(await storedTypes(`orderFulfillment-${order.orderId}`)).toEqual(['OrderPlaced']);
+    expect(await storedTypes(`orderFulfillment-${order.orderId}`)).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+    ]);
   });
 });
 

@@ -80,7 +80,10 @@ describe('an Idempotency-Key identifies one request', () => {
       422,
       'IDEMPOTENCY_KEY_REUSED',
     );
-    expect(await historyOf(order.orderId)).toHaveLength(1);
+    expect((await historyOf(order.orderId))!.map((e) => e.type)).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+    ]);
 
     const pay = { type: 'PaymentReceived', payload: { paymentId: 'p-1', amountCents: 4999 } };
     const first = await send(order.orderId, pay, { 'idempotency-key': 'pay-1' });
@@ -113,7 +116,9 @@ describe('an Idempotency-Key identifies one request', () => {
     );
     expect((await historyOf(order.orderId))!.map((e) => e.type)).toEqual([
       'OrderPlaced',
+      'TimerScheduled',
       'PaymentReceived',
+      'TimerCancelled',
     ]);
   });
 });
@@ -166,7 +171,12 @@ describe('the body: depth, Unicode, size', () => {
     });
     expectProblem(third, 413, 'INSTANCE_TOO_LARGE');
     expect(third.body['limitBytes']).toBe(160 * 1024);
-    expect(await historyOf(order.orderId)).toHaveLength(2);
+    expect((await historyOf(order.orderId))!.map((e) => e.type)).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+      'PaymentReceived',
+      'TimerCancelled',
+    ]);
   });
 
   it('bounds the instance cache by bytes: 120 starts of 40 KB each keep at most 1 MB cached', async () => {
@@ -223,7 +233,10 @@ describe('the envelope is checked consistently', () => {
       const response = await send(order.orderId, { type: 'PaymentReceived', payload });
       expectProblem(response, 400, 'MALFORMED_REQUEST');
     }
-    expect(await historyOf(order.orderId)).toHaveLength(1);
+    expect((await historyOf(order.orderId))!.map((e) => e.type)).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+    ]);
   });
 
   it('limit is decimal digits only', async () => {

@@ -369,7 +369,16 @@ describe('Kafka bridge end to end (real broker, real registry)', () => {
     expect(byInstance).toEqual(expected);
     const paid = events.find((event) => event.type === 'PaymentReceived')!;
     expect(paid.payload).toMatchObject({ paymentId: 'p', amountCents: 4999 });
-    expect(paid.metadata).toMatchObject({ workflow: WORKFLOW, revision: 1 });
+    // After OrderPlaced (0) and its TimerScheduled (1); the timer facts are delivered too.
+    expect(paid.metadata).toMatchObject({ workflow: WORKFLOW, revision: 2 });
+    const timerFacts = events.filter((event) => event.type.startsWith('Timer'));
+    expect(new Set(timerFacts.map((event) => event.type))).toEqual(
+      new Set(['TimerScheduled', 'TimerCancelled']),
+    );
+    expect(timerFacts.find((event) => event.type === 'TimerScheduled')!.payload).toMatchObject({
+      eventType: 'xstate.after.paymentWindow.orderFulfillment.awaitingPayment',
+      delayMs: 1_800_000,
+    });
     expect(paid.schemaId).toBeGreaterThan(0);
   }, 120_000);
 

@@ -264,7 +264,11 @@ describe('every operation through every answer it declares', () => {
     expect(started.headers['location']).toBe(`${WORKFLOW}/${order.orderId}`);
     // X-Correlation-Id is recorded in the metadata (and, as declared, not sent back).
     const recorded = await call('GET', `${WORKFLOW}/${order.orderId}/history`);
-    expect(recorded.json['events']).toMatchObject([{ metadata: { correlationId: correlation } }]);
+    // The start's append: OrderPlaced and the payment window's TimerScheduled, one correlation.
+    expect(recorded.json['events']).toMatchObject([
+      { type: 'OrderPlaced', metadata: { correlationId: correlation } },
+      { type: 'TimerScheduled', metadata: { correlationId: correlation } },
+    ]);
     expectAnswer(
       await call('POST', WORKFLOW, {
         body: { input: anOrder() },
@@ -372,9 +376,9 @@ describe('every operation through every answer it declares', () => {
     const events = `${WORKFLOW}/${order.orderId}/events`;
     const pay = { type: 'PaymentReceived', payload: { paymentId: 'pay-1', amountCents: 4999 } };
     const key = { 'Idempotency-Key': `pay-${order.orderId}` };
-    const paid = await call('POST', events, { body: pay, headers: { 'If-Match': '"0"', ...key } });
+    const paid = await call('POST', events, { body: pay, headers: { 'If-Match': '"1"', ...key } });
     expectAnswer(paid, 200);
-    expect(paid.headers['etag']).toBe('"1"');
+    expect(paid.headers['etag']).toBe('"3"'); // PaymentReceived (2) and TimerCancelled (3)
     const replayed = await call('POST', events, { body: pay, headers: key });
     expectAnswer(replayed, 200);
     expect(replayed.headers['idempotent-replayed']).toBe('true');
@@ -478,18 +482,26 @@ describe('every operation through every answer it declares', () => {
       body: { type: 'ShipmentDispatched', payload: { trackingId: 'trk-1' } },
     });
     expectAnswer(done, 200);
-    expect(done.json).toMatchObject({ status: 'completed', revision: 4 });
+    expect(done.json).toMatchObject({ status: 'completed', revision: 6 });
 
     // The reads of the same instance.
     const read = await call('GET', `${WORKFLOW}/${order.orderId}`);
     expectAnswer(read, 200);
-    expect(read.headers['etag']).toBe('"4"');
+    expect(read.headers['etag']).toBe('"6"');
     const history = await call('GET', `${WORKFLOW}/${order.orderId}/history`);
     expectAnswer(history, 200);
-    expect(history.json['events']).toHaveLength(5);
+    expect((history.json['events'] as { type: string }[]).map((e) => e.type)).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+      'PaymentReceived',
+      'TimerCancelled',
+      'GoodsFetched',
+      'ShipmentDispatched',
+      'WorkflowCompleted',
+    ]);
     const list = await call(
       'GET',
-      `/workflows?workflow=orderFulfillment&status=completed&limit=1000&waitFor=${order.orderId}@4`,
+      `/workflows?workflow=orderFulfillment&status=completed&limit=1000&waitFor=${order.orderId}@6`,
     );
     expectAnswer(list, 200);
     expect(list.headers['esflow-consistency']).toBe('fresh');
@@ -546,6 +558,44 @@ describe('every operation through every answer it declares', () => {
       },
       { what: 'stats to count the instances', intervalMs: 100 },
     );
+  });
+
+  it('GET /timers: 200 with pending and settled timers, 400', async () => {
+    // The projector's timer service keeps the index: a pending timer (settledBy null), then
+    // the same one cancelled by the payment (settledBy the PaymentReceived).
+    const order = anOrder();
+    expectAnswer(await call('POST', WORKFLOW, { body: { input: order } }), 201);
+    const timerOf = async () => {
+      const page = await call(
+        'GET',
+        `/timers?workflow=orderFulfillment&instance_id=${order.orderId}&limit=10`,
+      );
+      expectAnswer(page, 200);
+      return (page.json['timers'] as { status: string; settledBy: unknown }[])[0];
+    };
+    const pending = await waitFor(async () => (await timerOf())?.status === 'pending' && true, {
+      what: 'the timer index to list the payment window',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+    expect(pending).toBe(true);
+    expect((await timerOf())!.settledBy).toBeNull();
+    expectAnswer(
+      await call('POST', `${WORKFLOW}/${order.orderId}/events`, {
+        body: { type: 'PaymentReceived', payload: { paymentId: 'pay-1', amountCents: 4999 } },
+      }),
+      200,
+    );
+    const cancelled = await waitFor(
+      async () => {
+        const timer = await timerOf();
+        return timer?.status === 'cancelled' && timer;
+      },
+      { what: 'the timer index to list the payment window cancelled', timeoutMs: 20_000 },
+    );
+    expect(cancelled.settledBy).toMatchObject({ eventType: 'PaymentReceived', revision: 2 });
+    for (const query of ['limit=0', 'limit=1e1', 'colour=red', 'status=lost', 'due_before=soon'])
+      expectAnswer(await call('GET', `/timers?${query}`), 400, ErrorCode.MalformedRequest);
   });
 
   it('the projection actions: 202 retry and skip on a projection stopped by a poison event, 429 REBUILD_TOO_SOON', async () => {

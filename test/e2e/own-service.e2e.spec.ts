@@ -151,8 +151,9 @@ describe('README: use esflow in your own service (packed packages, a project out
 
   it("runs the schema gate on the project's own schemas", () => {
     const all = outputs.join('\n');
-    expect(all).toContain('registered 6 schema versions');
-    expect(all).toContain('schemas check passed: 6 subjects');
+    // leaveRequest's four and the framework's five facts (its timers' three among them).
+    expect(all).toContain('registered 9 schema versions');
+    expect(all).toContain('schemas check passed: 9 subjects');
     const lock = JSON.parse(readFileSync(join(project, 'schemas/schemas.lock.json'), 'utf8')) as {
       subjects: Record<string, unknown>;
     };
@@ -161,6 +162,9 @@ describe('README: use esflow in your own service (packed packages, a project out
         'esflow.leaveRequest.LeaveRequested',
         'esflow.leaveRequest.NotifyManager',
         'esflow.framework.CommandDispatched',
+        'esflow.framework.TimerScheduled',
+        'esflow.framework.TimerCancelled',
+        'esflow.framework.TimerFired',
       ]),
     );
   });
@@ -184,6 +188,7 @@ describe('README: use esflow in your own service (packed packages, a project out
       state: 'awaitingManager',
       status: 'running',
       revision: 1,
+      pendingTimers: [],
     });
     expect(answers[1]).toMatchObject({
       code: 'SCHEMA_VALIDATION_FAILED',

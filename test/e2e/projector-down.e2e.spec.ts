@@ -34,13 +34,14 @@ describe('GET /projections with the projector dead', () => {
       expect((await http.post('/workflows/orderFulfillment', { input: anOrder() })).status).toBe(
         201,
       );
+    // Each start appends OrderPlaced and the payment window's TimerScheduled.
     for (let i = 0; i < 3; i++) await order();
     await waitFor(
       async () => {
         const found = await instances();
-        return found.status === 'live' && found.eventsApplied === 3;
+        return found.status === 'live' && found.eventsApplied === 6;
       },
-      { what: 'the projector to apply 3 events' },
+      { what: 'the projector to apply 6 events' },
     );
 
     await projector.kill('SIGKILL');
@@ -48,7 +49,7 @@ describe('GET /projections with the projector dead', () => {
     for (let i = 0; i < 4; i++) await order();
     // At once: the lag is what the log holds beyond the checkpoint, not the figure the dead
     // projector last wrote (0).
-    expect((await instances()).lag.events).toBe(4);
+    expect((await instances()).lag.events).toBe(8);
 
     const stopped = await waitFor(
       async () => {
@@ -64,8 +65,8 @@ describe('GET /projections with the projector dead', () => {
         `^no projector has reported since ${stopped.heartbeatAt.replace(/[.]/g, '\\.')} \\(\\d+ s ago; it was live then\\)$`,
       ),
     );
-    expect(stopped.eventsApplied).toBe(3);
-    expect(stopped.lag.events).toBe(4);
+    expect(stopped.eventsApplied).toBe(6);
+    expect(stopped.lag.events).toBe(8);
     expect(stopped.lag.seconds).toBeGreaterThan(0);
   });
 });

@@ -109,7 +109,8 @@ describe('schema evolution: PaymentReceived v1 → v2', () => {
 
     // In the store itself: the v1 event still carries the v1 registry id in its wire header.
     const store = createSqliteEventStore({ filename: join(dataDir, 'esflow.sqlite') });
-    const [, stored] = await store.readStream(`orderFulfillment-${order.orderId}`);
+    // OrderPlaced (0), TimerScheduled (1), then the payment (2):
+    const [, , stored] = await store.readStream(`orderFulfillment-${order.orderId}`);
     expect(stored!.type).toBe('PaymentReceived');
     expect(unframe(stored!.data).schemaId).toBe(v1SchemaId);
     await store.close();

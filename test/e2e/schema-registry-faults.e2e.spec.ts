@@ -81,7 +81,12 @@ describe('the api on a schema registry that goes down, is wiped, or is taken', (
     });
     expect(paid.status).toBe(200);
     before = (await http.get<History>(`/workflows/orderFulfillment/${orderId}/history`)).body;
-    expect(before.events.map((event) => event.type)).toEqual(['OrderPlaced', 'PaymentReceived']);
+    expect(before.events.map((event) => event.type)).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+      'PaymentReceived',
+      'TimerCancelled',
+    ]);
     const down = await waitFor(
       async () => {
         const health = await http.get<Health>('/health');

@@ -68,8 +68,13 @@ describe('the api started while its schema registry cannot be reached', () => {
     });
     expect(paid.status).toBe(200);
     const history = (await http.get<History>(`${instance}/history`)).body;
-    expect(history.events.map((e) => e.type)).toEqual(['OrderPlaced', 'PaymentReceived']);
-    const paidId = history.events[1]!.metadata.schema.id;
+    expect(history.events.map((e) => e.type)).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+      'PaymentReceived',
+      'TimerCancelled',
+    ]);
+    const paidId = history.events[2]!.metadata.schema.id;
 
     // Back, empty: the api's check puts every kept id back and registers its schemas.
     server = await startSchemaRegistry({ port: server.port });
@@ -111,10 +116,12 @@ describe('the api started while its schema registry cannot be reached', () => {
     const history = (await http.get<History>(`${instance}/history`)).body;
     expect(history.events.map((e) => e.type)).toEqual([
       'OrderPlaced',
+      'TimerScheduled',
       'PaymentReceived',
+      'TimerCancelled',
       'GoodsFetched',
     ]);
-    const goodsId = history.events[2]!.metadata.schema.id;
+    const goodsId = history.events[4]!.metadata.schema.id;
     const found = await fetch(`${server.url}/schemas/ids/${goodsId}`);
     expect(found.status, 'written under an id the registry holds').toBe(200);
   }, 60_000);

@@ -33,7 +33,7 @@ describe('the api on a schema registry it cannot use', () => {
   // A store that keeps no schema id yet: every subject needs an id only the registry hands out.
   const needsIds = (registry: string, cause: string) =>
     new RegExp(
-      `^esflow api: cannot start: the schema registry at ${registry.replace(/[.]/g, '\\.')} \\(SCHEMA_REGISTRY_URL\\) ${cause} \\(POST /subjects/esflow\\.framework\\.\\w+/versions\\)\\. esflow needs it to start: esflow\\.framework\\.CommandDispatched, esflow\\.framework\\.WorkflowCompleted, \\S+, .* have no schema id kept in the event store yet, and only the registry can hand one out \\(once every current schema has a kept id, esflow starts without the registry\\)$`,
+      `^esflow api: cannot start: the schema registry at ${registry.replace(/[.]/g, '\\.')} \\(SCHEMA_REGISTRY_URL\\) ${cause} \\(POST /subjects/esflow\\.framework\\.\\w+/versions\\)\\. esflow needs it to start: esflow\\.framework\\.CommandDispatched, esflow\\.framework\\.TimerCancelled, esflow\\.framework\\.TimerFired, esflow\\.framework\\.TimerScheduled, esflow\\.framework\\.WorkflowCompleted, \\S+, .* have no schema id kept in the event store yet, and only the registry can hand one out \\(once every current schema has a kept id, esflow starts without the registry\\)$`,
     );
 
   it('fails to start in one line naming SCHEMA_REGISTRY_URL, the URL, the cause and the subjects that need it: refused, timed out; not a registry API', async () => {

@@ -78,12 +78,15 @@ describe('esflow schemas check (the built CLI)', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/subject\s+│ versions released │ level\s+│ status/);
     expect(run.stdout).toMatch(
-      /esflow\.orderFulfillment\.OrderPlaced\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
+      /esflow\.orderFulfillment\.OrderPlaced\s+│ v1\.\.v2 \(2\)\s+│ BACKWARD_TRANSITIVE │ unchanged/,
     );
     expect(run.stdout).toMatch(
       /esflow\.kycOnboarding\.UserCreated\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
     );
-    expect(run.stdout).toContain('schemas check passed: 21 subjects');
+    expect(run.stdout).toMatch(
+      /esflow\.framework\.TimerScheduled\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
+    );
+    expect(run.stdout).toContain('schemas check passed: 24 subjects');
   });
 
   it('fails a field added without a default, naming subject, versions, field and rule', () => {
@@ -93,11 +96,17 @@ describe('esflow schemas check (the built CLI)', () => {
     );
     const run = esflowIn(dir, 'schemas', 'check');
     expect(run.status).toBe(1);
+    // OrderPlaced has two released versions (v2 added paymentWindowSeconds): v3 reads neither.
     expect(run.stderr).toContain(
-      'esflow.orderFulfillment.OrderPlaced: field `channel` was added without a default: code on v2 cannot read v1 events',
+      'esflow.orderFulfillment.OrderPlaced: field `channel` was added without a default: code on v3 cannot read v1 events',
+    );
+    expect(run.stderr).toContain(
+      'esflow.orderFulfillment.OrderPlaced: field `channel` was added without a default: code on v3 cannot read v2 events',
     );
     expect(run.stderr).toContain('[FIELD_ADDED_WITHOUT_DEFAULT, BACKWARD_TRANSITIVE]');
-    expect(run.stdout).toMatch(/esflow\.orderFulfillment\.OrderPlaced\s+│ v1\s+│.*│ INCOMPATIBLE/);
+    expect(run.stdout).toMatch(
+      /esflow\.orderFulfillment\.OrderPlaced\s+│ v1\.\.v2 \(2\)\s+│.*│ INCOMPATIBLE/,
+    );
   });
 
   it('fails a field without a doc, naming the file and the field', () => {
@@ -175,16 +184,18 @@ describe('esflow schemas register (the built CLI)', () => {
     );
     const check = esflowIn(dir, 'schemas', 'check', '--lock', lockFile);
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/OrderPlaced\s+│ v1\s+│.*│ changed, compatible: registers as v2/);
+    expect(check.stdout).toMatch(
+      /OrderPlaced\s+│ v1\.\.v2 \(2\)\s+│.*│ changed, compatible: registers as v3/,
+    );
 
     const register = esflowIn(dir, 'schemas', 'register', '--lock', lockFile);
     expect(register.status).toBe(0);
     expect(register.stdout).toMatch(
-      /esflow\.orderFulfillment\.OrderPlaced\s+│ v2\s+│ BACKWARD_TRANSITIVE/,
+      /esflow\.orderFulfillment\.OrderPlaced\s+│ v3\s+│ BACKWARD_TRANSITIVE/,
     );
     expect(register.stdout).toContain('registered 1 schema versions');
     const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as LockJson;
-    expect(lock.subjects['esflow.orderFulfillment.OrderPlaced']?.versions).toHaveLength(2);
+    expect(lock.subjects['esflow.orderFulfillment.OrderPlaced']?.versions).toHaveLength(3);
     // Subjects that did not change keep exactly the versions they had.
     const released = JSON.parse(readFileSync(join(dir, 'schemas.lock.json'), 'utf8')) as LockJson;
     expect(lock.subjects['esflow.orderFulfillment.PaymentReceived']?.versions).toEqual(
@@ -193,7 +204,7 @@ describe('esflow schemas register (the built CLI)', () => {
 
     const again = esflowIn(dir, 'schemas', 'check', '--lock', lockFile);
     expect(again.status).toBe(0);
-    expect(again.stdout).toMatch(/OrderPlaced\s+│ v1\.\.v2 \(2\)\s+│.*│ unchanged/);
+    expect(again.stdout).toMatch(/OrderPlaced\s+│ v1\.\.v3 \(3\)\s+│.*│ unchanged/);
   });
 
   it('registers nothing when the check fails', () => {
@@ -204,7 +215,8 @@ describe('esflow schemas register (the built CLI)', () => {
     });
     const run = esflowIn(dir, 'schemas', 'register');
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('field `amountCents` is long in v1 but int in v2');
+    expect(run.stderr).toContain('field `amountCents` is long in v1 but int in v3');
+    expect(run.stderr).toContain('field `amountCents` is long in v2 but int in v3');
     expect(run.stderr).toContain('nothing was registered');
     expect(readFileSync(join(dir, 'schemas.lock.json'), 'utf8')).toBe(before);
   });

@@ -42,20 +42,31 @@ function expectProblem(
   });
 }
 
+const PAYMENT_WINDOW = 'xstate.after.paymentWindow.orderFulfillment.awaitingPayment';
+
 describe('REST contract v1', () => {
   it('runs an order from OrderPlaced to completed, with ETags, history and the list', async () => {
     const order = anOrder();
+    const before = Date.now();
     const started = await start(order);
     expect(started.status).toBe(201);
+    // The start records OrderPlaced (0) and the payment window's TimerScheduled (1).
     expect(started.body).toEqual({
       workflow: 'orderFulfillment',
       id: order.orderId,
       version: 1,
       state: 'awaitingPayment',
       status: 'running',
-      revision: 0,
+      revision: 1,
+      pendingTimers: [
+        { timerId: expect.any(String), eventType: PAYMENT_WINDOW, dueAt: expect.any(String) },
+      ],
     });
-    expect(started.headers.get('etag')).toBe('"0"');
+    // Due 30 minutes (the default payment window) after the start.
+    const { dueAt } = (started.body as { pendingTimers: { dueAt: string }[] }).pendingTimers[0]!;
+    expect(Date.parse(dueAt)).toBeGreaterThanOrEqual(before + 1_800_000);
+    expect(Date.parse(dueAt)).toBeLessThanOrEqual(Date.now() + 1_800_000);
+    expect(started.headers.get('etag')).toBe('"1"');
     expect(started.headers.get('location')).toBe(`/workflows/orderFulfillment/${order.orderId}`);
 
     expect(
@@ -64,22 +75,23 @@ describe('REST contract v1', () => {
           order.orderId,
           'PaymentReceived',
           { paymentId: 'pay-1', amountCents: 4999 },
-          { 'If-Match': '"0"' },
+          { 'If-Match': '"1"' },
         )
       ).body,
-    ).toMatchObject({ state: 'fetchingGoods', revision: 1 });
+    ).toMatchObject({ state: 'fetchingGoods', revision: 3, pendingTimers: [] });
     expect((await send(order.orderId, 'GoodsFetched', { warehouseId: 'wh-1' })).body).toMatchObject(
-      { state: 'shipping', revision: 2 },
+      { state: 'shipping', revision: 4 },
     );
     const done = await send(order.orderId, 'ShipmentDispatched', { trackingId: 'trk-1' });
-    expect(done.body).toMatchObject({ state: 'completed', status: 'completed', revision: 4 });
+    expect(done.body).toMatchObject({ state: 'completed', status: 'completed', revision: 6 });
 
     const read = await http.get(`/workflows/orderFulfillment/${order.orderId}`);
-    expect(read.headers.get('etag')).toBe('"4"');
+    expect(read.headers.get('etag')).toBe('"6"');
     expect(read.body).toMatchObject({
       status: 'completed',
       acceptedEvents: [],
-      context: { trackingId: 'trk-1', paymentId: 'pay-1' },
+      pendingTimers: [],
+      context: { trackingId: 'trk-1', paymentId: 'pay-1', paymentWindowSeconds: 1800 },
     });
 
     const history = await http.get<{
@@ -92,20 +104,32 @@ describe('REST contract v1', () => {
     }>(`/workflows/orderFulfillment/${order.orderId}/history`);
     expect(history.body.events.map((e) => [e.revision, e.type])).toEqual([
       [0, 'OrderPlaced'],
-      [1, 'PaymentReceived'],
-      [2, 'GoodsFetched'],
-      [3, 'ShipmentDispatched'],
-      [4, 'WorkflowCompleted'],
+      [1, 'TimerScheduled'],
+      [2, 'PaymentReceived'],
+      [3, 'TimerCancelled'],
+      [4, 'GoodsFetched'],
+      [5, 'ShipmentDispatched'],
+      [6, 'WorkflowCompleted'],
     ]);
-    expect(history.body.events[0]!.data).toEqual(order);
-    expect(history.body.events[1]!.metadata).toMatchObject({
+    expect(history.body.events[0]!.data).toEqual({ ...order, paymentWindowSeconds: null });
+    expect(history.body.events[1]!.data).toMatchObject({
+      eventType: PAYMENT_WINDOW,
+      delayMs: 1_800_000,
+      dueAt,
+    });
+    expect(history.body.events[3]!.data).toMatchObject({
+      timerId: (started.body as { pendingTimers: { timerId: string }[] }).pendingTimers[0]!.timerId,
+      cancelledByEventType: 'PaymentReceived',
+      cancelledByRevision: 2,
+    });
+    expect(history.body.events[2]!.metadata).toMatchObject({
       stateBefore: 'awaitingPayment',
       stateAfter: 'fetchingGoods',
       schema: { subject: 'esflow.orderFulfillment.PaymentReceived' },
     });
 
     const list = await http.get<{ items: { id: string; status: string }[] }>(
-      `/workflows?workflow=orderFulfillment&status=completed&limit=1000&waitFor=${order.orderId}@4`,
+      `/workflows?workflow=orderFulfillment&status=completed&limit=1000&waitFor=${order.orderId}@6`,
     );
     expect(list.headers.get('esflow-consistency')).toBe('fresh');
     expect(list.body.items.map((i) => i.id)).toContain(order.orderId);
@@ -113,7 +137,7 @@ describe('REST contract v1', () => {
 
   it('pages the list with a stable cursor', async () => {
     for (let i = 0; i < 5; i++) await start(anOrder(`page-${i}`));
-    await http.get('/workflows?workflow=orderFulfillment&waitFor=page-4@0');
+    await http.get('/workflows?workflow=orderFulfillment&waitFor=page-4@1');
     const seen: string[] = [];
     let after: string | null = null;
     do {
@@ -151,7 +175,8 @@ describe('REST contract v1', () => {
     );
     expect(repeat.status).toBe(200);
     expect(repeat.body).toEqual(paid.body);
-    expect(await historyLength(order.orderId)).toBe(3);
+    // OrderPlaced, TimerScheduled, PaymentReceived, TimerCancelled, GoodsFetched:
+    expect(await historyLength(order.orderId)).toBe(5);
   });
 
   describe('failures are problem details, and write nothing', () => {
@@ -200,7 +225,7 @@ describe('REST contract v1', () => {
         400,
         'MALFORMED_REQUEST',
       );
-      expect(await historyLength(order.orderId)).toBe(1);
+      expect(await historyLength(order.orderId)).toBe(2); // OrderPlaced, TimerScheduled
     });
 
     it('404 for unknown workflows and instances, 409 for a duplicate start', async () => {
@@ -222,7 +247,7 @@ describe('REST contract v1', () => {
       const order = anOrder();
       await start(order);
       expectProblem(await start(order), 409, 'INSTANCE_ALREADY_EXISTS');
-      expect(await historyLength(order.orderId)).toBe(1);
+      expect(await historyLength(order.orderId)).toBe(2); // OrderPlaced, TimerScheduled
     });
 
     it('400 MALFORMED_REQUEST for bad JSON and bad envelopes', async () => {
@@ -304,7 +329,7 @@ describe('REST contract v1', () => {
         413,
         'PAYLOAD_TOO_LARGE',
       );
-      expect(await historyLength(order.orderId)).toBe(1);
+      expect(await historyLength(order.orderId)).toBe(2); // OrderPlaced, TimerScheduled
     });
   });
 

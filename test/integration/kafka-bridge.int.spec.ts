@@ -72,7 +72,10 @@ async function fixture() {
   return { store, engine, options, bridge, topic: topicFor(options.topicTemplate, WORKFLOW) };
 }
 
-/** Runs `count` orders through payment and shipment: 5 events each (incl. WorkflowCompleted). */
+/**
+ * Runs `count` orders through payment and shipment: 7 events each (OrderPlaced, TimerScheduled,
+ * PaymentReceived, TimerCancelled, GoodsFetched, ShipmentDispatched, WorkflowCompleted).
+ */
 async function runOrders(engine: WorkflowEngine, count: number, prefix = 'o'): Promise<void> {
   for (let i = 0; i < count; i++) {
     const order = anOrder(`${prefix}-${i}`);
@@ -155,7 +158,21 @@ describe('Kafka bridge (real broker)', () => {
     await waitFor(() => running.status().status === 'running', { what: 'running' });
 
     const records = await expectExactlyOnce(topic, store);
-    expect(records).toHaveLength(20);
+    expect(records).toHaveLength(28);
+    // The framework's facts travel with the workflow's events, in stream order.
+    const firstOrder = records
+      .filter((record) => record.key === 'o-0')
+      .sort((a, b) => Number(a.offset - b.offset))
+      .map((record) => record.headers['esflow-event-type']);
+    expect(firstOrder).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+      'PaymentReceived',
+      'TimerCancelled',
+      'GoodsFetched',
+      'ShipmentDispatched',
+      'WorkflowCompleted',
+    ]);
     const stored = new Map((await workflowEvents(store)).map((e) => [e.eventId, e]));
     for (const record of records) {
       const event = stored.get(record.headers['esflow-event-id']!)!;
@@ -189,7 +206,7 @@ describe('Kafka bridge (real broker)', () => {
     }
     expect(running.status()).toMatchObject({
       status: 'running',
-      publishedEvents: 20,
+      publishedEvents: 28,
       lag: { events: 0 },
     });
   });
@@ -207,7 +224,7 @@ describe('Kafka bridge (real broker)', () => {
     const second = bridge();
     second.start();
     await untilPublished(second, store);
-    expect(second.status().publishedEvents, 'only the events after the checkpoint').toBe(10);
+    expect(second.status().publishedEvents, 'only the events after the checkpoint').toBe(14);
     await expectExactlyOnce(topic, store);
   });
 
@@ -275,7 +292,7 @@ describe('Kafka bridge (real broker)', () => {
     const second = bridge();
     second.start();
     await untilPublished(second, store);
-    expect(second.status().publishedEvents, 'resumed after the committed checkpoint').toBe(10);
+    expect(second.status().publishedEvents, 'resumed after the committed checkpoint').toBe(14);
     await expectExactlyOnce(topic, store);
   });
 
@@ -321,7 +338,7 @@ describe('Kafka bridge (real broker)', () => {
     const status = await waitFor(
       () => {
         const s = offline.status();
-        return s.status === 'retrying' && s.lag.events === 5 && s;
+        return s.status === 'retrying' && s.lag.events === 7 && s;
       },
       { timeoutMs: 30_000, what: 'the bridge to retry' },
     );

@@ -161,18 +161,18 @@ describe.each([
     const failure = fragileRunner.current()!.failure!;
     expect(failure).toMatchObject({
       streamName: `orderFulfillment-${poisonId}`,
-      revision: 1,
+      revision: 2, // after OrderPlaced and its TimerScheduled
       type: 'PaymentReceived',
       message: 'cannot handle this payment',
     });
-    expect(errors.join('\n')).toContain(`orderFulfillment-${poisonId}@1 (PaymentReceived)`);
+    expect(errors.join('\n')).toContain(`orderFulfillment-${poisonId}@2 (PaymentReceived)`);
     await waitFor(async () => (await applied(readModel, 'instances')) === workflowTotal, {
       what: 'the healthy projection to finish',
     });
     const before = await applied(readModel, 'fragile');
     expect(
       (await store.readAll()).findIndex(
-        (e) => e.streamName === failure.streamName && e.revision === 1,
+        (e) => e.streamName === failure.streamName && e.revision === 2,
       ),
     ).toBe(before);
 

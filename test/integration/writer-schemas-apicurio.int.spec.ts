@@ -119,7 +119,9 @@ describe('writer schemas against a real Apicurio Registry: wiped, down, shifted'
     });
     const kept = new Map(running.codec.writerSchemas.keptSchemas());
     const v1Id = [...kept.values()].find((s) => s.subject === PAYMENT && s.version === 1)!.id;
-    const [, stored] = await store.readStream(`orderFulfillment-${v1Order}`);
+    // OrderPlaced, TimerScheduled, then the payment:
+    const [, , stored] = await store.readStream(`orderFulfillment-${v1Order}`);
+    expect(stored!.type).toBe('PaymentReceived');
     expect(unframe(stored!.data).schemaId).toBe(v1Id);
 
     // Down: esflow writes and reads as before; the check says why the registry is down.

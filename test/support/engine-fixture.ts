@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import {
+  Clock,
   createMemoryEventStore,
   defineFeature,
   EventStore,
@@ -23,11 +25,17 @@ export async function createTestEngine(
     store?: EventStore;
     definitions?: readonly WorkflowDefinition[];
     limits?: Partial<StreamLimits>;
+    clock?: Clock;
+    /** The schema directory of `definitions` (default orderFulfillment's). */
+    schemas?: string;
   } = {},
 ): Promise<{ engine: WorkflowEngine; store: EventStore; codec: AvroPayloadCodec }> {
   const store = options.store ?? createMemoryEventStore();
   const feature = options.definitions
-    ? defineFeature({ workflows: options.definitions, schemas: ORDER_FULFILLMENT_SCHEMAS })
+    ? defineFeature({
+        workflows: options.definitions,
+        schemas: options.schemas ?? ORDER_FULFILLMENT_SCHEMAS,
+      })
     : orderFulfillmentFeature;
   const { engine, codec } = await createEsflowRuntime({
     store,
@@ -35,6 +43,7 @@ export async function createTestEngine(
     features: [{ feature, registeredBy: 'createTestEngine' }],
     sleep: async () => {},
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return { engine, store, codec };
 }
@@ -46,3 +55,6 @@ export const anOrder = (orderId = `order-${Math.random().toString(36).slice(2, 1
   currency: 'EUR',
   items: [{ sku: 'SKU-1', quantity: 2 }],
 });
+
+/** Schemas of the `looping` test workflow (LoopStarted, Retry, Ping: no fields). */
+export const LOOPING_SCHEMAS = join(__dirname, 'schemas/looping');

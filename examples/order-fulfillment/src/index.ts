@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export { orderFulfillment, orderFulfillmentMachine } from './order-fulfillment.workflow';
+export { DEFAULT_PAYMENT_WINDOW_SECONDS } from './order-fulfillment.events';
 export type { OrderFulfillmentContext } from './order-fulfillment.workflow';
 export type {
   OrderFulfillmentEvent,

@@ -10,7 +10,12 @@ export interface OrderPlaced {
   readonly amountCents: number;
   readonly currency: string;
   readonly items: readonly OrderItem[];
+  /** How long the customer has to pay, in seconds (default {@link DEFAULT_PAYMENT_WINDOW_SECONDS}). */
+  readonly paymentWindowSeconds?: number | null;
 }
+
+/** The payment window when an order names none: 30 minutes. */
+export const DEFAULT_PAYMENT_WINDOW_SECONDS = 1800;
 
 export type OrderFulfillmentEvent =
   | { readonly type: 'PaymentReceived'; readonly paymentId: string; readonly amountCents: number }

@@ -1,7 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { statusOf } from '@esflow/core';
-import { completed, dispatched, WorkflowSpecification } from '@esflow/testing';
+import {
+  completed,
+  dispatched,
+  timerCancelled,
+  timerFired,
+  WorkflowSpecification,
+} from '@esflow/testing';
 import { orderFulfillmentFeature } from './order-fulfillment.feature';
 import { orderFulfillment, orderFulfillmentMachine } from './order-fulfillment.workflow';
 
@@ -44,7 +50,12 @@ describe('orderFulfillment', () => {
   it('starts awaiting payment with the order in context', () => {
     const snapshot = given();
     expect(snapshot.value).toBe('awaitingPayment');
-    expect(snapshot.context).toMatchObject({ orderId: 'o-1', amountCents: 4999, paymentId: null });
+    expect(snapshot.context).toMatchObject({
+      orderId: 'o-1',
+      amountCents: 4999,
+      paymentId: null,
+      paymentWindowSeconds: 1800,
+    });
   });
 
   it('completes along the happy path', () => {
@@ -106,9 +117,25 @@ describe('orderFulfillment, as recorded (WorkflowSpecification)', () => {
     spec = await WorkflowSpecification.for(orderFulfillmentFeature);
   });
 
-  it('records the start event alone: nothing is dispatched while awaiting payment', async () => {
-    const { instance } = await spec.whenStarted(placed).then([{ type: 'OrderPlaced' }]);
+  it('records the start event and schedules the payment window: nothing is dispatched while awaiting payment', async () => {
+    const { instance } = await spec.whenStarted(placed).then([
+      { type: 'OrderPlaced' },
+      {
+        type: 'TimerScheduled',
+        data: {
+          eventType: 'xstate.after.paymentWindow.orderFulfillment.awaitingPayment',
+          delayMs: 1_800_000,
+        },
+      },
+    ]);
     expect(instance.acceptedEvents).toEqual(['PaymentReceived', 'PaymentFailed', 'OrderCancelled']);
+    expect(instance.pendingTimers).toEqual([
+      {
+        timerId: expect.any(String),
+        eventType: 'xstate.after.paymentWindow.orderFulfillment.awaitingPayment',
+        dueAt: expect.any(String),
+      },
+    ]);
   });
 
   it('dispatches RefundPayment, in the same append, when the goods are unavailable', async () => {
@@ -139,5 +166,23 @@ describe('orderFulfillment, as recorded (WorkflowSpecification)', () => {
       .thenRejected('EVENT_NOT_ACCEPTED', {
         acceptedEvents: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'],
       });
+  });
+
+  it('cancels an order whose payment window ran out', async () => {
+    const { instance } = await spec
+      .given({ ...placed, paymentWindowSeconds: 60 })
+      .whenTimerFires('paymentWindow')
+      .then([timerFired({ latenessMs: 0 }), completed('cancelled')]);
+    expect(instance.context).toMatchObject({ cancellationReason: 'payment window expired' });
+  });
+
+  it('cancels the payment window once the order is paid', async () => {
+    await spec
+      .given(placed)
+      .when({ type: 'PaymentReceived', paymentId: 'p', amountCents: 4999 })
+      .then([
+        { type: 'PaymentReceived' },
+        timerCancelled({ cancelledByEventType: 'PaymentReceived' }),
+      ]);
   });
 });

@@ -1,6 +1,7 @@
 import { assign, emit, setup } from 'xstate';
 import { defineWorkflow } from '@esflow/core';
 import {
+  DEFAULT_PAYMENT_WINDOW_SECONDS,
   OrderFulfillmentEvent,
   OrderItem,
   OrderPlaced,
@@ -17,12 +18,14 @@ export interface OrderFulfillmentContext {
   readonly warehouseId: string | null;
   readonly trackingId: string | null;
   readonly cancellationReason: string | null;
+  readonly paymentWindowSeconds: number;
 }
 
 /**
  * The example workflow that ships with esflow (see docs/architecture.md):
  * awaitingPayment → fetchingGoods → shipping → completed, with payment failure, cancellation
- * and an out-of-stock refund path ending in `cancelled`.
+ * and an out-of-stock refund path ending in `cancelled`. An order not paid within its payment
+ * window (`paymentWindowSeconds`, default 30 minutes) is cancelled by a durable timer.
  */
 export const orderFulfillmentMachine = setup({
   types: {
@@ -30,6 +33,11 @@ export const orderFulfillmentMachine = setup({
     input: {} as OrderPlaced,
     events: {} as OrderFulfillmentEvent,
     emitted: {} as RefundPayment,
+  },
+  delays: {
+    // Named delays are computed from context when the state is entered; esflow records the
+    // resulting due time, so a replay never recomputes it.
+    paymentWindow: ({ context }) => context.paymentWindowSeconds * 1000,
   },
 }).createMachine({
   id: 'orderFulfillment',
@@ -44,9 +52,16 @@ export const orderFulfillmentMachine = setup({
     warehouseId: null,
     trackingId: null,
     cancellationReason: null,
+    paymentWindowSeconds: input.paymentWindowSeconds ?? DEFAULT_PAYMENT_WINDOW_SECONDS,
   }),
   states: {
     awaitingPayment: {
+      after: {
+        paymentWindow: {
+          target: 'cancelled',
+          actions: assign({ cancellationReason: 'payment window expired' }),
+        },
+      },
       on: {
         PaymentReceived: {
           target: 'fetchingGoods',

@@ -35,6 +35,8 @@ export type { StartOutcome, StartWorkflowCommand } from './engine/start-workflow
 export type { SendEventCommand, SendOutcome } from './engine/send-event.handler';
 export type { StartWorkflowHandler } from './engine/start-workflow.handler';
 export type { SendEventHandler } from './engine/send-event.handler';
+export type { FireTimerHandler } from './engine/fire-timer.handler';
+export type { FireTimerCommand, FireTimerOutcome } from './engine/fire-timer.handler';
 export { DEFAULT_RETRY_POLICY } from './engine/retry-policy';
 export { DEFAULT_STREAM_LIMITS } from './engine/event-recorder';
 export type { StreamLimits } from './engine/event-recorder';
@@ -50,7 +52,7 @@ export type {
   ListInstancesQuery,
 } from './queries/instance-list.port';
 export { statusOf } from './workflow/instance-state';
-export type { InstanceView } from './workflow/instance-state';
+export type { InstanceView, PendingTimerView, TimerMove } from './workflow/instance-state';
 export { instanceIdProblem, MAX_INSTANCE_ID_LENGTH } from './workflow/instance-id';
 
 // What esflow records.
@@ -63,6 +65,9 @@ export {
 } from './workflow/framework-events';
 export type {
   CommandDispatchedPayload,
+  TimerCancelledPayload,
+  TimerFiredPayload,
+  TimerScheduledPayload,
   WorkflowCompletedPayload,
 } from './workflow/framework-events';
 
@@ -112,8 +117,22 @@ export { createMemoryEventStore } from './event-store/memory-event-store';
 export type { EncodedPayload, PayloadCodec } from './codec/payload-codec.port';
 export type { Clock } from './ports/clock.port';
 export type { IdGenerator } from './ports/id-generator.port';
-export { realSleep, sleepUnlessAborted } from './ports/sleeper.port';
+export { realSleep, realSleepUnlessAborted, sleepUnlessAborted } from './ports/sleeper.port';
 export type { Sleep } from './ports/sleeper.port';
+
+// Timers: the due-timer index the timer service keeps.
+export { TimerStatus, TIMER_STATUSES } from './timers/timer-index.port';
+export type {
+  TimerChange,
+  TimerIndex,
+  TimerPage,
+  TimerQuery,
+  TimerRecord,
+  TimerSettledBy,
+} from './timers/timer-index.port';
+export { createMemoryTimerIndex } from './timers/memory-timer-index';
+export { TIMER_EVENT_FILTER, TimerService, timerChangesOf } from './timers/timer-service';
+export type { TimerServiceObserver, TimerServiceOptions } from './timers/timer-service';
 
 // The processor runtime: what projections, the Kafka bridge and the services to come are made of.
 export { batchSize, catchUpEventSource, liveEventSource } from './processing/event-source';

@@ -1,12 +1,20 @@
 import { join } from 'node:path';
-import { ErrorCode, EsflowError, EventStore, isRetriable, ReadModelStore } from '@esflow/core';
+import {
+  ErrorCode,
+  EsflowError,
+  EventStore,
+  isRetriable,
+  ReadModelStore,
+  TimerIndex,
+} from '@esflow/core';
 import { createEsdbEventStore } from '@esflow/eventstoredb';
-import { createPostgresReadModelStore } from '@esflow/postgres';
+import { createPostgresReadModelStore, createPostgresTimerIndex } from '@esflow/postgres';
 import { createConfluentHttpRegistry, SchemaRegistry } from '@esflow/schemas';
 import {
   createEmbeddedSchemaRegistry,
   createSqliteEventStore,
   createSqliteReadModelStore,
+  createSqliteTimerIndex,
 } from '@esflow/sqlite';
 import { EsflowEnvironment } from './esflow-environment';
 
@@ -101,4 +109,15 @@ export async function openReadModelStore(config: EsflowEnvironment): Promise<Rea
     );
   }
   return store;
+}
+
+/**
+ * The timer service's due-timer index, beside the read model: in the same PostgreSQL schema when
+ * ESFLOW_READMODEL_URL is set, else in `readmodel.sqlite` (tables of its own).
+ */
+export function openTimerIndex(config: EsflowEnvironment): TimerIndex {
+  const { postgresUrl, schema } = config.readModel;
+  return postgresUrl
+    ? createPostgresTimerIndex({ connectionString: postgresUrl, schema })
+    : createSqliteTimerIndex({ filename: join(config.dataDir, 'readmodel.sqlite') });
 }

@@ -11,6 +11,7 @@ export {
   openEventStore,
   openReadModelStore,
   openSchemaRegistry,
+  openTimerIndex,
 } from './adapters';
 export {
   ESFLOW_ENVIRONMENT,

@@ -1,6 +1,6 @@
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EsflowModuleAsyncOptions, EsflowModuleOptions } from '@esflow/nest';
-import { openEventStore, openReadModelStore, openSchemaRegistry } from './adapters';
+import { openEventStore, openReadModelStore, openSchemaRegistry, openTimerIndex } from './adapters';
 import { EsflowEnvironment, loadEsflowEnvironment } from './esflow-environment';
 
 /** The key under which `ConfigService` holds the validated {@link EsflowEnvironment}. */
@@ -37,10 +37,13 @@ export async function esflowOptionsFromEnvironment(
     const registry = await openSchemaRegistry(environment);
     opened.push(registry);
     const readModel = await openReadModelStore(environment);
+    opened.push(readModel);
+    const timerIndex = openTimerIndex(environment);
     return {
       store,
       registry,
       readModel,
+      timerIndex,
       instanceCacheSize: environment.instanceCacheSize,
       instanceCacheBytes: environment.instanceCacheBytes,
       limits: {

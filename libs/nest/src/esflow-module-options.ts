@@ -6,6 +6,8 @@ import {
   EsflowFeature,
   EventStore,
   ReadModelStore,
+  TimerIndex,
+  createMemoryTimerIndex,
 } from '@esflow/core';
 import { SchemaRegistry } from '@esflow/schemas';
 
@@ -31,6 +33,13 @@ export interface EsflowModuleOptions {
   readonly registry: SchemaRegistry;
   /** Where projections keep their documents (e.g. `createSqliteReadModelStore`). */
   readonly readModel: ReadModelStore;
+  /**
+   * Where the timer service keeps its due-timer index (e.g. `createSqliteTimerIndex` on the
+   * read model's file, `createPostgresTimerIndex`), which `GET /timers` reads. Without one, an
+   * index in memory: the process that runs the timer service rebuilds it from the log at each
+   * start, and only that process can answer `GET /timers`.
+   */
+  readonly timerIndex?: TimerIndex;
   /** Instances kept rehydrated in memory (default 10 000; 0 turns the cache off). */
   readonly instanceCacheSize?: number;
   /** The instance cache's budget in bytes of event data (default 64 MiB). */
@@ -61,6 +70,7 @@ export interface ResolvedEsflowOptions extends EsflowModuleOptions {
   readonly limits: { readonly maxEventBytes: number; readonly maxInstanceBytes: number };
   readonly projections: Required<ProjectionRuntimeOptions>;
   readonly features: readonly EsflowFeature[];
+  readonly timerIndex: TimerIndex;
 }
 
 const PORT_METHODS = {
@@ -128,5 +138,6 @@ export function resolveEsflowOptions(options: EsflowModuleOptions): ResolvedEsfl
       batchSize: options.projections?.batchSize ?? 500,
     },
     features: options.features ?? [],
+    timerIndex: options.timerIndex ?? createMemoryTimerIndex(),
   };
 }

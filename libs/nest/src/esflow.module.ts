@@ -18,6 +18,7 @@ import {
   FeatureSource,
   ReadModelQueries,
   ReadModelStore,
+  TimerIndex,
   realSleep,
 } from '@esflow/core';
 import { systemClock } from '@esflow/core/node';
@@ -40,6 +41,7 @@ import {
   PROJECTIONS,
   READ_MODEL_QUERIES,
   READ_MODEL_STORE,
+  TIMER_INDEX,
   SCHEMA_REGISTRY,
   WORKFLOW_CATALOG,
   WORKFLOW_ENGINE,
@@ -89,6 +91,7 @@ class EsflowLifecycle implements OnApplicationShutdown {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SCHEMA_REGISTRY) private readonly registry: SchemaRegistry,
     @Inject(READ_MODEL_STORE) private readonly readModel: ReadModelStore,
+    @Inject(TIMER_INDEX) private readonly timerIndex: TimerIndex,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -96,6 +99,7 @@ class EsflowLifecycle implements OnApplicationShutdown {
       ['event store', this.store],
       ['schema registry', this.registry],
       ['read model', this.readModel],
+      ['timer index', { close: async () => this.timerIndex.close?.() }],
     ] as const)
       await adapter
         .close()
@@ -110,6 +114,7 @@ const CORE_EXPORTS = [
   EVENT_STORE,
   SCHEMA_REGISTRY,
   READ_MODEL_STORE,
+  TIMER_INDEX,
   PAYLOAD_CODEC,
   WORKFLOW_CATALOG,
   WORKFLOW_ENGINE,
@@ -139,6 +144,11 @@ const CORE_PROVIDERS: Provider[] = [
       await options.readModel.migrate();
       return options.readModel;
     },
+  },
+  {
+    provide: TIMER_INDEX,
+    inject: [ESFLOW_OPTIONS],
+    useFactory: (options: ResolvedEsflowOptions) => options.timerIndex,
   },
   {
     provide: ESFLOW_FEATURES,

@@ -25,3 +25,5 @@ export const READ_MODEL_QUERIES = Symbol('READ_MODEL_QUERIES');
 export const ESFLOW_RUNTIME = Symbol('ESFLOW_RUNTIME');
 /** Internal: the features registered with forRoot and forFeature, with where they came from. */
 export const ESFLOW_FEATURES = Symbol('ESFLOW_FEATURES');
+/** The due-timer index (`EsflowModuleOptions.timerIndex`, or one in memory). */
+export const TIMER_INDEX = Symbol('TIMER_INDEX');

@@ -1,8 +1,10 @@
 /**
  * @esflow/postgres — projections' read models in PostgreSQL: one table per projection,
  * collection and generation, documents as `jsonb` with expression indexes, checkpoints in the
- * same transaction.
+ * same transaction; and the timer index, in the same schema.
  * @packageDocumentation
  */
 export { createPostgresReadModelStore } from './postgres-read-model-store';
 export type { PostgresReadModelStoreOptions } from './postgres-read-model-store';
+export { createPostgresTimerIndex } from './postgres-timer-index';
+export type { PostgresTimerIndex, PostgresTimerIndexOptions } from './postgres-timer-index';

@@ -1,13 +1,16 @@
 /**
  * @esflow/sqlite — esflow's embedded default on SQLite (better-sqlite3): the event store (WAL,
- * `synchronous=FULL`, group commit), the read-model store for projections, and the embedded
- * schema registry. One file can hold the store and the registry; the read model takes its own.
+ * `synchronous=FULL`, group commit), the read-model store for projections, the timer index, and
+ * the embedded schema registry. One file can hold the store and the registry; the read model
+ * takes its own, which the timer index shares.
  * @packageDocumentation
  */
 export { createSqliteEventStore } from './event-store/sqlite-event-store';
 export type { SqliteEventStore, SqliteEventStoreOptions } from './event-store/sqlite-event-store';
 export { createSqliteReadModelStore } from './read-model/sqlite-read-model-store';
 export type { SqliteReadModelStoreOptions } from './read-model/sqlite-read-model-store';
+export { createSqliteTimerIndex } from './timers/sqlite-timer-index';
+export type { SqliteTimerIndex, SqliteTimerIndexOptions } from './timers/sqlite-timer-index';
 export { createEmbeddedSchemaRegistry } from './schema-registry/embedded-schema-registry';
 export type {
   EmbeddedSchemaRegistryOptions,

@@ -1,7 +1,8 @@
 /**
  * @esflow/testing — esflow's test kit: given/when/then workflow specifications run by the real
  * engine, an app fixture that boots an `EsflowModule` application on temporary SQLite files, and
- * the contract suites (vitest) that every event-store, read-model and registry adapter passes.
+ * the contract suites (vitest) that every event-store, read-model, timer-index and registry
+ * adapter passes.
  * @packageDocumentation
  */
 export {
@@ -9,6 +10,9 @@ export {
   dispatched,
   Scenario,
   Then,
+  timerCancelled,
+  timerFired,
+  timerScheduled,
   WorkflowSpecification,
   WorkflowSpecificationError,
 } from './workflow-specification';
@@ -40,6 +44,13 @@ export type {
   SchemaRegistryCapabilities,
   SchemaRegistryUnderTest,
 } from './contracts/schema-registry.contract';
+export { describeTimerIndexContract } from './contracts/timer-index.contract';
+export type {
+  ReopenedTimerIndex,
+  TimerIndexCapabilities,
+  TimerIndexUnderTest,
+} from './contracts/timer-index.contract';
 export type { ContractTestApi } from './contracts/test-api';
 export { waitFor } from './support/wait-for';
 export { uniqueCategory } from './support/unique';
+export { ManualClock } from './support/manual-clock';

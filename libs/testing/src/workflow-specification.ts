@@ -1,3 +1,4 @@
+import { ManualClock } from './support/manual-clock';
 import { randomUUID } from 'node:crypto';
 import {
   Clock,
@@ -76,11 +77,29 @@ export function completed(status?: string): ExpectedRecord {
   return { type: FrameworkEvent.WorkflowCompleted, ...(status ? { data: { status } } : {}) };
 }
 
+/** Expects a `TimerScheduled` fact (with at least these fields, e.g. `{ delayMs: 60_000 }`). */
+export function timerScheduled(data?: Readonly<Record<string, unknown>>): ExpectedRecord {
+  return { type: FrameworkEvent.TimerScheduled, ...(data ? { data } : {}) };
+}
+
+/** Expects a `TimerCancelled` fact: the state of a pending timer was left before it fired. */
+export function timerCancelled(data?: Readonly<Record<string, unknown>>): ExpectedRecord {
+  return { type: FrameworkEvent.TimerCancelled, ...(data ? { data } : {}) };
+}
+
+/** Expects the `TimerFired` event that caused the transition (with at least these fields). */
+export function timerFired(data?: Readonly<Record<string, unknown>>): ExpectedRecord {
+  return { type: FrameworkEvent.TimerFired, ...(data ? { data } : {}) };
+}
+
 /** Options of {@link WorkflowSpecification.for}. */
 export interface WorkflowSpecificationOptions {
   /** Which of the feature's workflows (by name); needed when it has several. */
   readonly workflow?: string;
-  /** The clock the engine stamps events with (default: the system clock). */
+  /**
+   * The clock the engine stamps events with and timers fall due by (default: a
+   * {@link ManualClock}, which `whenTimerFires` moves to the timer's due time).
+   */
   readonly clock?: Clock;
 }
 
@@ -109,6 +128,7 @@ export class WorkflowSpecification {
     private readonly runtime: EsflowRuntime,
     private readonly store: EventStore,
     private readonly definition: WorkflowDefinition,
+    private readonly clock: Clock,
   ) {}
 
   /** A specification of the (only, or named) workflow of `feature`. */
@@ -123,13 +143,14 @@ export class WorkflowSpecification {
         `name the workflow to specify with { workflow } (the feature has ${names.join(', ')})`,
       );
     const store = createMemoryEventStore();
+    const clock = options.clock ?? new ManualClock();
     const runtime = await createEsflowRuntime({
       store,
       registry: createEmbeddedSchemaRegistry({ filename: ':memory:' }),
       features: [{ feature, registeredBy: 'WorkflowSpecification' }],
-      ...(options.clock ? { clock: options.clock } : {}),
+      clock,
     });
-    return new WorkflowSpecification(runtime, store, runtime.catalog.latest(name)!);
+    return new WorkflowSpecification(runtime, store, runtime.catalog.latest(name)!, clock);
   }
 
   /** A scenario on a new instance started with `input`, to which `events` were then sent. */
@@ -148,7 +169,10 @@ export class WorkflowSpecification {
       readonly input?: Readonly<Record<string, unknown>>;
       readonly events: readonly SpecEvent[];
     },
-    when: { readonly start: Readonly<Record<string, unknown>> } | { readonly event: SpecEvent },
+    when:
+      | { readonly start: Readonly<Record<string, unknown>> }
+      | { readonly event: SpecEvent }
+      | { readonly timer: string | undefined },
   ): Promise<Outcome> {
     const { engine } = this.runtime;
     const workflow = this.definition.name;
@@ -166,12 +190,14 @@ export class WorkflowSpecification {
     const result =
       'start' in when
         ? await engine.startWorkflow.handle({ workflow, id, input: when.start })
-        : await engine.sendEvent.handle({
-            workflow,
-            id,
-            type: when.event.type,
-            payload: withoutType(when.event),
-          });
+        : 'event' in when
+          ? await engine.sendEvent.handle({
+              workflow,
+              id,
+              type: when.event.type,
+              payload: withoutType(when.event),
+            })
+          : await this.fireTimer(id, when.timer);
     if (!result.ok) return { ok: false, rejection: result.rejection };
     const appended = (await this.store.readStream(streamNameOf(workflow, id))).slice(before);
     const recorded = await Promise.all(
@@ -191,6 +217,34 @@ export class WorkflowSpecification {
       }),
     );
     return { ok: true, recorded, instance: result.value.instance };
+  }
+
+  /**
+   * Fires the instance's pending timer whose event type contains `which` (the only pending one
+   * when not given), moving a {@link ManualClock} to its due time first.
+   */
+  private async fireTimer(id: string, which: string | undefined) {
+    const { engine } = this.runtime;
+    const workflow = this.definition.name;
+    const current = await engine.queries.get(workflow, id);
+    if (!current.ok) throw givenFailed('the instance', current.rejection);
+    const pending = current.value.pendingTimers.filter(
+      (timer) => which === undefined || timer.eventType.includes(which),
+    );
+    if (pending.length !== 1)
+      throw new WorkflowSpecificationError(
+        `when: expected one pending timer${which ? ` matching "${which}"` : ''}, the instance has ${
+          current.value.pendingTimers.map((timer) => timer.eventType).join(', ') || 'none'
+        }`,
+      );
+    const timer = pending[0]!;
+    if (this.clock instanceof ManualClock) this.clock.set(timer.dueAt);
+    const fired = await engine.fireTimer.handle({ workflow, id, timerId: timer.timerId });
+    if (fired.ok && fired.value.outcome !== 'fired')
+      throw new WorkflowSpecificationError(
+        `when: the timer ${timer.eventType} did not fire (${fired.value.outcome}); with your own clock, move it to ${timer.dueAt} first`,
+      );
+    return fired;
   }
 }
 
@@ -218,6 +272,15 @@ export class Scenario {
   /** The event under test, sent to the instance the given part made. */
   when(event: SpecEvent): Then {
     return new Then(() => this.spec.run(this.given, { event }));
+  }
+
+  /**
+   * The timer under test fires: the instance's pending timer whose event type contains `which`
+   * (e.g. the delay's name, `'paymentWindow'`), or its only pending timer. The specification's
+   * clock is moved to the timer's due time; time never passes otherwise.
+   */
+  whenTimerFires(which?: string): Then {
+    return new Then(() => this.spec.run(this.given, { timer: which }));
   }
 }
 

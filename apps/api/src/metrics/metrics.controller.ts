@@ -1,12 +1,12 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { EVENT_STORE, WORKFLOW_ENGINE } from '@esflow/nest';
-import { EventStore, WorkflowEngine } from '@esflow/core';
+import { EVENT_STORE, TIMER_INDEX, WORKFLOW_ENGINE } from '@esflow/nest';
+import { EventStore, TIMER_STATUSES, TimerIndex, WorkflowEngine } from '@esflow/core';
 
 /**
- * Prometheus metrics: process defaults, the instance cache, and the store's group-commit
- * counters.
+ * Prometheus metrics: process defaults, the instance cache, the store's group-commit counters,
+ * and the timers by status (from the timer index).
  */
 @ApiTags('operations')
 @Controller('metrics')
@@ -16,6 +16,7 @@ export class MetricsController {
   constructor(
     @Inject(EVENT_STORE) store: EventStore,
     @Inject(WORKFLOW_ENGINE) engine: WorkflowEngine,
+    @Inject(TIMER_INDEX) timers: TimerIndex,
   ) {
     collectDefaultMetrics({ register: this.registry });
     const registry = this.registry;
@@ -38,6 +39,16 @@ export class MetricsController {
       'Bytes of event data the instance cache holds (bounded by ESFLOW_INSTANCE_CACHE_BYTES)',
       () => engine.cacheStats().bytes,
     );
+    new Gauge({
+      name: 'esflow_timers',
+      help: 'Timers in the timer index by status: pending, fired, cancelled, superseded (an event won the race)',
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const counts = await timers.counts();
+        for (const status of TIMER_STATUSES) this.set({ status }, counts[status]);
+      },
+    });
     const stats = store.stats?.bind(store);
     if (stats) {
       gauge(

@@ -1,6 +1,12 @@
 import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
-import { InstanceState, InstanceView, machineEvent, viewOf } from '../workflow/instance-state';
+import {
+  afterAppend,
+  InstanceState,
+  InstanceView,
+  machineEvent,
+  viewOf,
+} from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
 import { EngineContext, prefixIssues } from './engine-context';
 import { keyReusedFor, requestFingerprint } from './idempotency';
@@ -141,17 +147,28 @@ export class SendEventHandler {
     const payload = command.payload as Record<string, unknown>;
     if (!state.snapshot.can(machineEvent(command.type, payload))) {
       const view = viewOf(state);
+      const timer = state.movedByTimer;
       return reject({
         code: ErrorCode.EventNotAccepted,
-        message: `${command.type} is not accepted in state ${JSON.stringify(view.state)}`,
+        message:
+          `${command.type} is not accepted in state ${JSON.stringify(view.state)}` +
+          (timer
+            ? `: timer ${timer.timerId} (${timer.eventType}) fired at ${timer.firedAt} and moved the instance on at revision ${timer.revision}`
+            : ''),
         eventType: command.type,
         state: view.state,
         acceptedEvents: view.acceptedEvents,
+        ...(timer ? { movedByTimer: timer } : {}),
       });
     }
 
-    const plan = planTransition(state, eventId, command.type, payload, (name) =>
-      ids.deterministic(name),
+    const plan = planTransition(
+      state,
+      eventId,
+      command.type,
+      payload,
+      (name) => ids.deterministic(name),
+      this.engine.clock.now(),
     );
     const recorded = await recorder.record(
       {
@@ -182,21 +199,14 @@ export class SendEventHandler {
         replayed: true,
       });
     }
-    const requestRevisions = new Map(state.requestRevisions).set(
-      eventId,
-      appended.nextExpectedRevision,
-    );
-    const next: InstanceState = {
-      ...state,
+    const next = afterAppend(state, {
       snapshot: plan.nextSnapshot,
       revision: appended.nextExpectedRevision,
-      requestRevisions,
-      requestFingerprints:
-        fingerprint === undefined
-          ? state.requestFingerprints
-          : new Map(state.requestFingerprints).set(eventId, fingerprint),
-      bytes: state.bytes + appended.bytes,
-    };
+      requestEventId: eventId,
+      ...(fingerprint === undefined ? {} : { fingerprint }),
+      bytes: appended.bytes,
+      events: plan.events,
+    });
     instances.remember(next);
     return ok({ instance: viewOf(next), replayed: false });
   }

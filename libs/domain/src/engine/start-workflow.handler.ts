@@ -8,6 +8,7 @@ import { InstanceState, InstanceView, viewOf } from '../workflow/instance-state'
 import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
 import { EngineContext, prefixIssues } from './engine-context';
 import { keyReusedFor, requestFingerprint } from './idempotency';
+import { nextPendingTimers } from '../workflow/instance-timers';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /**
@@ -116,9 +117,18 @@ export class StartWorkflowHandler {
       category: EventCategory.Workflow,
       payload: input,
     };
-    const facts = planFacts(definition, eventId, undefined, snapshot, actions, (name) =>
-      ids.deterministic(name),
-    );
+    const facts = planFacts({
+      definition,
+      causeEventId: eventId,
+      causeType: definition.startEvent,
+      causeRevision: 0,
+      before: undefined,
+      after: snapshot,
+      actions,
+      pendingTimers: new Map(),
+      now: this.engine.clock.now(),
+      deriveId: (name) => ids.deterministic(name),
+    });
     const correlationId = command.correlationId ?? eventId;
     try {
       const recorded = await recorder.record(
@@ -153,6 +163,7 @@ export class StartWorkflowHandler {
         requestFingerprints: new Map(fingerprint === undefined ? [] : [[eventId, fingerprint]]),
         bytes: appended.bytes,
         correlationId,
+        pendingTimers: nextPendingTimers(new Map(), facts),
       };
       instances.remember(state);
       return ok({ instance: viewOf(state), replayed: false });

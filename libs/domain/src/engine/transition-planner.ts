@@ -2,6 +2,7 @@ import { transition } from 'xstate';
 import { EventCategory } from '../workflow/event-metadata';
 import { FRAMEWORK_NAMESPACE, FrameworkEvent } from '../workflow/framework-events';
 import { InstanceState, machineEvent, statusOf } from '../workflow/instance-state';
+import { PendingTimer } from '../workflow/instance-timers';
 import { WorkflowDefinition } from '../workflow/workflow-definition';
 import type { AnyMachineSnapshot } from 'xstate';
 
@@ -36,20 +37,43 @@ interface EmittedEvent {
   readonly [field: string]: unknown;
 }
 
+/** What a transition's facts are planned from, beside its machine actions. */
+export interface FactContext {
+  readonly definition: WorkflowDefinition;
+  /** The id of the event that caused the transition; fact ids derive from it. */
+  readonly causeEventId: string;
+  /** The cause's type as a person reads it: a client's event type, or the timer's event. */
+  readonly causeType: string;
+  /** The revision the cause will be recorded at (the instance's revision + 1; 0 for a start). */
+  readonly causeRevision: number;
+  readonly before: AnyMachineSnapshot | undefined;
+  readonly after: AnyMachineSnapshot;
+  readonly actions: readonly { type: string; params?: unknown }[];
+  /** The instance's pending timers before the transition (without a timer firing now). */
+  readonly pendingTimers: ReadonlyMap<string, PendingTimer>;
+  /** The transition's time: a delay counts from it. */
+  readonly now: Date;
+  readonly deriveId: (name: string) => string;
+}
+
+interface DelayedRaise {
+  readonly event?: EmittedEvent;
+  readonly id?: string;
+  readonly delay?: number;
+}
+
 /**
- * Facts a transition produces: a `CommandDispatched` per command the machine emitted, and a
- * `WorkflowCompleted` when it reached a final state. Command ids are derived from the cause's
- * event id, so a receiver can deduplicate however often the command is delivered.
+ * Facts a transition produces, in the order of its actions: a `TimerScheduled` per delayed
+ * event (`after`, or `raise` with a delay), a `TimerCancelled` per pending timer whose state
+ * the transition left (XState cancels it by its send id), a `CommandDispatched` per command
+ * the machine emitted, and a `WorkflowCompleted` when it reached a final state. Timer and
+ * command ids are derived from the cause's event id, so a receiver can deduplicate however
+ * often a command is delivered, and a state entered again gets timers of its own.
  */
-export function planFacts(
-  definition: WorkflowDefinition,
-  causeEventId: string,
-  before: AnyMachineSnapshot | undefined,
-  after: AnyMachineSnapshot,
-  actions: readonly { type: string; params?: unknown }[],
-  deriveId: (name: string) => string,
-): PlannedEvent[] {
+export function planFacts(context: FactContext): PlannedEvent[] {
+  const { definition, causeEventId, deriveId } = context;
   const facts: PlannedEvent[] = [];
+  const pending = new Map(context.pendingTimers);
   const framework = (type: FrameworkEvent, payload: Record<string, unknown>): PlannedEvent => ({
     eventId: deriveId(`${causeEventId}/fact/${facts.length}`),
     type,
@@ -57,24 +81,55 @@ export function planFacts(
     category: EventCategory.Framework,
     payload,
   });
-  for (const action of actions) {
-    if (action.type !== 'xstate.emit') continue;
-    const emitted = (action.params as { event?: EmittedEvent } | undefined)?.event;
-    if (!emitted || !definition.commands.includes(emitted.type)) continue;
-    const { type: commandType, ...fields } = emitted;
-    facts.push(
-      framework(FrameworkEvent.CommandDispatched, {
-        commandId: deriveId(`${causeEventId}/command/${facts.length}`),
-        commandType,
-        payloadJson: JSON.stringify(fields),
-      }),
-    );
+  for (const action of context.actions) {
+    if (action.type === 'xstate.raise') {
+      const raised = action.params as DelayedRaise | undefined;
+      // Without a delay XState delivers a raised event within the same transition.
+      if (!raised?.event || raised.delay === undefined) continue;
+      const timerId = deriveId(`${causeEventId}/timer/${facts.length}`);
+      const dueAt = new Date(context.now.getTime() + raised.delay).toISOString();
+      const scheduled = {
+        timerId,
+        sendId: raised.id ?? raised.event.type,
+        eventType: raised.event.type,
+        eventJson: JSON.stringify(raised.event),
+        delayMs: raised.delay,
+        dueAt,
+      };
+      const fact = framework(FrameworkEvent.TimerScheduled, scheduled);
+      facts.push(fact);
+      pending.set(timerId, { ...scheduled, scheduledEventId: fact.eventId });
+    } else if (action.type === 'xstate.cancel') {
+      const sendId = (action.params as { sendId?: string } | undefined)?.sendId;
+      for (const timer of [...pending.values()].filter((t) => t.sendId === sendId)) {
+        pending.delete(timer.timerId);
+        facts.push(
+          framework(FrameworkEvent.TimerCancelled, {
+            timerId: timer.timerId,
+            dueAt: timer.dueAt,
+            cancelledByEventType: context.causeType,
+            cancelledByRevision: context.causeRevision,
+          }),
+        );
+      }
+    } else if (action.type === 'xstate.emit') {
+      const emitted = (action.params as { event?: EmittedEvent } | undefined)?.event;
+      if (!emitted || !definition.commands.includes(emitted.type)) continue;
+      const { type: commandType, ...fields } = emitted;
+      facts.push(
+        framework(FrameworkEvent.CommandDispatched, {
+          commandId: deriveId(`${causeEventId}/command/${facts.length}`),
+          commandType,
+          payloadJson: JSON.stringify(fields),
+        }),
+      );
+    }
   }
-  if (after.status === 'done' && before?.status !== 'done') {
+  if (context.after.status === 'done' && context.before?.status !== 'done') {
     facts.push(
       framework(FrameworkEvent.WorkflowCompleted, {
-        status: statusOf(after),
-        finalStateJson: JSON.stringify(after.value),
+        status: statusOf(context.after),
+        finalStateJson: JSON.stringify(context.after.value),
       }),
     );
   }
@@ -88,6 +143,7 @@ export function planTransition(
   type: string,
   payload: Readonly<Record<string, unknown>>,
   deriveId: (name: string) => string,
+  now: Date,
 ): TransitionPlan {
   const { definition } = state;
   const [nextSnapshot, actions] = transition(
@@ -102,6 +158,17 @@ export function planTransition(
     category: EventCategory.Workflow,
     payload,
   };
-  const facts = planFacts(definition, eventId, state.snapshot, nextSnapshot, actions, deriveId);
+  const facts = planFacts({
+    definition,
+    causeEventId: eventId,
+    causeType: type,
+    causeRevision: state.revision + 1,
+    before: state.snapshot,
+    after: nextSnapshot,
+    actions,
+    pendingTimers: state.pendingTimers,
+    now,
+    deriveId,
+  });
   return { nextSnapshot, events: [accepted, ...facts] };
 }

@@ -11,6 +11,7 @@ import { InstanceCacheStats, InstanceRepository } from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
 import { RetryPolicy } from '../retry/retry';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
+import { FireTimerHandler } from './fire-timer.handler';
 import { SendEventHandler } from './send-event.handler';
 import { StartWorkflowHandler } from './start-workflow.handler';
 
@@ -41,6 +42,8 @@ export interface WorkflowEngineOptions {
 export interface WorkflowEngine {
   readonly startWorkflow: StartWorkflowHandler;
   readonly sendEvent: SendEventHandler;
+  /** Fires a due timer (the timer service's use case): once, never early, racing events fairly. */
+  readonly fireTimer: FireTimerHandler;
   readonly queries: InstanceQueries;
   /** The instance cache's size now; the cache never exceeds its count or its byte budget. */
   cacheStats(): InstanceCacheStats;
@@ -78,6 +81,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
   return {
     startWorkflow: new StartWorkflowHandler(context),
     sendEvent: new SendEventHandler(context),
+    fireTimer: new FireTimerHandler(context),
     queries: new InstanceQueries(options.store, options.catalog, instances),
     cacheStats: () => instances.cacheStats(),
   };

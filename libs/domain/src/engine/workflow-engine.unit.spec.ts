@@ -28,11 +28,31 @@ describe('workflow engine', () => {
         version: 1,
         state: 'awaitingPayment',
         status: 'running',
-        revision: 0,
+        revision: 1,
         acceptedEvents: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'],
+        pendingTimers: [
+          {
+            timerId: expect.any(String),
+            eventType: 'xstate.after.paymentWindow.orderFulfillment.awaitingPayment',
+            dueAt: expect.any(String),
+          },
+        ],
       });
-      const [recorded] = await store.readStream('orderFulfillment-order-1');
+      expect(
+        (started.instance.context as { paymentWindowSeconds: number }).paymentWindowSeconds,
+      ).toBe(1800);
+      const events = await store.readStream('orderFulfillment-order-1');
+      // One append: the start event, then the payment window's timer.
+      expect(events.map((e) => [e.revision, e.type])).toEqual([
+        [0, 'OrderPlaced'],
+        [1, 'TimerScheduled'],
+      ]);
+      const [recorded, scheduled] = events;
       expect(recorded!.type).toBe('OrderPlaced');
+      expect(readEsflowMetadata(scheduled!.metadata)).toMatchObject({
+        category: 'framework',
+        causationId: recorded!.eventId,
+      });
       const metadata = readEsflowMetadata(recorded!.metadata);
       expect(metadata).toMatchObject({
         category: 'workflow',
@@ -51,7 +71,10 @@ describe('workflow engine', () => {
         await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: anOrder('dup') }),
       );
       expect(again.code).toBe(ErrorCode.InstanceAlreadyExists);
-      expect(await store.readStream('orderFulfillment-dup')).toHaveLength(1);
+      expect((await store.readStream('orderFulfillment-dup')).map((e) => e.type)).toEqual([
+        'OrderPlaced',
+        'TimerScheduled',
+      ]);
     });
 
     it('answers a repeated start with the same idempotency key with the first result', async () => {
@@ -70,7 +93,12 @@ describe('workflow engine', () => {
       });
       const repeat = valueOf(await engine.startWorkflow.handle(command));
       expect(repeat).toEqual({ instance: first.instance, replayed: true });
-      expect(await store.readStream('orderFulfillment-idem')).toHaveLength(2);
+      expect((await store.readStream('orderFulfillment-idem')).map((e) => e.type)).toEqual([
+        'OrderPlaced',
+        'TimerScheduled',
+        'PaymentReceived',
+        'TimerCancelled',
+      ]);
     });
 
     it('rejects invalid input naming each broken field, and writes nothing', async () => {
@@ -136,14 +164,17 @@ describe('workflow engine', () => {
       expect(done.instance).toMatchObject({
         state: 'completed',
         status: 'completed',
-        revision: 4,
+        revision: 6,
         acceptedEvents: [],
+        pendingTimers: [],
       });
       expect((done.instance.context as { trackingId: string }).trackingId).toBe('t-1');
       const types = (await store.readStream(stream)).map((e) => e.type);
       expect(types).toEqual([
         'OrderPlaced',
+        'TimerScheduled',
         'PaymentReceived',
+        'TimerCancelled',
         'GoodsFetched',
         'ShipmentDispatched',
         'WorkflowCompleted',
@@ -154,13 +185,14 @@ describe('workflow engine', () => {
       const { send, store, stream, codec } = await started();
       await send('PaymentReceived', { paymentId: 'pay-9', amountCents: 4999 });
       const refunding = valueOf(await send('GoodsUnavailable', { sku: 'SKU-1' }));
-      expect(refunding.instance).toMatchObject({ state: 'refunding', revision: 3 });
+      expect(refunding.instance).toMatchObject({ state: 'refunding', revision: 5 });
       const events = await store.readStream(stream);
-      const dispatched = events[3]!;
+      expect(events[4]!.type).toBe('GoodsUnavailable');
+      const dispatched = events[5]!;
       expect(dispatched.type).toBe('CommandDispatched');
       expect(readEsflowMetadata(dispatched.metadata)).toMatchObject({
         category: 'framework',
-        causationId: events[2]!.eventId,
+        causationId: events[4]!.eventId,
       });
       const payload = await codec.decode('esflow.framework.CommandDispatched', dispatched.data);
       expect(payload['commandType']).toBe('RefundPayment');
@@ -194,7 +226,10 @@ describe('workflow engine', () => {
           { path: 'payload.amountCents', message: expect.stringContaining('required') },
         ],
       });
-      expect(await store.readStream(stream)).toHaveLength(1);
+      expect((await store.readStream(stream)).map((e) => e.type)).toEqual([
+        'OrderPlaced',
+        'TimerScheduled',
+      ]);
     });
 
     it('honours If-Match: a stale revision is a conflict, the current one succeeds', async () => {
@@ -210,10 +245,23 @@ describe('workflow engine', () => {
       ).toMatchObject({
         code: ErrorCode.RevisionConflict,
         expectedRevision: 3,
-        actualRevision: 0,
+        actualRevision: 1,
+      });
+      expect(
+        rejectionOf(
+          await send(
+            'PaymentReceived',
+            { paymentId: 'p', amountCents: 1 },
+            { expectedRevision: 0 },
+          ),
+        ),
+      ).toMatchObject({
+        code: ErrorCode.RevisionConflict,
+        expectedRevision: 0,
+        actualRevision: 1,
       });
       valueOf(
-        await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, { expectedRevision: 0 }),
+        await send('PaymentReceived', { paymentId: 'p', amountCents: 1 }, { expectedRevision: 1 }),
       );
     });
 
@@ -235,7 +283,13 @@ describe('workflow engine', () => {
         ),
       );
       expect(repeat).toEqual({ instance: first.instance, replayed: true });
-      expect(await store.readStream(stream)).toHaveLength(3);
+      expect((await store.readStream(stream)).map((e) => e.type)).toEqual([
+        'OrderPlaced',
+        'TimerScheduled',
+        'PaymentReceived',
+        'TimerCancelled',
+        'GoodsFetched',
+      ]);
     });
 
     it('rebuilds the same instance from its stream in a cold engine', async () => {
@@ -260,7 +314,7 @@ describe('workflow engine', () => {
         }),
       );
       const result = valueOf(await send('GoodsFetched', { warehouseId: 'w' }));
-      expect(result.instance).toMatchObject({ state: 'shipping', revision: 2 });
+      expect(result.instance).toMatchObject({ state: 'shipping', revision: 4 });
     });
 
     it('serialises 50 racing events on one instance into contiguous, machine-valid revisions', async () => {
@@ -278,10 +332,12 @@ describe('workflow engine', () => {
       expect(accepted).toHaveLength(3);
       expect(new Set(rejected)).toEqual(new Set([ErrorCode.EventNotAccepted]));
       const events = await store.readStream(stream);
-      expect(events.map((e) => e.revision)).toEqual([0, 1, 2, 3, 4]);
+      expect(events.map((e) => e.revision)).toEqual([0, 1, 2, 3, 4, 5, 6]);
       expect(events.map((e) => e.type)).toEqual([
         'OrderPlaced',
+        'TimerScheduled',
         'PaymentReceived',
+        'TimerCancelled',
         'GoodsFetched',
         'ShipmentDispatched',
         'WorkflowCompleted',
@@ -322,7 +378,7 @@ describe('workflow engine', () => {
         code: ErrorCode.IdempotencyKeyReused,
         idempotencyKey: 'order-9',
       });
-      expect(await length()).toBe(1);
+      expect(await length()).toBe(2); // OrderPlaced, TimerScheduled
     });
 
     it("refuses an event's key reused with another body or event type, and replays a repeat", async () => {
@@ -342,7 +398,7 @@ describe('workflow engine', () => {
         await send('PaymentReceived', { amountCents: 1, paymentId: 'p' }, 'pay'),
       );
       expect(repeat).toEqual({ instance: first.instance, replayed: true });
-      expect(await length()).toBe(2);
+      expect(await length()).toBe(4); // OrderPlaced, TimerScheduled, PaymentReceived, TimerCancelled
     });
 
     it("refuses a start's key reused with another input for the same instance", async () => {
@@ -352,7 +408,7 @@ describe('workflow engine', () => {
         ErrorCode.IdempotencyKeyReused,
       );
       expect(valueOf(await start(order, 'k')).replayed).toBe(true);
-      expect(await length()).toBe(1);
+      expect(await length()).toBe(2); // OrderPlaced, TimerScheduled
     });
   });
 
@@ -389,7 +445,9 @@ describe('workflow engine', () => {
         }),
       );
       expect(grown).toMatchObject({ code: ErrorCode.InstanceTooLarge, limitBytes: 3_000 });
-      expect(await store.readStream(`orderFulfillment-${order.orderId}`)).toHaveLength(1);
+      expect(
+        (await store.readStream(`orderFulfillment-${order.orderId}`)).map((e) => e.type),
+      ).toEqual(['OrderPlaced', 'TimerScheduled']);
     });
   });
 
@@ -447,8 +505,20 @@ describe('workflow engine', () => {
       const { engine } = await createTestEngine();
       await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input: anOrder('h-1') });
       const history = valueOf(await engine.queries.history('orderFulfillment', 'h-1'));
-      expect(history).toHaveLength(1);
-      expect(history[0]).toMatchObject({ revision: 0, type: 'OrderPlaced', data: anOrder('h-1') });
+      expect(history).toHaveLength(2);
+      expect(history[0]).toMatchObject({
+        revision: 0,
+        type: 'OrderPlaced',
+        data: { ...anOrder('h-1'), paymentWindowSeconds: null },
+      });
+      expect(history[1]).toMatchObject({
+        revision: 1,
+        type: 'TimerScheduled',
+        data: {
+          eventType: 'xstate.after.paymentWindow.orderFulfillment.awaitingPayment',
+          delayMs: 1_800_000,
+        },
+      });
       expect(rejectionOf(await engine.queries.get('orderFulfillment', 'missing')).code).toBe(
         ErrorCode.InstanceNotFound,
       );

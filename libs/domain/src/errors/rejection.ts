@@ -1,3 +1,4 @@
+import type { TimerMove } from '../workflow/instance-state';
 import { ErrorCode, ValidationIssue } from './esflow-error';
 
 /**
@@ -64,6 +65,8 @@ export type Rejection =
       readonly eventType: string;
       readonly state: unknown;
       readonly acceptedEvents: readonly string[];
+      /** When a timer moved the instance on last: the loser of a race is told who won. */
+      readonly movedByTimer?: TimerMove;
     };
 
 /**

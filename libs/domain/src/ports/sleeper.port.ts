@@ -18,3 +18,20 @@ export function sleepUnlessAborted(sleep: Sleep, ms: number, signal?: AbortSigna
     void sleep(ms).then(done);
   });
 }
+
+/**
+ * Waits `ms` on a real timer, or less: resolves at once when `signal` aborts, and then clears
+ * the timer, so nothing is left pending (a process can exit as soon as its work is done).
+ */
+export function realSleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -13,6 +13,15 @@ export const FrameworkEvent = {
   CommandDispatched: 'CommandDispatched',
   /** The instance reached a final state. */
   WorkflowCompleted: 'WorkflowCompleted',
+  /** A delayed event (XState `after`, or `raise` with a delay) the timer service will deliver. */
+  TimerScheduled: 'TimerScheduled',
+  /** A pending timer that will never fire: the instance left its state first. */
+  TimerCancelled: 'TimerCancelled',
+  /**
+   * A timer fired: the cause of the transition recorded with it, in the same append (like a
+   * client's event, it is the first event of its append and the facts after it are its own).
+   */
+  TimerFired: 'TimerFired',
 } as const;
 export type FrameworkEvent = (typeof FrameworkEvent)[keyof typeof FrameworkEvent];
 
@@ -38,4 +47,43 @@ export interface WorkflowCompletedPayload {
   readonly status: string;
   /** The final state value as JSON. */
   readonly finalStateJson: string;
+}
+
+/**
+ * Payload of a `TimerScheduled` fact. `timerId` is derived from the id of the event whose
+ * transition scheduled it, so every visit of a state gets a timer of its own; `dueAt` is fixed
+ * when it is recorded and never recomputed on replay.
+ */
+export interface TimerScheduledPayload {
+  readonly timerId: string;
+  /** XState's id of the delayed event; the `xstate.cancel` on leaving the state names it. */
+  readonly sendId: string;
+  readonly eventType: string;
+  /** The machine event to deliver, as JSON. */
+  readonly eventJson: string;
+  readonly delayMs: number;
+  /** ISO-8601, UTC. */
+  readonly dueAt: string;
+}
+
+/** Payload of a `TimerCancelled` fact; its causation is the event that cancelled it. */
+export interface TimerCancelledPayload {
+  readonly timerId: string;
+  /** ISO-8601, UTC: a cancel recorded at or after it superseded a timer that was due. */
+  readonly dueAt: string;
+  readonly cancelledByEventType: string;
+  /** The revision of the event that cancelled it. */
+  readonly cancelledByRevision: number;
+}
+
+/** Payload of a `TimerFired` event: the timer, the machine event it delivered, and when. */
+export interface TimerFiredPayload {
+  readonly timerId: string;
+  readonly eventType: string;
+  readonly eventJson: string;
+  readonly dueAt: string;
+  /** ISO-8601, UTC; never before `dueAt`. */
+  readonly firedAt: string;
+  /** `firedAt` − `dueAt`, in ms. */
+  readonly latenessMs: number;
 }

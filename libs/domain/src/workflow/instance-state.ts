@@ -2,6 +2,8 @@ import { AnyMachineSnapshot, initialTransition, transition } from 'xstate';
 import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { RecordedEvent, StreamRevision } from '../event-store/event-store.port';
 import { EventCategory, InstanceStatus, readEsflowMetadata } from './event-metadata';
+import { FrameworkEvent, TimerFiredPayload } from './framework-events';
+import { nextPendingTimers, PendingTimer, TimerFact, timerEvent } from './instance-timers';
 import { WorkflowDefinition } from './workflow-definition';
 
 /** A recorded event with its payload decoded to plain values. */
@@ -35,6 +37,21 @@ export interface InstanceState {
   readonly bytes: number;
   /** The correlation id of the start request; later events inherit it unless given one. */
   readonly correlationId: string;
+  /** Timers scheduled and neither fired nor cancelled yet, by timer id. */
+  readonly pendingTimers: ReadonlyMap<string, PendingTimer>;
+  /**
+   * When the last transition was caused by a timer: which one, and the revision of its
+   * `TimerFired`. An event the instance then refuses is told that the timer moved it on.
+   */
+  readonly movedByTimer?: TimerMove;
+}
+
+/** A transition a timer caused, as {@link InstanceState.movedByTimer} remembers it. */
+export interface TimerMove {
+  readonly timerId: string;
+  readonly eventType: string;
+  readonly firedAt: string;
+  readonly revision: StreamRevision;
 }
 
 /** A JSON-safe view of an instance, as the API shows it. */
@@ -47,6 +64,17 @@ export interface InstanceView {
   readonly revision: StreamRevision;
   readonly context: unknown;
   readonly acceptedEvents: readonly string[];
+  /** The instance's timers that have neither fired nor been cancelled, earliest due first. */
+  readonly pendingTimers: readonly PendingTimerView[];
+}
+
+/** A pending timer as the API shows it. */
+export interface PendingTimerView {
+  readonly timerId: string;
+  /** The machine event it will deliver (`xstate.after.…` for an `after` transition). */
+  readonly eventType: string;
+  /** ISO-8601, UTC. */
+  readonly dueAt: string;
 }
 
 export function machineEvent(type: string, payload: Readonly<Record<string, unknown>>) {
@@ -87,6 +115,46 @@ export function viewOf(state: InstanceState): InstanceView {
     revision: state.revision,
     context: state.snapshot.context,
     acceptedEvents: acceptedEventsOf(state.definition, state.snapshot),
+    pendingTimers: [...state.pendingTimers.values()]
+      .map(({ timerId, eventType, dueAt }) => ({ timerId, eventType, dueAt }))
+      .sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.timerId.localeCompare(b.timerId)),
+  };
+}
+
+/** What one append this process made changed, for {@link afterAppend}. */
+export interface AppendedStep {
+  readonly snapshot: AnyMachineSnapshot;
+  /** The revision of the append's last event. */
+  readonly revision: StreamRevision;
+  /** The append's first event: the request (or timer) it answers. */
+  readonly requestEventId: string;
+  readonly fingerprint?: string;
+  /** Bytes of event data the append added. */
+  readonly bytes: number;
+  /** Every event of the append, for the timer bookkeeping. */
+  readonly events: readonly TimerFact[];
+  /** Set when a timer caused the transition. */
+  readonly movedByTimer?: TimerMove;
+}
+
+/**
+ * The instance after an append this process made, without replaying it through the machine:
+ * the same state {@link foldInstance} rebuilds from the stream (the engine keeps it cached).
+ */
+export function afterAppend(state: InstanceState, step: AppendedStep): InstanceState {
+  const { movedByTimer: _previous, ...rest } = state;
+  return {
+    ...rest,
+    snapshot: step.snapshot,
+    revision: step.revision,
+    requestRevisions: new Map(state.requestRevisions).set(step.requestEventId, step.revision),
+    requestFingerprints:
+      step.fingerprint === undefined
+        ? state.requestFingerprints
+        : new Map(state.requestFingerprints).set(step.requestEventId, step.fingerprint),
+    bytes: state.bytes + step.bytes,
+    pendingTimers: nextPendingTimers(state.pendingTimers, step.events),
+    ...(step.movedByTimer ? { movedByTimer: step.movedByTimer } : {}),
   };
 }
 
@@ -117,6 +185,8 @@ export function foldInstance(
   const requestRevisions = new Map(from?.requestRevisions ?? []);
   const requestFingerprints = new Map(from?.requestFingerprints ?? []);
   let bytes = from?.bytes ?? 0;
+  let pendingTimers = from?.pendingTimers ?? new Map<string, PendingTimer>();
+  let movedByTimer = from?.movedByTimer;
   const noteRequest = (recorded: RecordedEvent) => {
     requestRevisions.set(recorded.eventId, recorded.revision);
     const fingerprint = readEsflowMetadata(recorded.metadata).requestFingerprint;
@@ -136,6 +206,7 @@ export function foldInstance(
       );
     [snapshot] = initialTransition(definition.machine, first.payload);
     noteRequest(first.recorded);
+    movedByTimer = undefined;
     bytes += first.recorded.data.byteLength;
     revision = first.recorded.revision;
     correlationId = readEsflowMetadata(first.recorded.metadata).correlationId;
@@ -147,12 +218,28 @@ export function foldInstance(
     revision = recorded.revision;
     bytes += recorded.data.byteLength;
     const metadata = readEsflowMetadata(recorded.metadata);
+    if (recorded.type === FrameworkEvent.TimerFired) {
+      // A timer's event is a cause, like a client's: it moves the machine, its facts follow.
+      const fired = payload as unknown as TimerFiredPayload;
+      [snapshot] = transition(definition.machine, snapshot, timerEvent(fired));
+      pendingTimers = nextPendingTimers(pendingTimers, [{ ...recorded, payload }]);
+      movedByTimer = {
+        timerId: fired.timerId,
+        eventType: fired.eventType,
+        firedAt: fired.firedAt,
+        revision,
+      };
+      noteRequest(recorded);
+      continue;
+    }
     if (metadata.category === EventCategory.Framework) {
+      pendingTimers = nextPendingTimers(pendingTimers, [{ ...recorded, payload }]);
       if (requestRevisions.has(metadata.causationId))
         requestRevisions.set(metadata.causationId, revision);
       continue;
     }
     [snapshot] = transition(definition.machine, snapshot, machineEvent(recorded.type, payload));
+    movedByTimer = undefined;
     noteRequest(recorded);
   }
   return {
@@ -165,5 +252,7 @@ export function foldInstance(
     requestFingerprints,
     bytes,
     correlationId,
+    pendingTimers,
+    ...(movedByTimer ? { movedByTimer } : {}),
   };
 }

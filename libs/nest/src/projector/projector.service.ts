@@ -15,8 +15,12 @@ import {
   ProjectionRecord,
   ProjectionRunner,
   ReadModelStore,
+  TimerIndex,
+  TimerService,
   WorkflowCatalog,
+  WorkflowEngine,
 } from '@esflow/core';
+import { systemClock } from '@esflow/core/node';
 import { ResolvedEsflowOptions } from '../esflow-module-options';
 import {
   ESFLOW_OPTIONS,
@@ -24,7 +28,9 @@ import {
   PAYLOAD_CODEC,
   PROJECTIONS,
   READ_MODEL_STORE,
+  TIMER_INDEX,
   WORKFLOW_CATALOG,
+  WORKFLOW_ENGINE,
 } from '../tokens';
 import { configuredProjectionRunner, leaseOwner } from './projection-runner-factory';
 
@@ -38,7 +44,7 @@ export type ProjectionRunStatus = ProjectionRecord | { name: string; status: 'wa
  * The projector runtime of this process: runs every registered projection (built-in and the
  * features', each under its own lease: a second process running the same projections waits, and
  * takes over when this one dies) and every processor the application adds (e.g. the Kafka
- * bridge). All start when the application boots and stop, finishing their work in flight, when it
+ * bridge) and the timer service. All start when the application boots and stop, finishing their work in flight, when it
  * shuts down; {@link processorStatuses} reports them all in one shape.
  */
 @Injectable()
@@ -46,6 +52,8 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger('Projector');
   private readonly runners: ProjectionRunner[];
   private readonly others: readonly Processor[];
+  /** Fires the workflows' timers as they fall due (one process at a time, by its lease). */
+  readonly timers: TimerService;
   /** The lease owner name of this process. */
   readonly owner = leaseOwner('projector');
 
@@ -56,6 +64,8 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(PAYLOAD_CODEC) codec: PayloadCodec,
     @Inject(WORKFLOW_CATALOG) catalog: WorkflowCatalog,
     @Inject(ESFLOW_OPTIONS) options: ResolvedEsflowOptions,
+    @Inject(TIMER_INDEX) timerIndex: TimerIndex,
+    @Inject(WORKFLOW_ENGINE) engine: WorkflowEngine,
     @Optional() @Inject(PROJECTOR_PROCESSORS) processors?: readonly Processor[],
   ) {
     this.runners = definitions.map((definition) =>
@@ -70,7 +80,18 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
         onError: (message, error) => this.logger.error({ err: error }, message),
       }),
     );
-    this.others = processors ?? [];
+    this.timers = new TimerService({
+      store,
+      codec,
+      index: timerIndex,
+      engine,
+      leases: readModel,
+      owner: this.owner,
+      clock: systemClock,
+      leaseTtlMs: options.projections.leaseMs,
+      onError: (message, error) => this.logger.error({ err: error }, message),
+    });
+    this.others = [this.timers, ...(processors ?? [])];
   }
 
   onApplicationBootstrap(): void {

@@ -10,6 +10,7 @@ import { ErrorCode, EsflowError } from '@esflow/core';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { ProjectionsController } from './projections/projections.controller';
 import { EsflowRestOptions, ESFLOW_REST_OPTIONS, ResolvedRestOptions } from './rest-options';
+import { TimersController } from './timers/timers.controller';
 import { WorkflowsController } from './workflows/workflows.controller';
 
 /** Applies defaults; a bad option is INVALID_CONFIGURATION. */
@@ -71,7 +72,7 @@ export class EsflowRestModule implements NestModule {
     return {
       module: EsflowRestModule,
       imports,
-      controllers: [WorkflowsController, ProjectionsController],
+      controllers: [WorkflowsController, ProjectionsController, TimersController],
       providers: [options, JsonBodyMiddleware],
     };
   }

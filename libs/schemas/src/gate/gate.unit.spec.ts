@@ -55,6 +55,24 @@ const framework = [
     [{ name: 'status', type: 'string' }],
     'esflow.framework',
   ),
+  recordFile(
+    'framework/TimerScheduled.avsc',
+    'TimerScheduled',
+    [{ name: 'timerId', type: 'string' }],
+    'esflow.framework',
+  ),
+  recordFile(
+    'framework/TimerCancelled.avsc',
+    'TimerCancelled',
+    [{ name: 'timerId', type: 'string' }],
+    'esflow.framework',
+  ),
+  recordFile(
+    'framework/TimerFired.avsc',
+    'TimerFired',
+    [{ name: 'timerId', type: 'string' }],
+    'esflow.framework',
+  ),
 ];
 
 const shopFiles = (orderFields: FieldSpec[] = [{ name: 'orderId', type: 'string' }]) => [
@@ -453,7 +471,18 @@ describe('runSchemaCheck / runSchemaRegister (files)', () => {
     };
     const first = await runSchemaRegister(options);
     expect(first.report.ok).toBe(true);
-    expect(first.registered).toHaveLength(6);
+    // The five framework facts (from @esflow/core) and shop's four subjects:
+    expect(first.registered.map((registered) => registered.subject).sort()).toEqual([
+      'esflow.framework.CommandDispatched',
+      'esflow.framework.TimerCancelled',
+      'esflow.framework.TimerFired',
+      'esflow.framework.TimerScheduled',
+      'esflow.framework.WorkflowCompleted',
+      'esflow.shop.Line',
+      'esflow.shop.OrderPlaced',
+      'esflow.shop.PaymentReceived',
+      'esflow.shop.ShipGoods',
+    ]);
     expect((await runSchemaCheck(options)).report.ok).toBe(true);
 
     // The same directory, changed compatibly:

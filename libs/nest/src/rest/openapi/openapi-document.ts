@@ -66,7 +66,7 @@ export interface EsflowOpenApiOptions {
   readonly version?: string;
   /** The license of the API, if it has one. */
   readonly license?: { readonly name: string; readonly url: string };
-  /** Further tags, beside esflow's `workflows`, `projections` and `operations`. */
+  /** Further tags, beside esflow's `workflows`, `projections`, `timers` and `operations`. */
   readonly tags?: readonly { readonly name: string; readonly description: string }[];
 }
 
@@ -92,6 +92,7 @@ export function createEsflowOpenApiDocument(
     .addServer('/', 'The host serving this document')
     .addTag('workflows', 'Start instances, send them events, read them, list them')
     .addTag('projections', 'Read-model status, operator actions and statistics')
+    .addTag('timers', 'The timers workflows scheduled: pending, fired, cancelled, superseded')
     .addTag('operations', 'Health and metrics');
   if (options.license) builder = builder.setLicense(options.license.name, options.license.url);
   for (const tag of options.tags ?? []) builder = builder.addTag(tag.name, tag.description);

@@ -60,6 +60,21 @@ export const ValidationIssueModel = schemaModel(
   },
 );
 
+/** The timer whose firing moved an instance on, as a refused event is told. */
+export const TimerMoveModel = schemaModel(
+  'TimerMove',
+  'A timer that fired and moved the instance on: its id, the machine event it delivered, when, and the revision of its TimerFired',
+  {
+    timerId: { type: 'string' },
+    eventType: {
+      type: 'string',
+      example: 'xstate.after.paymentWindow.orderFulfillment.awaitingPayment',
+    },
+    firedAt: { type: 'string', format: 'date-time' },
+    revision: { type: 'integer', minimum: 0 },
+  },
+);
+
 const errors = (required: boolean): ModelProperty => ({
   type: [ValidationIssueModel],
   maxItems: 20,
@@ -205,6 +220,11 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
       eventType: text('The event type sent'),
       state: { ...STATE_VALUE_SCHEMA, description: 'The state the instance is in' },
       acceptedEvents: names('The events the current state accepts'),
+      movedByTimer: {
+        type: TimerMoveModel,
+        required: false,
+        description: 'When a timer moved the instance on last: the timer that fired',
+      },
     },
   },
   [ErrorCode.IdempotencyKeyReused]: {
@@ -354,7 +374,7 @@ export function ApiProblems(...codes: HttpErrorCode[]): ReturnType<typeof applyD
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return applyDecorators(
-    ApiExtraModels(ValidationIssueModel, ...codes.map(problemModel)),
+    ApiExtraModels(ValidationIssueModel, TimerMoveModel, ...codes.map(problemModel)),
     ...[...byStatus.entries()]
       .sort(([a], [b]) => a - b)
       .map(([status, group]) => {

@@ -11,7 +11,8 @@ const issuesOf = (error: z.ZodError): ValidationIssue[] =>
         : issue.message,
   }));
 
-function parse(schema: z.ZodTypeAny, value: unknown, what: string): unknown {
+/** Parses `value` with `schema`, or throws MALFORMED_REQUEST naming each broken field. */
+export function parseRequest(schema: z.ZodTypeAny, value: unknown, what: string): unknown {
   const result = schema.safeParse(value);
   if (!result.success) throw malformed(`${what} is not valid`, issuesOf(result.error));
   return result.data;
@@ -91,11 +92,11 @@ const listQuery = z
   .strict();
 
 export const parseStartBody = (body: unknown) =>
-  parse(startBody, body, 'the request body') as { id?: string; input: unknown };
+  parseRequest(startBody, body, 'the request body') as { id?: string; input: unknown };
 export const parseSendBody = (body: unknown) =>
-  parse(sendBody, body, 'the request body') as { type: string; payload: unknown };
+  parseRequest(sendBody, body, 'the request body') as { type: string; payload: unknown };
 export type ListRequest = ListInstancesQuery & {
   readonly waitFor?: { id: string; revision: number };
 };
 export const parseListQuery = (query: unknown): ListRequest =>
-  parse(listQuery, query, 'the query') as ListRequest;
+  parseRequest(listQuery, query, 'the query') as ListRequest;

@@ -68,7 +68,17 @@ export class InstanceResponse {
   revision!: number;
 }
 
-export class InstanceDetailResponse extends InstanceResponse {
+/** An instance as a write answers it: its summary and its pending timers. */
+export class WrittenInstanceResponse extends InstanceResponse {
+  @ApiProperty({
+    type: () => [PendingTimerResponse],
+    description:
+      'Timers scheduled by the states the instance is in (XState `after`, delayed `raise`) that have neither fired nor been cancelled, earliest first',
+  })
+  pendingTimers!: readonly PendingTimerResponse[];
+}
+
+export class InstanceDetailResponse extends WrittenInstanceResponse {
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Machine context' })
   context!: unknown;
   @ApiProperty({
@@ -77,6 +87,18 @@ export class InstanceDetailResponse extends InstanceResponse {
     example: ['PaymentReceived', 'PaymentFailed', 'OrderCancelled'],
   })
   acceptedEvents!: readonly string[];
+}
+
+export class PendingTimerResponse {
+  @ApiProperty({ description: 'Deterministic; distinct for every visit of a state' })
+  timerId!: string;
+  @ApiProperty({
+    description: 'The machine event it delivers',
+    example: 'xstate.after.paymentWindow.orderFulfillment.awaitingPayment',
+  })
+  eventType!: string;
+  @ApiProperty({ format: 'date-time', description: 'When it falls due (UTC)' })
+  dueAt!: string;
 }
 
 export class SchemaReferenceResponse {

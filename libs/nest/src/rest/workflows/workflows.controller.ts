@@ -59,7 +59,7 @@ import {
   HistoryResponse,
   InstanceDetailResponse,
   InstancePageResponse,
-  InstanceResponse,
+  WrittenInstanceResponse,
   SendEventBody,
   StartWorkflowBody,
 } from './workflow.dto';
@@ -69,10 +69,10 @@ function unwrap<T>(result: Result<T>): T {
   return result.value;
 }
 
-/** The public fields of an instance after a write (no context: it may be large). */
-function summary(instance: InstanceView): InstanceResponse {
-  const { workflow, id, version, state, status, revision } = instance;
-  return { workflow, id, version, state, status, revision };
+/** The public fields of an instance after a write (no context: it may be large), with its timers. */
+function summary(instance: InstanceView): WrittenInstanceResponse {
+  const { workflow, id, version, state, status, revision, pendingTimers } = instance;
+  return { workflow, id, version, state, status, revision, pendingTimers: [...pendingTimers] };
 }
 
 const ID_SCHEMA = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,200}$' };
@@ -115,7 +115,7 @@ export class WorkflowsController {
   @ApiResponse({
     status: 201,
     description: 'Started (or, with a repeated Idempotency-Key, started before)',
-    type: InstanceResponse,
+    type: WrittenInstanceResponse,
     headers: {
       Location: LOCATION_HEADER,
       ETag: ETAG_HEADER,
@@ -138,7 +138,7 @@ export class WorkflowsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Headers('x-correlation-id') correlationId: string | undefined,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<InstanceResponse> {
+  ): Promise<WrittenInstanceResponse> {
     checkId(workflow, 'workflow');
     const { id, input } = parseStartBody(body);
     if (id !== undefined) checkId(id, 'id');
@@ -179,7 +179,7 @@ export class WorkflowsController {
   @ApiResponse({
     status: 200,
     description: 'Accepted and recorded (or, with a repeated Idempotency-Key, recorded before)',
-    type: InstanceResponse,
+    type: WrittenInstanceResponse,
     headers: { ETag: ETAG_HEADER, 'Idempotent-Replayed': IDEMPOTENT_REPLAYED_HEADER },
   })
   @ApiProblems(
@@ -203,7 +203,7 @@ export class WorkflowsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Headers('x-correlation-id') correlationId: string | undefined,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<InstanceResponse> {
+  ): Promise<WrittenInstanceResponse> {
     checkId(workflow, 'workflow');
     checkId(id, 'id');
     const { type, payload } = parseSendBody(body);

@@ -1,0 +1,218 @@
+import { ErrorCode, EsflowError } from '../errors/esflow-error';
+import { GlobalPosition } from '../event-store/event-store.port';
+import {
+  TIMER_STATUSES,
+  TimerChange,
+  TimerIndex,
+  TimerRecord,
+  TimerStatus,
+} from './timer-index.port';
+
+/** Where a timer sorts: by due instant, then by timer id. Also what a page cursor names. */
+interface DueKey {
+  readonly dueMs: number;
+  readonly timerId: string;
+}
+
+interface IndexedTimer extends DueKey {
+  readonly record: TimerRecord;
+}
+
+/**
+ * A {@link TimerIndex} held in process memory, for tests and the in-memory profile: nothing
+ * outlives the index object. It behaves as the durable indexes do (the contract suite
+ * `describeTimerIndexContract` of @esflow/testing runs against all of them): due times are
+ * ordered as instants, not as text; ties go by timer id in code-point order, which is the UTF-8
+ * byte order the SQL indexes use; `apply` checks every change before it changes anything, so a
+ * change it rejects (a `dueAt` that is not an ISO-8601 instant with its zone, an unknown status)
+ * leaves the index and its checkpoint as they were. `due` takes a `limit` of 0 or more, `list` of
+ * 1 or more; an `after` that is not a `next` of this index is rejected as MALFORMED_REQUEST.
+ */
+export function createMemoryTimerIndex(): TimerIndex {
+  const timers = new Map<string, IndexedTimer>();
+  let checkpoint: GlobalPosition | undefined;
+
+  const sortedWhere = (keep: (timer: IndexedTimer) => boolean): IndexedTimer[] =>
+    [...timers.values()].filter(keep).sort(compareDue);
+
+  const settle = (change: Extract<TimerChange, { kind: 'settled' }>) => {
+    const current = timers.get(change.timerId);
+    if (current?.record.status !== TimerStatus.Pending) return;
+    const record = frozenRecord({
+      ...current.record,
+      status: change.status,
+      settledAt: change.settledAt,
+      settledRevision: change.settledRevision,
+      latenessMs: change.latenessMs,
+      settledBy: change.settledBy,
+    });
+    timers.set(change.timerId, { ...current, record });
+  };
+
+  return {
+    async apply(changes, position) {
+      // Every change is checked before the first is applied: a rejected batch changes nothing.
+      const dueTimes = changes.map(checkChange);
+      changes.forEach((change, i) => {
+        if (change.kind === 'settled') settle(change);
+        else if (!timers.has(change.timer.timerId))
+          timers.set(change.timer.timerId, {
+            dueMs: dueTimes[i]!,
+            timerId: change.timer.timerId,
+            record: frozenRecord(change.timer),
+          });
+      });
+      checkpoint = { commit: position.commit, prepare: position.prepare };
+    },
+
+    async checkpoint() {
+      return checkpoint;
+    },
+
+    async due(at, limit) {
+      checkLimit(limit, 0);
+      const atMs = instantMs(at, 'at');
+      return sortedWhere((t) => t.record.status === TimerStatus.Pending && t.dueMs <= atMs)
+        .slice(0, limit)
+        .map((t) => t.record);
+    },
+
+    async nextDueAt() {
+      let earliest: number | undefined;
+      for (const { record, dueMs } of timers.values())
+        if (record.status === TimerStatus.Pending && (earliest === undefined || dueMs < earliest))
+          earliest = dueMs;
+      return earliest === undefined ? undefined : new Date(earliest);
+    },
+
+    async get(timerId) {
+      return timers.get(timerId)?.record;
+    },
+
+    async list(query) {
+      checkLimit(query.limit, 1);
+      const dueBeforeMs = query.dueBefore && instantMs(query.dueBefore, 'dueBefore');
+      const after = query.after === undefined ? undefined : parseCursor(query.after);
+      const matching = sortedWhere(
+        (t) =>
+          (query.status === undefined || t.record.status === query.status) &&
+          (dueBeforeMs === undefined || t.dueMs < dueBeforeMs) &&
+          (query.workflow === undefined || t.record.workflow === query.workflow) &&
+          (query.instanceId === undefined || t.record.instanceId === query.instanceId) &&
+          (after === undefined || compareDue(t, after) > 0),
+      );
+      const page = matching.slice(0, query.limit);
+      const last = page[page.length - 1];
+      const records = page.map((t) => t.record);
+      return matching.length > page.length && last
+        ? { timers: records, next: cursorOf(last) }
+        : { timers: records };
+    },
+
+    async counts() {
+      const counts = Object.fromEntries(TIMER_STATUSES.map((status) => [status, 0])) as Record<
+        TimerStatus,
+        number
+      >;
+      for (const { record } of timers.values()) counts[record.status] += 1;
+      return counts;
+    },
+
+    async clear() {
+      timers.clear();
+      checkpoint = undefined;
+    },
+  };
+}
+
+/** An ISO-8601 date-time with its zone (`Z` or `±hh:mm`): without one it would read as local time. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Checks a change the way the SQL indexes' constraints would; returns a timer's due instant. */
+function checkChange(change: TimerChange): number | undefined {
+  if (change.kind === 'settled') {
+    checkStatus(change.timerId, change.status);
+    return undefined;
+  }
+  const { timer } = change;
+  checkStatus(timer.timerId, timer.status);
+  const dueMs = ISO_INSTANT.test(timer.dueAt) ? Date.parse(timer.dueAt) : NaN;
+  if (Number.isNaN(dueMs))
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: timer ${timer.timerId} is due at ${JSON.stringify(timer.dueAt)}, not an ISO-8601 instant`,
+    );
+  return dueMs;
+}
+
+function checkStatus(timerId: string, status: string): void {
+  if (!(TIMER_STATUSES as readonly string[]).includes(status))
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: timer ${timerId} has status ${JSON.stringify(status)}, not one of ${TIMER_STATUSES.join(', ')}`,
+    );
+}
+
+function checkLimit(limit: number, least: number): void {
+  if (!Number.isSafeInteger(limit) || limit < least)
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: limit ${limit} is not a whole number of at least ${least}`,
+    );
+}
+
+function instantMs(date: Date, what: string): number {
+  const ms = date.getTime();
+  if (Number.isNaN(ms))
+    throw new EsflowError(ErrorCode.Internal, `timer index: ${what} is an invalid Date`);
+  return ms;
+}
+
+/** Only the fields of a {@link TimerRecord}, frozen: records are handed out as they are stored. */
+function frozenRecord(timer: TimerRecord): TimerRecord {
+  return Object.freeze({
+    timerId: timer.timerId,
+    workflow: timer.workflow,
+    instanceId: timer.instanceId,
+    eventType: timer.eventType,
+    dueAt: timer.dueAt,
+    scheduledAt: timer.scheduledAt,
+    scheduledRevision: timer.scheduledRevision,
+    status: timer.status,
+    settledAt: timer.settledAt,
+    settledRevision: timer.settledRevision,
+    latenessMs: timer.latenessMs,
+    settledBy: timer.settledBy && Object.freeze({ ...timer.settledBy }),
+  });
+}
+
+function compareDue(a: DueKey, b: DueKey): number {
+  if (a.dueMs !== b.dueMs) return a.dueMs - b.dueMs;
+  return compareCodePoints(a.timerId, b.timerId);
+}
+
+/**
+ * Code-point order, which is UTF-8 byte order (SQLite's BINARY, PostgreSQL's "C" collation); plain
+ * `<` compares UTF-16 units and puts U+10000 and above before U+E000–U+FFFF.
+ */
+function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++)
+    if (a.charCodeAt(i) !== b.charCodeAt(i)) return a.codePointAt(i)! - b.codePointAt(i)!;
+  return a.length - b.length;
+}
+
+/** `dueMs/timerId`: the same cursor text as the SQLite and PostgreSQL indexes give. */
+function cursorOf(key: DueKey): string {
+  return `${key.dueMs}/${key.timerId}`;
+}
+
+function parseCursor(text: string): DueKey {
+  const match = /^(-?\d{1,16})\/([\s\S]*)$/.exec(text);
+  if (!match)
+    throw new EsflowError(
+      ErrorCode.MalformedRequest,
+      `timer index: ${JSON.stringify(text)} is not the next of a page of timers`,
+    );
+  return { dueMs: Number(match[1]), timerId: match[2]! };
+}

@@ -1,0 +1,485 @@
+import { Pool, PoolClient, QueryResultRow } from 'pg';
+import {
+  checkProjectionName,
+  ErrorCode,
+  EsflowError,
+  formatPosition,
+  parsePosition,
+  TIMER_STATUSES,
+  TimerChange,
+  TimerIndex,
+  TimerQuery,
+  TimerRecord,
+  TimerStatus,
+} from '@esflow/core';
+
+const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+
+/**
+ * Options of {@link createPostgresTimerIndex}: the server, the schema of the timer tables
+ * (default `esflow_read`, the read models' schema; created if missing), and the pool size
+ * (default 5 connections).
+ */
+export interface PostgresTimerIndexOptions {
+  /** postgres://user@host:5432/database */
+  readonly connectionString: string;
+  /** Schema holding the timer tables (created if missing). */
+  readonly schema?: string;
+  readonly maxConnections?: number;
+}
+
+/** The PostgreSQL {@link TimerIndex}, closed when its owner stops. */
+export interface PostgresTimerIndex extends TimerIndex {
+  /** Ends the connection pool; the index cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** The columns of `esflow_timers`, in the order the insert's arrays are passed. */
+const TIMER_COLUMNS = {
+  timer_id: 'text',
+  workflow: 'text',
+  instance_id: 'text',
+  event_type: 'text',
+  due_at: 'text',
+  due_at_ms: 'bigint',
+  scheduled_at: 'text',
+  scheduled_revision: 'integer',
+  status: 'text',
+  settled_at: 'text',
+  settled_revision: 'integer',
+  lateness_ms: 'float8',
+  settled_by_event_id: 'text',
+  settled_by_event_type: 'text',
+  settled_by_revision: 'integer',
+} as const;
+type TimerColumn = keyof typeof TIMER_COLUMNS;
+type TimerRow = Record<TimerColumn, string | number | null>;
+
+/** What a settle writes: the timer's id and every column that changes. */
+const SETTLE_COLUMNS = [
+  'timer_id',
+  'status',
+  'settled_at',
+  'settled_revision',
+  'lateness_ms',
+  'settled_by_event_id',
+  'settled_by_event_type',
+  'settled_by_revision',
+] as const satisfies readonly TimerColumn[];
+
+/** A row as `pg` reads it: BIGINT comes back as text. */
+interface ReadRow extends QueryResultRow {
+  timer_id: string;
+  workflow: string;
+  instance_id: string;
+  event_type: string;
+  due_at: string;
+  due_at_ms: string;
+  scheduled_at: string;
+  scheduled_revision: number;
+  status: TimerStatus;
+  settled_at: string | null;
+  settled_revision: number | null;
+  lateness_ms: number | null;
+  settled_by_event_id: string | null;
+  settled_by_event_type: string | null;
+  settled_by_revision: number | null;
+}
+
+type SettledChange = Extract<TimerChange, { kind: 'settled' }>;
+
+/**
+ * The timer index in PostgreSQL, in tables of its own (`esflow_timers`,
+ * `esflow_timer_checkpoint`) in the read models' schema, created idempotently on first use; it
+ * touches no other table. `apply` runs in one transaction: all of its changes and its checkpoint,
+ * or none; however many changes a batch has, it costs three statements. `due`, `nextDueAt` and
+ * filtered `list` pages read an index on (status, due time, id), so they stay fast with 100,000
+ * timers. Due times are ordered as instants (epoch ms), ties by timer id in byte order (COLLATE
+ * "C"), as in the SQLite index; `dueAt` is read back as it was written. A change it rejects (a
+ * `dueAt` that is not an ISO-8601 instant with its zone, an unknown status) fails the whole
+ * `apply`. `due` takes a `limit` of 0 or more, `list` of 1 or more; an `after` that is not a
+ * `next` of a timer index is rejected as MALFORMED_REQUEST. PostgreSQL's errors are raised as
+ * EsflowErrors: STORE_UNAVAILABLE (retriable) for lost connections, exhausted resources and
+ * serialisation failures, INTERNAL otherwise.
+ */
+export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): PostgresTimerIndex {
+  const schema = options.schema ?? 'esflow_read';
+  checkProjectionName(schema);
+  const s = quote(schema);
+  const timersTable = `${s}.esflow_timers`;
+  const checkpointTable = `${s}.esflow_timer_checkpoint`;
+  const pool = new Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 5,
+  });
+  // An idle connection that fails is replaced; the failure reaches the next query that needs it.
+  pool.on('error', () => undefined);
+
+  async function withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw translated(error);
+    }
+    try {
+      return await work(client);
+    } catch (error) {
+      throw translated(error);
+    } finally {
+      client.release();
+    }
+  }
+
+  async function inTransaction(work: (client: PoolClient) => Promise<void>): Promise<void> {
+    await withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        await work(client);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  const createTables = () =>
+    inTransaction(async (client) => {
+      // The read-model store's migration takes the same lock: first starts must not race on CREATE.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `esflow-migrate-${schema}`,
+      ]);
+      await client.query(`
+        CREATE SCHEMA IF NOT EXISTS ${s};
+        CREATE TABLE IF NOT EXISTS ${timersTable} (
+          timer_id TEXT COLLATE "C" PRIMARY KEY,
+          workflow TEXT NOT NULL,
+          instance_id TEXT NOT NULL,
+          event_type TEXT NOT NULL,
+          due_at TEXT NOT NULL,
+          due_at_ms BIGINT NOT NULL,
+          scheduled_at TEXT NOT NULL,
+          scheduled_revision INTEGER NOT NULL,
+          status TEXT NOT NULL CHECK (status IN (${TIMER_STATUSES.map((status) => `'${status}'`).join(', ')})),
+          settled_at TEXT,
+          settled_revision INTEGER,
+          lateness_ms DOUBLE PRECISION,
+          settled_by_event_id TEXT,
+          settled_by_event_type TEXT,
+          settled_by_revision INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS esflow_timers_by_status_due ON ${timersTable} (status, due_at_ms, timer_id);
+        CREATE INDEX IF NOT EXISTS esflow_timers_by_due ON ${timersTable} (due_at_ms, timer_id);
+        CREATE INDEX IF NOT EXISTS esflow_timers_by_instance ON ${timersTable} (instance_id, due_at_ms, timer_id);
+        CREATE TABLE IF NOT EXISTS ${checkpointTable} (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          position TEXT NOT NULL
+        );
+      `);
+    });
+  let tablesReady: Promise<void> | undefined;
+  const ready = () =>
+    (tablesReady ??= createTables().catch((error: unknown) => {
+      tablesReady = undefined; // the next call tries again
+      throw error;
+    }));
+
+  async function query<Row extends QueryResultRow>(sql: string, params: unknown[] = []) {
+    await ready();
+    return withClient((client) => client.query<Row>(sql, params)).then((result) => result.rows);
+  }
+
+  return {
+    async apply(changes, position) {
+      const { settles, inserts } = netEffect(changes);
+      await ready();
+      await inTransaction(async (client) => {
+        // Existing timers first, so that the settles cannot touch the timers inserted after them.
+        // Rows are checked as they are built: a change rejected then rolls back the update.
+        if (settles.length > 0) {
+          const settled = unnest(SETTLE_COLUMNS, settles.map(settleRowOf));
+          await client.query(
+            `UPDATE ${timersTable} AS t
+             SET ${SETTLE_COLUMNS.slice(1)
+               .map((column) => `${column} = c.${column}`)
+               .join(', ')}
+             FROM ${settled.from} WHERE t.timer_id = c.timer_id AND t.status = 'pending'`,
+            settled.params,
+          );
+        }
+        if (inserts.length > 0) {
+          const columns = Object.keys(TIMER_COLUMNS) as TimerColumn[];
+          const inserted = unnest(columns, inserts.map(rowOf));
+          await client.query(
+            `INSERT INTO ${timersTable} (${columns.join(', ')}) SELECT * FROM ${inserted.from}
+             ON CONFLICT (timer_id) DO NOTHING`,
+            inserted.params,
+          );
+        }
+        await client.query(
+          `INSERT INTO ${checkpointTable} (id, position) VALUES (1, $1)
+           ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position`,
+          [formatPosition(position)],
+        );
+      });
+    },
+
+    async checkpoint() {
+      const [row] = await query<{ position: string }>(
+        `SELECT position FROM ${checkpointTable} WHERE id = 1`,
+      );
+      return row && parsePosition(row.position);
+    },
+
+    async due(at, limit) {
+      checkLimit(limit, 0);
+      const rows = await query<ReadRow>(
+        `SELECT * FROM ${timersTable} WHERE status = 'pending' AND due_at_ms <= $1
+         ORDER BY due_at_ms, timer_id LIMIT $2`,
+        [instantMs(at, 'at'), limit],
+      );
+      return rows.map(recordOf);
+    },
+
+    async nextDueAt() {
+      const [row] = await query<{ due_at_ms: string }>(
+        `SELECT due_at_ms FROM ${timersTable} WHERE status = 'pending'
+         ORDER BY due_at_ms, timer_id LIMIT 1`,
+      );
+      return row && new Date(Number(row.due_at_ms));
+    },
+
+    async get(timerId) {
+      const [row] = await query<ReadRow>(`SELECT * FROM ${timersTable} WHERE timer_id = $1`, [
+        timerId,
+      ]);
+      return row && recordOf(row);
+    },
+
+    async list(timerQuery: TimerQuery) {
+      checkLimit(timerQuery.limit, 1);
+      const conditions: string[] = [];
+      const params: unknown[] = [];
+      const narrow = (condition: (...placeholders: string[]) => string, ...values: unknown[]) => {
+        const placeholders = values.map((value) => `$${params.push(value)}`);
+        conditions.push(condition(...placeholders));
+      };
+      if (timerQuery.status !== undefined) narrow((p) => `status = ${p}`, timerQuery.status);
+      if (timerQuery.dueBefore !== undefined)
+        narrow((p) => `due_at_ms < ${p}`, instantMs(timerQuery.dueBefore, 'dueBefore'));
+      if (timerQuery.workflow !== undefined) narrow((p) => `workflow = ${p}`, timerQuery.workflow);
+      if (timerQuery.instanceId !== undefined)
+        narrow((p) => `instance_id = ${p}`, timerQuery.instanceId);
+      if (timerQuery.after !== undefined) {
+        const after = parseCursor(timerQuery.after);
+        narrow((d, id) => `(due_at_ms, timer_id) > (${d}, ${id})`, after.dueMs, after.timerId);
+      }
+      const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+      // One row more than the page says whether there is a next one.
+      const rows = await query<ReadRow>(
+        `SELECT * FROM ${timersTable} ${where} ORDER BY due_at_ms, timer_id LIMIT $${params.length + 1}`,
+        [...params, timerQuery.limit + 1],
+      );
+      const page = rows.slice(0, timerQuery.limit);
+      const last = page[page.length - 1];
+      const timers = page.map(recordOf);
+      return rows.length > page.length && last
+        ? { timers, next: `${last.due_at_ms}/${last.timer_id}` }
+        : { timers };
+    },
+
+    async counts() {
+      const rows = await query<{ status: TimerStatus; count: number }>(
+        `SELECT status, count(*)::integer AS count FROM ${timersTable} GROUP BY status`,
+      );
+      const counts = Object.fromEntries(TIMER_STATUSES.map((status) => [status, 0])) as Record<
+        TimerStatus,
+        number
+      >;
+      for (const row of rows) counts[row.status] = row.count;
+      return counts;
+    },
+
+    async clear() {
+      await query(`TRUNCATE ${timersTable}, ${checkpointTable}`);
+    },
+
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * A batch as two set-based statements instead of one statement per change. Applied in order, the
+ * changes settle a timer indexed before the batch by the first `settled` change of its id (if it is
+ * pending), and index a new timer from the first `scheduled` change of its id, settled by the first
+ * `settled` change after that one. `settles` and `inserts`, run in that order, do the same.
+ */
+function netEffect(changes: readonly TimerChange[]): {
+  settles: SettledChange[];
+  inserts: TimerRecord[];
+} {
+  const firstSettles = new Map<string, SettledChange>();
+  const newTimers = new Map<string, TimerRecord>();
+  for (const change of changes) {
+    if (change.kind === 'scheduled') {
+      if (!newTimers.has(change.timer.timerId)) newTimers.set(change.timer.timerId, change.timer);
+      continue;
+    }
+    if (!firstSettles.has(change.timerId)) firstSettles.set(change.timerId, change);
+    const scheduled = newTimers.get(change.timerId);
+    if (scheduled?.status === TimerStatus.Pending)
+      newTimers.set(change.timerId, {
+        ...scheduled,
+        status: change.status,
+        settledAt: change.settledAt,
+        settledRevision: change.settledRevision,
+        latenessMs: change.latenessMs,
+        settledBy: change.settledBy,
+      });
+  }
+  return { settles: [...firstSettles.values()], inserts: [...newTimers.values()] };
+}
+
+/** Rows as one array parameter per column, for `FROM unnest(...) AS c(...)`. */
+function unnest(
+  columns: readonly TimerColumn[],
+  rows: readonly Partial<TimerRow>[],
+): { from: string; params: unknown[] } {
+  const arrays = columns.map((column, i) => `$${i + 1}::${TIMER_COLUMNS[column]}[]`);
+  return {
+    from: `unnest(${arrays.join(', ')}) AS c(${columns.join(', ')})`,
+    params: columns.map((column) => rows.map((row) => row[column] ?? null)),
+  };
+}
+
+function rowOf(timer: TimerRecord): TimerRow {
+  checkStatus(timer.timerId, timer.status);
+  return {
+    timer_id: timer.timerId,
+    workflow: timer.workflow,
+    instance_id: timer.instanceId,
+    event_type: timer.eventType,
+    due_at: timer.dueAt,
+    due_at_ms: dueMsOf(timer),
+    scheduled_at: timer.scheduledAt,
+    scheduled_revision: timer.scheduledRevision,
+    status: timer.status,
+    settled_at: timer.settledAt,
+    settled_revision: timer.settledRevision,
+    lateness_ms: timer.latenessMs,
+    ...settledByColumns(timer.settledBy),
+  };
+}
+
+function settleRowOf(change: SettledChange): Partial<TimerRow> {
+  // Checked here too, so a bad change is rejected whether or not it would have changed a row.
+  checkStatus(change.timerId, change.status);
+  return {
+    timer_id: change.timerId,
+    status: change.status,
+    settled_at: change.settledAt,
+    settled_revision: change.settledRevision,
+    lateness_ms: change.latenessMs,
+    ...settledByColumns(change.settledBy),
+  };
+}
+
+function settledByColumns(settledBy: TimerRecord['settledBy']) {
+  return {
+    settled_by_event_id: settledBy?.eventId ?? null,
+    settled_by_event_type: settledBy?.eventType ?? null,
+    settled_by_revision: settledBy?.revision ?? null,
+  };
+}
+
+function recordOf(row: ReadRow): TimerRecord {
+  return {
+    timerId: row.timer_id,
+    workflow: row.workflow,
+    instanceId: row.instance_id,
+    eventType: row.event_type,
+    dueAt: row.due_at,
+    scheduledAt: row.scheduled_at,
+    scheduledRevision: row.scheduled_revision,
+    status: row.status,
+    settledAt: row.settled_at,
+    settledRevision: row.settled_revision,
+    latenessMs: row.lateness_ms,
+    settledBy:
+      row.settled_by_event_id === null
+        ? null
+        : {
+            eventId: row.settled_by_event_id,
+            eventType: row.settled_by_event_type!,
+            revision: row.settled_by_revision!,
+          },
+  };
+}
+
+/** An ISO-8601 date-time with its zone (`Z` or `±hh:mm`): without one it would read as local time. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function dueMsOf(timer: TimerRecord): number {
+  const dueMs = ISO_INSTANT.test(timer.dueAt) ? Date.parse(timer.dueAt) : NaN;
+  if (Number.isNaN(dueMs))
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: timer ${timer.timerId} is due at ${JSON.stringify(timer.dueAt)}, not an ISO-8601 instant`,
+    );
+  return dueMs;
+}
+
+function checkStatus(timerId: string, status: string): void {
+  if (!(TIMER_STATUSES as readonly string[]).includes(status))
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: timer ${timerId} has status ${JSON.stringify(status)}, not one of ${TIMER_STATUSES.join(', ')}`,
+    );
+}
+
+function checkLimit(limit: number, least: number): void {
+  if (!Number.isSafeInteger(limit) || limit < least)
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: limit ${limit} is not a whole number of at least ${least}`,
+    );
+}
+
+function instantMs(date: Date, what: string): number {
+  const ms = date.getTime();
+  if (Number.isNaN(ms))
+    throw new EsflowError(ErrorCode.Internal, `timer index: ${what} is an invalid Date`);
+  return ms;
+}
+
+/** The `dueMs/timerId` cursor every timer index gives as `next`. */
+function parseCursor(text: string): { dueMs: number; timerId: string } {
+  const match = /^(-?\d{1,16})\/([\s\S]*)$/.exec(text);
+  if (!match)
+    throw new EsflowError(
+      ErrorCode.MalformedRequest,
+      `timer index: ${JSON.stringify(text)} is not the next of a page of timers`,
+    );
+  return { dueMs: Number(match[1]), timerId: match[2]! };
+}
+
+/**
+ * PostgreSQL's errors in esflow's terms. Worth retrying: a failed or refused connection (no
+ * SQLSTATE), and the classes that pass with time — 08 connection, 40 rollback (serialisation,
+ * deadlock), 53 resources, 57 operator intervention (shutdown), 58 system.
+ */
+function translated(error: unknown): EsflowError {
+  if (error instanceof EsflowError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const retriable = sqlState === undefined || /^(08|40|53|57|58)/.test(sqlState);
+  const message = error instanceof Error ? error.message : String(error);
+  return new EsflowError(
+    retriable ? ErrorCode.StoreUnavailable : ErrorCode.Internal,
+    `PostgreSQL timer index: ${message}`,
+    { retriable, cause: error },
+  );
+}

@@ -1,0 +1,366 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  ErrorCode,
+  EsflowError,
+  formatPosition,
+  GlobalPosition,
+  parsePosition,
+  TIMER_STATUSES,
+  TimerChange,
+  TimerIndex,
+  TimerQuery,
+  TimerRecord,
+  TimerStatus,
+} from '@esflow/core';
+
+/** Where the SQLite timer index lives: the read-model database file, as a rule. */
+export interface SqliteTimerIndexOptions {
+  /** The database file (`readmodel.sqlite`); its directory is created if missing. */
+  readonly filename: string;
+  /** How long a write waits for another process's transaction, in ms (default 5000). */
+  readonly busyTimeoutMs?: number;
+}
+
+/** The SQLite {@link TimerIndex}, closed when its owner stops. */
+export interface SqliteTimerIndex extends TimerIndex {
+  /** Closes the database connection; the index cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+interface TimerRow {
+  timer_id: string;
+  workflow: string;
+  instance_id: string;
+  event_type: string;
+  due_at: string;
+  due_at_ms: number;
+  scheduled_at: string;
+  scheduled_revision: number;
+  status: TimerStatus;
+  settled_at: string | null;
+  settled_revision: number | null;
+  lateness_ms: number | null;
+  settled_by_event_id: string | null;
+  settled_by_event_type: string | null;
+  settled_by_revision: number | null;
+}
+
+const STATUS_LIST = TIMER_STATUSES.map((status) => `'${status}'`).join(', ');
+
+// dueAt is kept as given (read back exactly) and as epoch ms (ordered exactly).
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS esflow_timers (
+    timer_id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    due_at_ms INTEGER NOT NULL,
+    scheduled_at TEXT NOT NULL,
+    scheduled_revision INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN (${STATUS_LIST})),
+    settled_at TEXT,
+    settled_revision INTEGER,
+    lateness_ms REAL,
+    settled_by_event_id TEXT,
+    settled_by_event_type TEXT,
+    settled_by_revision INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS esflow_timers_by_status_due ON esflow_timers (status, due_at_ms, timer_id);
+  CREATE INDEX IF NOT EXISTS esflow_timers_by_due ON esflow_timers (due_at_ms, timer_id);
+  CREATE INDEX IF NOT EXISTS esflow_timers_by_instance ON esflow_timers (instance_id, due_at_ms, timer_id);
+  CREATE TABLE IF NOT EXISTS esflow_timer_checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    position TEXT NOT NULL
+  );
+`;
+
+/**
+ * The timer index in SQLite (better-sqlite3), in tables of its own (`esflow_timers`,
+ * `esflow_timer_checkpoint`) that it creates on open and that can share the read-model file; it
+ * touches no other table. WAL mode; `apply` and `clear` run as BEGIN IMMEDIATE transactions, so
+ * they are atomic across processes, and every index on the same file sees what one committed.
+ * `due`, `nextDueAt` and filtered `list` pages read an index on (status, due time, id), so they
+ * stay fast with 100,000 timers. Due times are ordered as instants (epoch ms), ties by timer id
+ * in UTF-8 byte order; `dueAt` is read back as it was written. A change it rejects (a `dueAt`
+ * that is not an ISO-8601 instant with its zone, an unknown status) fails the whole `apply`:
+ * none of its changes and not its checkpoint are kept. `due` takes a `limit` of 0 or more,
+ * `list` of 1 or more; an `after` that is not a `next` of a timer index is rejected as
+ * MALFORMED_REQUEST. SQLite's own errors are raised as EsflowErrors: STORE_UNAVAILABLE
+ * (retriable) when the file is locked too long, full or failing, INTERNAL otherwise.
+ */
+export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): SqliteTimerIndex {
+  mkdirSync(dirname(options.filename), { recursive: true });
+  const db = new Database(options.filename);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.exec(SCHEMA);
+  } catch (error) {
+    db.close();
+    throw translated(error);
+  }
+
+  const statements = {
+    schedule: db.prepare(
+      `INSERT INTO esflow_timers (timer_id, workflow, instance_id, event_type, due_at, due_at_ms, scheduled_at,
+         scheduled_revision, status, settled_at, settled_revision, lateness_ms, settled_by_event_id,
+         settled_by_event_type, settled_by_revision)
+       VALUES (@timer_id, @workflow, @instance_id, @event_type, @due_at, @due_at_ms, @scheduled_at,
+         @scheduled_revision, @status, @settled_at, @settled_revision, @lateness_ms, @settled_by_event_id,
+         @settled_by_event_type, @settled_by_revision)
+       ON CONFLICT (timer_id) DO NOTHING`,
+    ),
+    settle: db.prepare(
+      `UPDATE esflow_timers SET status = @status, settled_at = @settled_at, settled_revision = @settled_revision,
+         lateness_ms = @lateness_ms, settled_by_event_id = @settled_by_event_id,
+         settled_by_event_type = @settled_by_event_type, settled_by_revision = @settled_by_revision
+       WHERE timer_id = @timer_id AND status = 'pending'`,
+    ),
+    saveCheckpoint: db.prepare(
+      `INSERT INTO esflow_timer_checkpoint (id, position) VALUES (1, ?)
+       ON CONFLICT (id) DO UPDATE SET position = excluded.position`,
+    ),
+    checkpoint: db.prepare<[], { position: string }>(
+      'SELECT position FROM esflow_timer_checkpoint WHERE id = 1',
+    ),
+    due: db.prepare<[number, number], TimerRow>(
+      `SELECT * FROM esflow_timers WHERE status = 'pending' AND due_at_ms <= ?
+       ORDER BY due_at_ms, timer_id LIMIT ?`,
+    ),
+    nextDue: db.prepare<[], { due_at_ms: number }>(
+      `SELECT due_at_ms FROM esflow_timers WHERE status = 'pending' ORDER BY due_at_ms, timer_id LIMIT 1`,
+    ),
+    get: db.prepare<[string], TimerRow>('SELECT * FROM esflow_timers WHERE timer_id = ?'),
+    counts: db.prepare<[], { status: TimerStatus; count: number }>(
+      'SELECT status, COUNT(*) AS count FROM esflow_timers GROUP BY status',
+    ),
+  };
+  const listStatements = new Map<string, Database.Statement<unknown[], TimerRow>>();
+
+  // A change rejected halfway (rowOf checks each) rolls back the ones before it.
+  const applyAll = db.transaction((changes: readonly TimerChange[], position: GlobalPosition) => {
+    for (const change of changes) {
+      if (change.kind === 'scheduled') statements.schedule.run(rowOf(change.timer));
+      else statements.settle.run(settleRowOf(change));
+    }
+    statements.saveCheckpoint.run(formatPosition(position));
+  });
+  const clearAll = db.transaction(() => {
+    db.exec('DELETE FROM esflow_timers; DELETE FROM esflow_timer_checkpoint;');
+  });
+
+  const guarded =
+    <A extends unknown[], R>(work: (...args: A) => R) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return work(...args);
+      } catch (error) {
+        throw translated(error);
+      }
+    };
+
+  return {
+    apply: guarded((changes: readonly TimerChange[], position: GlobalPosition) =>
+      applyAll.immediate(changes, position),
+    ),
+
+    checkpoint: guarded(() => {
+      const row = statements.checkpoint.get();
+      return row && parsePosition(row.position);
+    }),
+
+    due: guarded((at: Date, limit: number) => {
+      checkLimit(limit, 0);
+      return statements.due.all(instantMs(at, 'at'), limit).map(recordOf);
+    }),
+
+    nextDueAt: guarded(() => {
+      const row = statements.nextDue.get();
+      return row && new Date(row.due_at_ms);
+    }),
+
+    get: guarded((timerId: string) => {
+      const row = statements.get.get(timerId);
+      return row && recordOf(row);
+    }),
+
+    list: guarded((query: TimerQuery) => {
+      checkLimit(query.limit, 1);
+      const conditions: string[] = [];
+      const params: unknown[] = [];
+      const narrow = (condition: string, ...values: unknown[]) => {
+        conditions.push(condition);
+        params.push(...values);
+      };
+      if (query.status !== undefined) narrow('status = ?', query.status);
+      if (query.dueBefore !== undefined)
+        narrow('due_at_ms < ?', instantMs(query.dueBefore, 'dueBefore'));
+      if (query.workflow !== undefined) narrow('workflow = ?', query.workflow);
+      if (query.instanceId !== undefined) narrow('instance_id = ?', query.instanceId);
+      if (query.after !== undefined) {
+        const after = parseCursor(query.after);
+        narrow('(due_at_ms, timer_id) > (?, ?)', after.dueMs, after.timerId);
+      }
+      const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+      let statement = listStatements.get(where);
+      if (!statement) {
+        statement = db.prepare<unknown[], TimerRow>(
+          `SELECT * FROM esflow_timers ${where} ORDER BY due_at_ms, timer_id LIMIT ?`,
+        );
+        listStatements.set(where, statement);
+      }
+      // One row more than the page says whether there is a next one.
+      const rows = statement.all(...params, query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      const last = page[page.length - 1];
+      const timers = page.map(recordOf);
+      return rows.length > page.length && last
+        ? { timers, next: `${last.due_at_ms}/${last.timer_id}` }
+        : { timers };
+    }),
+
+    counts: guarded(() => {
+      const counts = Object.fromEntries(TIMER_STATUSES.map((status) => [status, 0])) as Record<
+        TimerStatus,
+        number
+      >;
+      for (const row of statements.counts.all()) counts[row.status] = row.count;
+      return counts;
+    }),
+
+    clear: guarded(() => clearAll.immediate()),
+
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function rowOf(timer: TimerRecord): TimerRow {
+  checkStatus(timer.timerId, timer.status);
+  return {
+    timer_id: timer.timerId,
+    workflow: timer.workflow,
+    instance_id: timer.instanceId,
+    event_type: timer.eventType,
+    due_at: timer.dueAt,
+    due_at_ms: dueMsOf(timer),
+    scheduled_at: timer.scheduledAt,
+    scheduled_revision: timer.scheduledRevision,
+    status: timer.status,
+    settled_at: timer.settledAt,
+    settled_revision: timer.settledRevision,
+    lateness_ms: timer.latenessMs,
+    ...settledByColumns(timer.settledBy),
+  };
+}
+
+function settleRowOf(change: Extract<TimerChange, { kind: 'settled' }>) {
+  // Checked here too, so a bad change is rejected whether or not it would have changed a row.
+  checkStatus(change.timerId, change.status);
+  return {
+    timer_id: change.timerId,
+    status: change.status,
+    settled_at: change.settledAt,
+    settled_revision: change.settledRevision,
+    lateness_ms: change.latenessMs,
+    ...settledByColumns(change.settledBy),
+  };
+}
+
+function settledByColumns(settledBy: TimerRecord['settledBy']) {
+  return {
+    settled_by_event_id: settledBy?.eventId ?? null,
+    settled_by_event_type: settledBy?.eventType ?? null,
+    settled_by_revision: settledBy?.revision ?? null,
+  };
+}
+
+function recordOf(row: TimerRow): TimerRecord {
+  return {
+    timerId: row.timer_id,
+    workflow: row.workflow,
+    instanceId: row.instance_id,
+    eventType: row.event_type,
+    dueAt: row.due_at,
+    scheduledAt: row.scheduled_at,
+    scheduledRevision: row.scheduled_revision,
+    status: row.status,
+    settledAt: row.settled_at,
+    settledRevision: row.settled_revision,
+    latenessMs: row.lateness_ms,
+    settledBy:
+      row.settled_by_event_id === null
+        ? null
+        : {
+            eventId: row.settled_by_event_id,
+            eventType: row.settled_by_event_type!,
+            revision: row.settled_by_revision!,
+          },
+  };
+}
+
+/** An ISO-8601 date-time with its zone (`Z` or `±hh:mm`): without one it would read as local time. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function dueMsOf(timer: TimerRecord): number {
+  const dueMs = ISO_INSTANT.test(timer.dueAt) ? Date.parse(timer.dueAt) : NaN;
+  if (Number.isNaN(dueMs))
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: timer ${timer.timerId} is due at ${JSON.stringify(timer.dueAt)}, not an ISO-8601 instant`,
+    );
+  return dueMs;
+}
+
+function checkStatus(timerId: string, status: string): void {
+  if (!(TIMER_STATUSES as readonly string[]).includes(status))
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: timer ${timerId} has status ${JSON.stringify(status)}, not one of ${TIMER_STATUSES.join(', ')}`,
+    );
+}
+
+function checkLimit(limit: number, least: number): void {
+  if (!Number.isSafeInteger(limit) || limit < least)
+    throw new EsflowError(
+      ErrorCode.Internal,
+      `timer index: limit ${limit} is not a whole number of at least ${least}`,
+    );
+}
+
+function instantMs(date: Date, what: string): number {
+  const ms = date.getTime();
+  if (Number.isNaN(ms))
+    throw new EsflowError(ErrorCode.Internal, `timer index: ${what} is an invalid Date`);
+  return ms;
+}
+
+/** The `dueMs/timerId` cursor every timer index gives as `next`. */
+function parseCursor(text: string): { dueMs: number; timerId: string } {
+  const match = /^(-?\d{1,16})\/([\s\S]*)$/.exec(text);
+  if (!match)
+    throw new EsflowError(
+      ErrorCode.MalformedRequest,
+      `timer index: ${JSON.stringify(text)} is not the next of a page of timers`,
+    );
+  return { dueMs: Number(match[1]), timerId: match[2]! };
+}
+
+/** SQLite's errors in esflow's terms: a busy, full or failing file is worth retrying. */
+function translated(error: unknown): EsflowError {
+  if (error instanceof EsflowError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const retriable =
+    typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN)/.test(code);
+  return new EsflowError(
+    retriable ? ErrorCode.StoreUnavailable : ErrorCode.Internal,
+    `SQLite timer index: ${message}`,
+    { retriable, cause: error },
+  );
+}
