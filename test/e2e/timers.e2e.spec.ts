@@ -110,6 +110,11 @@ describe.each(['sqlite', 'esdb-wire-double'] as const)(
         timerId: placed.pendingTimers[0]!.timerId,
         latenessMs: timer.latenessMs,
       });
+      // The restarted projector counted the fire, and how late it was.
+      const metrics = await (await fetch(`${projector.baseUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^esflow_timer_fires_total\{outcome="fired"\} [1-9]\d*$/m);
+      expect(metrics).toMatch(/^esflow_timer_lateness_seconds_count [1-9]\d*$/m);
+      expect(metrics).toMatch(/^esflow_timers_indexed_total\{change="fired"\} [1-9]\d*$/m);
     }, 60_000);
 
     it('never fires early', async () => {

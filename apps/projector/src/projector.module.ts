@@ -7,6 +7,7 @@ import { esflowConfigModule, esflowEnvironmentOf, esflowFromEnvironment } from '
 import { disabledBridgeStatus, KafkaBridge, kafkaBridgeProcessor } from '@esflow/kafka';
 import { EsflowModule, EsflowProjectorModule, ProjectorService } from '@esflow/nest';
 import { KAFKA_BRIDGE, KafkaBridgeModule } from './kafka-bridge/kafka-bridge.module';
+import { ProjectorMetricsController } from './metrics/projector-metrics.controller';
 
 @Controller()
 class ProjectorStatusController {
@@ -34,7 +35,8 @@ class ProjectorStatusController {
 
 /**
  * The bundled projector: runs every projection of the example workflows (built-in ones and
- * their own) and, when KAFKA_BROKERS is set, the Kafka bridge.
+ * their own), the timer service and, when KAFKA_BROKERS is set, the Kafka bridge; `/health`
+ * and `/metrics`.
  */
 @Module({
   imports: [
@@ -57,6 +59,6 @@ class ProjectorStatusController {
     OrderFulfillmentModule,
     KycOnboardingModule,
   ],
-  controllers: [ProjectorStatusController],
+  controllers: [ProjectorStatusController, ProjectorMetricsController],
 })
 export class ProjectorModule {}

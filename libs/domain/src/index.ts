@@ -37,6 +37,14 @@ export type { StartWorkflowHandler } from './engine/start-workflow.handler';
 export type { SendEventHandler } from './engine/send-event.handler';
 export type { FireTimerHandler } from './engine/fire-timer.handler';
 export type { FireTimerCommand, FireTimerOutcome } from './engine/fire-timer.handler';
+export type { CommandOutcomeHandler } from './engine/command-outcome.handler';
+export type {
+  CommandOutcome,
+  CommandReply,
+  CompleteCommand,
+  RaiseIncident,
+  ResolveIncident,
+} from './engine/command-outcome.handler';
 export { DEFAULT_RETRY_POLICY } from './engine/retry-policy';
 export { DEFAULT_STREAM_LIMITS } from './engine/event-recorder';
 export type { StreamLimits } from './engine/event-recorder';
@@ -52,7 +60,13 @@ export type {
   ListInstancesQuery,
 } from './queries/instance-list.port';
 export { statusOf } from './workflow/instance-state';
-export type { InstanceView, PendingTimerView, TimerMove } from './workflow/instance-state';
+export type {
+  IncidentView,
+  InFlightCommandView,
+  InstanceView,
+  PendingTimerView,
+  TimerMove,
+} from './workflow/instance-state';
 export { instanceIdProblem, MAX_INSTANCE_ID_LENGTH } from './workflow/instance-id';
 
 // What esflow records.
@@ -64,7 +78,11 @@ export {
   FrameworkEvent,
 } from './workflow/framework-events';
 export type {
+  CommandCompletedPayload,
   CommandDispatchedPayload,
+  IncidentRaisedPayload,
+  IncidentResolution,
+  IncidentResolvedPayload,
   TimerCancelledPayload,
   TimerFiredPayload,
   TimerScheduledPayload,
@@ -131,8 +149,59 @@ export type {
   TimerSettledBy,
 } from './timers/timer-index.port';
 export { createMemoryTimerIndex } from './timers/memory-timer-index';
+export {
+  checkTimerLimit,
+  checkTimerStatus,
+  formatTimerCursor,
+  parseTimerCursor,
+  settledTimerColumnsOf,
+  settledTimerOf,
+  timerColumnsOf,
+  timerCountsOf,
+  timerDueMs,
+  timerInstantMs,
+  timerPageOf,
+  timerRecordOf,
+  timerRowKey,
+} from './timers/timer-index-support';
+export type { TimerDueKey, TimerRow, TimerSettleRow } from './timers/timer-index-support';
 export { TIMER_EVENT_FILTER, TimerService, timerChangesOf } from './timers/timer-service';
 export type { TimerServiceObserver, TimerServiceOptions } from './timers/timer-service';
+
+// Commands: the queue the dispatcher keeps, leased by in-process handlers and external workers.
+export { COMMAND_STATUSES, CommandStatus } from './commands/command-queue.port';
+export type {
+  CommandChange,
+  CommandPage,
+  CommandQuery,
+  CommandQueue,
+  LeaseRequest,
+  QueuedCommand,
+} from './commands/command-queue.port';
+export { createMemoryCommandQueue } from './commands/memory-command-queue';
+export {
+  checkCommandLimit,
+  checkLeaseRequest,
+  commandChangesApplied,
+  commandColumnsOf,
+  commandCountsOf,
+  commandInstantMs,
+  commandPageOf,
+  commandRecordOf,
+  commandRowKey,
+  compareCommandDispatch,
+  formatCommandCursor,
+  holdsLease,
+  isLeasable,
+  leasedRowOf,
+  parseCommandCursor,
+  releasedRowOf,
+} from './commands/command-queue-support';
+export type {
+  CheckedLease,
+  CommandDispatchKey,
+  CommandRow,
+} from './commands/command-queue-support';
 
 // The processor runtime: what projections, the Kafka bridge and the services to come are made of.
 export { batchSize, catchUpEventSource, liveEventSource } from './processing/event-source';

@@ -8,3 +8,6 @@ export { createPostgresReadModelStore } from './postgres-read-model-store';
 export type { PostgresReadModelStoreOptions } from './postgres-read-model-store';
 export { createPostgresTimerIndex } from './postgres-timer-index';
 export type { PostgresTimerIndex, PostgresTimerIndexOptions } from './postgres-timer-index';
+/** The command queue in the read-model schema: leased with `FOR UPDATE SKIP LOCKED`. */
+export { createPostgresCommandQueue } from './postgres-command-queue';
+export type { PostgresCommandQueue, PostgresCommandQueueOptions } from './postgres-command-queue';

@@ -1,15 +1,27 @@
 import { Pool, PoolClient, QueryResultRow } from 'pg';
 import {
   checkProjectionName,
+  checkTimerLimit,
   ErrorCode,
   EsflowError,
   formatPosition,
   parsePosition,
+  parseTimerCursor,
+  settledTimerColumnsOf,
+  settledTimerOf,
   TIMER_STATUSES,
   TimerChange,
+  timerColumnsOf,
+  timerCountsOf,
   TimerIndex,
+  timerInstantMs,
+  timerPageOf,
   TimerQuery,
   TimerRecord,
+  timerRecordOf,
+  TimerRow,
+  timerRowKey,
+  TimerSettleRow,
   TimerStatus,
 } from '@esflow/core';
 
@@ -51,9 +63,8 @@ const TIMER_COLUMNS = {
   settled_by_event_id: 'text',
   settled_by_event_type: 'text',
   settled_by_revision: 'integer',
-} as const;
+} as const satisfies Record<keyof TimerRow, string>;
 type TimerColumn = keyof typeof TIMER_COLUMNS;
-type TimerRow = Record<TimerColumn, string | number | null>;
 
 /** What a settle writes: the timer's id and every column that changes. */
 const SETTLE_COLUMNS = [
@@ -65,26 +76,10 @@ const SETTLE_COLUMNS = [
   'settled_by_event_id',
   'settled_by_event_type',
   'settled_by_revision',
-] as const satisfies readonly TimerColumn[];
+] as const satisfies readonly (keyof TimerSettleRow)[];
 
 /** A row as `pg` reads it: BIGINT comes back as text. */
-interface ReadRow extends QueryResultRow {
-  timer_id: string;
-  workflow: string;
-  instance_id: string;
-  event_type: string;
-  due_at: string;
-  due_at_ms: string;
-  scheduled_at: string;
-  scheduled_revision: number;
-  status: TimerStatus;
-  settled_at: string | null;
-  settled_revision: number | null;
-  lateness_ms: number | null;
-  settled_by_event_id: string | null;
-  settled_by_event_type: string | null;
-  settled_by_revision: number | null;
-}
+type ReadRow = TimerRow<string> & QueryResultRow;
 
 type SettledChange = Extract<TimerChange, { kind: 'settled' }>;
 
@@ -198,7 +193,7 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
         // Existing timers first, so that the settles cannot touch the timers inserted after them.
         // Rows are checked as they are built: a change rejected then rolls back the update.
         if (settles.length > 0) {
-          const settled = unnest(SETTLE_COLUMNS, settles.map(settleRowOf));
+          const settled = unnest(SETTLE_COLUMNS, settles.map(settledTimerColumnsOf));
           await client.query(
             `UPDATE ${timersTable} AS t
              SET ${SETTLE_COLUMNS.slice(1)
@@ -210,7 +205,7 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
         }
         if (inserts.length > 0) {
           const columns = Object.keys(TIMER_COLUMNS) as TimerColumn[];
-          const inserted = unnest(columns, inserts.map(rowOf));
+          const inserted = unnest(columns, inserts.map(timerColumnsOf));
           await client.query(
             `INSERT INTO ${timersTable} (${columns.join(', ')}) SELECT * FROM ${inserted.from}
              ON CONFLICT (timer_id) DO NOTHING`,
@@ -233,13 +228,13 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
     },
 
     async due(at, limit) {
-      checkLimit(limit, 0);
+      checkTimerLimit(limit, 0);
       const rows = await query<ReadRow>(
         `SELECT * FROM ${timersTable} WHERE status = 'pending' AND due_at_ms <= $1
          ORDER BY due_at_ms, timer_id LIMIT $2`,
-        [instantMs(at, 'at'), limit],
+        [timerInstantMs(at, 'at'), limit],
       );
-      return rows.map(recordOf);
+      return rows.map(timerRecordOf);
     },
 
     async nextDueAt() {
@@ -254,11 +249,11 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
       const [row] = await query<ReadRow>(`SELECT * FROM ${timersTable} WHERE timer_id = $1`, [
         timerId,
       ]);
-      return row && recordOf(row);
+      return row && timerRecordOf(row);
     },
 
     async list(timerQuery: TimerQuery) {
-      checkLimit(timerQuery.limit, 1);
+      checkTimerLimit(timerQuery.limit, 1);
       const conditions: string[] = [];
       const params: unknown[] = [];
       const narrow = (condition: (...placeholders: string[]) => string, ...values: unknown[]) => {
@@ -267,12 +262,12 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
       };
       if (timerQuery.status !== undefined) narrow((p) => `status = ${p}`, timerQuery.status);
       if (timerQuery.dueBefore !== undefined)
-        narrow((p) => `due_at_ms < ${p}`, instantMs(timerQuery.dueBefore, 'dueBefore'));
+        narrow((p) => `due_at_ms < ${p}`, timerInstantMs(timerQuery.dueBefore, 'dueBefore'));
       if (timerQuery.workflow !== undefined) narrow((p) => `workflow = ${p}`, timerQuery.workflow);
       if (timerQuery.instanceId !== undefined)
         narrow((p) => `instance_id = ${p}`, timerQuery.instanceId);
       if (timerQuery.after !== undefined) {
-        const after = parseCursor(timerQuery.after);
+        const after = parseTimerCursor(timerQuery.after);
         narrow((d, id) => `(due_at_ms, timer_id) > (${d}, ${id})`, after.dueMs, after.timerId);
       }
       const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
@@ -281,24 +276,14 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
         `SELECT * FROM ${timersTable} ${where} ORDER BY due_at_ms, timer_id LIMIT $${params.length + 1}`,
         [...params, timerQuery.limit + 1],
       );
-      const page = rows.slice(0, timerQuery.limit);
-      const last = page[page.length - 1];
-      const timers = page.map(recordOf);
-      return rows.length > page.length && last
-        ? { timers, next: `${last.due_at_ms}/${last.timer_id}` }
-        : { timers };
+      return timerPageOf(rows, timerQuery.limit, timerRecordOf, timerRowKey);
     },
 
     async counts() {
       const rows = await query<{ status: TimerStatus; count: number }>(
         `SELECT status, count(*)::integer AS count FROM ${timersTable} GROUP BY status`,
       );
-      const counts = Object.fromEntries(TIMER_STATUSES.map((status) => [status, 0])) as Record<
-        TimerStatus,
-        number
-      >;
-      for (const row of rows) counts[row.status] = row.count;
-      return counts;
+      return timerCountsOf(rows);
     },
 
     async clear() {
@@ -331,14 +316,7 @@ function netEffect(changes: readonly TimerChange[]): {
     if (!firstSettles.has(change.timerId)) firstSettles.set(change.timerId, change);
     const scheduled = newTimers.get(change.timerId);
     if (scheduled?.status === TimerStatus.Pending)
-      newTimers.set(change.timerId, {
-        ...scheduled,
-        status: change.status,
-        settledAt: change.settledAt,
-        settledRevision: change.settledRevision,
-        latenessMs: change.latenessMs,
-        settledBy: change.settledBy,
-      });
+      newTimers.set(change.timerId, settledTimerOf(scheduled, change));
   }
   return { settles: [...firstSettles.values()], inserts: [...newTimers.values()] };
 }
@@ -353,117 +331,6 @@ function unnest(
     from: `unnest(${arrays.join(', ')}) AS c(${columns.join(', ')})`,
     params: columns.map((column) => rows.map((row) => row[column] ?? null)),
   };
-}
-
-function rowOf(timer: TimerRecord): TimerRow {
-  checkStatus(timer.timerId, timer.status);
-  return {
-    timer_id: timer.timerId,
-    workflow: timer.workflow,
-    instance_id: timer.instanceId,
-    event_type: timer.eventType,
-    due_at: timer.dueAt,
-    due_at_ms: dueMsOf(timer),
-    scheduled_at: timer.scheduledAt,
-    scheduled_revision: timer.scheduledRevision,
-    status: timer.status,
-    settled_at: timer.settledAt,
-    settled_revision: timer.settledRevision,
-    lateness_ms: timer.latenessMs,
-    ...settledByColumns(timer.settledBy),
-  };
-}
-
-function settleRowOf(change: SettledChange): Partial<TimerRow> {
-  // Checked here too, so a bad change is rejected whether or not it would have changed a row.
-  checkStatus(change.timerId, change.status);
-  return {
-    timer_id: change.timerId,
-    status: change.status,
-    settled_at: change.settledAt,
-    settled_revision: change.settledRevision,
-    lateness_ms: change.latenessMs,
-    ...settledByColumns(change.settledBy),
-  };
-}
-
-function settledByColumns(settledBy: TimerRecord['settledBy']) {
-  return {
-    settled_by_event_id: settledBy?.eventId ?? null,
-    settled_by_event_type: settledBy?.eventType ?? null,
-    settled_by_revision: settledBy?.revision ?? null,
-  };
-}
-
-function recordOf(row: ReadRow): TimerRecord {
-  return {
-    timerId: row.timer_id,
-    workflow: row.workflow,
-    instanceId: row.instance_id,
-    eventType: row.event_type,
-    dueAt: row.due_at,
-    scheduledAt: row.scheduled_at,
-    scheduledRevision: row.scheduled_revision,
-    status: row.status,
-    settledAt: row.settled_at,
-    settledRevision: row.settled_revision,
-    latenessMs: row.lateness_ms,
-    settledBy:
-      row.settled_by_event_id === null
-        ? null
-        : {
-            eventId: row.settled_by_event_id,
-            eventType: row.settled_by_event_type!,
-            revision: row.settled_by_revision!,
-          },
-  };
-}
-
-/** An ISO-8601 date-time with its zone (`Z` or `±hh:mm`): without one it would read as local time. */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
-function dueMsOf(timer: TimerRecord): number {
-  const dueMs = ISO_INSTANT.test(timer.dueAt) ? Date.parse(timer.dueAt) : NaN;
-  if (Number.isNaN(dueMs))
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: timer ${timer.timerId} is due at ${JSON.stringify(timer.dueAt)}, not an ISO-8601 instant`,
-    );
-  return dueMs;
-}
-
-function checkStatus(timerId: string, status: string): void {
-  if (!(TIMER_STATUSES as readonly string[]).includes(status))
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: timer ${timerId} has status ${JSON.stringify(status)}, not one of ${TIMER_STATUSES.join(', ')}`,
-    );
-}
-
-function checkLimit(limit: number, least: number): void {
-  if (!Number.isSafeInteger(limit) || limit < least)
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: limit ${limit} is not a whole number of at least ${least}`,
-    );
-}
-
-function instantMs(date: Date, what: string): number {
-  const ms = date.getTime();
-  if (Number.isNaN(ms))
-    throw new EsflowError(ErrorCode.Internal, `timer index: ${what} is an invalid Date`);
-  return ms;
-}
-
-/** The `dueMs/timerId` cursor every timer index gives as `next`. */
-function parseCursor(text: string): { dueMs: number; timerId: string } {
-  const match = /^(-?\d{1,16})\/([\s\S]*)$/.exec(text);
-  if (!match)
-    throw new EsflowError(
-      ErrorCode.MalformedRequest,
-      `timer index: ${JSON.stringify(text)} is not the next of a page of timers`,
-    );
-  return { dueMs: Number(match[1]), timerId: match[2]! };
 }
 
 /**

@@ -11,6 +11,12 @@ export { createSqliteReadModelStore } from './read-model/sqlite-read-model-store
 export type { SqliteReadModelStoreOptions } from './read-model/sqlite-read-model-store';
 export { createSqliteTimerIndex } from './timers/sqlite-timer-index';
 export type { SqliteTimerIndex, SqliteTimerIndexOptions } from './timers/sqlite-timer-index';
+/** The command queue in the read-model file: leased atomically across processes (BEGIN IMMEDIATE). */
+export { createSqliteCommandQueue } from './commands/sqlite-command-queue';
+export type {
+  SqliteCommandQueue,
+  SqliteCommandQueueOptions,
+} from './commands/sqlite-command-queue';
 export { createEmbeddedSchemaRegistry } from './schema-registry/embedded-schema-registry';
 export type {
   EmbeddedSchemaRegistryOptions,

@@ -50,6 +50,13 @@ export type {
   TimerIndexCapabilities,
   TimerIndexUnderTest,
 } from './contracts/timer-index.contract';
+/** The contract suite every command queue adapter passes (memory, SQLite, PostgreSQL). */
+export { describeCommandQueueContract, queuedCommand } from './contracts/command-queue.contract';
+export type {
+  CommandQueueCapabilities,
+  CommandQueueUnderTest,
+  ReopenedCommandQueue,
+} from './contracts/command-queue.contract';
 export type { ContractTestApi } from './contracts/test-api';
 export { waitFor } from './support/wait-for';
 export { uniqueCategory } from './support/unique';

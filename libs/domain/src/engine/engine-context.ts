@@ -7,7 +7,10 @@ import { WorkflowCatalog } from '../workflow/workflow-catalog';
 import { EventRecorder } from './event-recorder';
 import { InstanceRepository } from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
-import { RetryPolicy } from '../retry/retry';
+import { retry, RetryPolicy } from '../retry/retry';
+import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
+import { reject, Result } from '../errors/rejection';
+import { streamNameOf } from '../workflow/workflow-definition';
 
 /** What every engine handler shares: ports, the instance repository and the per-stream queue. */
 export interface EngineContext {
@@ -33,4 +36,32 @@ export function prefixIssues<T extends { path: string }>(
     ...issue,
     path: issue.path ? `${prefix}.${issue.path}` : prefix,
   }));
+}
+
+/**
+ * Runs `attempt` for one instance the way every writing use case must: on the instance's
+ * per-stream queue in this process, again (after a reload) when another writer appended first,
+ * bounded by the engine's retry policy. An unknown workflow is rejected before anything runs.
+ */
+export async function onInstance<T>(
+  engine: EngineContext,
+  workflow: string,
+  id: string,
+  attempt: (streamName: string) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  if (!engine.catalog.latest(workflow))
+    return reject({
+      code: ErrorCode.WorkflowNotFound,
+      message: `no workflow named ${workflow}; known: ${engine.catalog.names().join(', ')}`,
+      workflow,
+    });
+  const streamName = streamNameOf(workflow, id);
+  return engine.serial.run(streamName, () =>
+    retry(engine.retry, () => attempt(streamName), {
+      retriable: (error) => hasErrorCode(error, ErrorCode.RevisionConflict),
+      onRetry: () => engine.instances.forget(streamName),
+      random: engine.random,
+      sleep: engine.sleep,
+    }),
+  );
 }

@@ -1,13 +1,11 @@
 import { transition } from 'xstate';
-import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
+import { ErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
-import { retry } from '../retry/retry';
 import { EventCategory } from '../workflow/event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from '../workflow/framework-events';
 import { afterAppend, InstanceView, viewOf } from '../workflow/instance-state';
 import { timerEvent } from '../workflow/instance-timers';
-import { streamNameOf } from '../workflow/workflow-definition';
-import { EngineContext } from './engine-context';
+import { EngineContext, onInstance } from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** A request to fire timer `timerId` of instance `id` of `workflow` (the timer service's). */
@@ -47,22 +45,9 @@ export type FireTimerOutcome =
 export class FireTimerHandler {
   constructor(private readonly engine: EngineContext) {}
 
-  async handle(command: FireTimerCommand): Promise<Result<FireTimerOutcome>> {
-    if (!this.engine.catalog.latest(command.workflow))
-      return reject({
-        code: ErrorCode.WorkflowNotFound,
-        message: `no workflow named ${command.workflow}`,
-        workflow: command.workflow,
-      });
-    const streamName = streamNameOf(command.workflow, command.id);
-    const { instances, random, sleep } = this.engine;
-    return this.engine.serial.run(streamName, () =>
-      retry(this.engine.retry, () => this.fireOnce(command, streamName), {
-        retriable: (error) => hasErrorCode(error, ErrorCode.RevisionConflict),
-        onRetry: () => instances.forget(streamName),
-        random,
-        sleep,
-      }),
+  handle(command: FireTimerCommand): Promise<Result<FireTimerOutcome>> {
+    return onInstance(this.engine, command.workflow, command.id, (streamName) =>
+      this.fireOnce(command, streamName),
     );
   }
 

@@ -8,6 +8,7 @@ import { InstanceState, InstanceView, viewOf } from '../workflow/instance-state'
 import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
 import { EngineContext, prefixIssues } from './engine-context';
 import { keyReusedFor, requestFingerprint } from './idempotency';
+import { nextCommandBook, NO_COMMANDS } from '../workflow/instance-commands';
 import { nextPendingTimers } from '../workflow/instance-timers';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
@@ -164,6 +165,10 @@ export class StartWorkflowHandler {
         bytes: appended.bytes,
         correlationId,
         pendingTimers: nextPendingTimers(new Map(), facts),
+        commands: nextCommandBook(
+          NO_COMMANDS,
+          facts.map((fact, i) => ({ ...fact, revision: i + 1 })),
+        ),
       };
       instances.remember(state);
       return ok({ instance: viewOf(state), replayed: false });

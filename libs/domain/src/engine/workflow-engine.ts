@@ -11,6 +11,7 @@ import { InstanceCacheStats, InstanceRepository } from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
 import { RetryPolicy } from '../retry/retry';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
+import { CommandOutcomeHandler } from './command-outcome.handler';
 import { FireTimerHandler } from './fire-timer.handler';
 import { SendEventHandler } from './send-event.handler';
 import { StartWorkflowHandler } from './start-workflow.handler';
@@ -44,6 +45,8 @@ export interface WorkflowEngine {
   readonly sendEvent: SendEventHandler;
   /** Fires a due timer (the timer service's use case): once, never early, racing events fairly. */
   readonly fireTimer: FireTimerHandler;
+  /** Records what came of a dispatched command: its completion (and reply), an incident, its resolution. */
+  readonly commands: CommandOutcomeHandler;
   readonly queries: InstanceQueries;
   /** The instance cache's size now; the cache never exceeds its count or its byte budget. */
   cacheStats(): InstanceCacheStats;
@@ -82,6 +85,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     startWorkflow: new StartWorkflowHandler(context),
     sendEvent: new SendEventHandler(context),
     fireTimer: new FireTimerHandler(context),
+    commands: new CommandOutcomeHandler(context),
     queries: new InstanceQueries(options.store, options.catalog, instances),
     cacheStats: () => instances.cacheStats(),
   };

@@ -1,20 +1,18 @@
-import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { GlobalPosition } from '../event-store/event-store.port';
 import {
-  TIMER_STATUSES,
-  TimerChange,
-  TimerIndex,
-  TimerRecord,
-  TimerStatus,
-} from './timer-index.port';
+  checkTimerLimit,
+  checkTimerStatus,
+  parseTimerCursor,
+  settledTimerOf,
+  TimerDueKey,
+  timerCountsOf,
+  timerDueMs,
+  timerInstantMs,
+  timerPageOf,
+} from './timer-index-support';
+import { TimerChange, TimerIndex, TimerRecord, TimerStatus } from './timer-index.port';
 
-/** Where a timer sorts: by due instant, then by timer id. Also what a page cursor names. */
-interface DueKey {
-  readonly dueMs: number;
-  readonly timerId: string;
-}
-
-interface IndexedTimer extends DueKey {
+interface IndexedTimer extends TimerDueKey {
   readonly record: TimerRecord;
 }
 
@@ -38,14 +36,7 @@ export function createMemoryTimerIndex(): TimerIndex {
   const settle = (change: Extract<TimerChange, { kind: 'settled' }>) => {
     const current = timers.get(change.timerId);
     if (current?.record.status !== TimerStatus.Pending) return;
-    const record = frozenRecord({
-      ...current.record,
-      status: change.status,
-      settledAt: change.settledAt,
-      settledRevision: change.settledRevision,
-      latenessMs: change.latenessMs,
-      settledBy: change.settledBy,
-    });
+    const record = frozenRecord(settledTimerOf(current.record, change));
     timers.set(change.timerId, { ...current, record });
   };
 
@@ -70,8 +61,8 @@ export function createMemoryTimerIndex(): TimerIndex {
     },
 
     async due(at, limit) {
-      checkLimit(limit, 0);
-      const atMs = instantMs(at, 'at');
+      checkTimerLimit(limit, 0);
+      const atMs = timerInstantMs(at, 'at');
       return sortedWhere((t) => t.record.status === TimerStatus.Pending && t.dueMs <= atMs)
         .slice(0, limit)
         .map((t) => t.record);
@@ -90,9 +81,9 @@ export function createMemoryTimerIndex(): TimerIndex {
     },
 
     async list(query) {
-      checkLimit(query.limit, 1);
-      const dueBeforeMs = query.dueBefore && instantMs(query.dueBefore, 'dueBefore');
-      const after = query.after === undefined ? undefined : parseCursor(query.after);
+      checkTimerLimit(query.limit, 1);
+      const dueBeforeMs = query.dueBefore && timerInstantMs(query.dueBefore, 'dueBefore');
+      const after = query.after === undefined ? undefined : parseTimerCursor(query.after);
       const matching = sortedWhere(
         (t) =>
           (query.status === undefined || t.record.status === query.status) &&
@@ -101,21 +92,18 @@ export function createMemoryTimerIndex(): TimerIndex {
           (query.instanceId === undefined || t.record.instanceId === query.instanceId) &&
           (after === undefined || compareDue(t, after) > 0),
       );
-      const page = matching.slice(0, query.limit);
-      const last = page[page.length - 1];
-      const records = page.map((t) => t.record);
-      return matching.length > page.length && last
-        ? { timers: records, next: cursorOf(last) }
-        : { timers: records };
+      return timerPageOf(
+        matching,
+        query.limit,
+        (t) => t.record,
+        (t) => t,
+      );
     },
 
     async counts() {
-      const counts = Object.fromEntries(TIMER_STATUSES.map((status) => [status, 0])) as Record<
-        TimerStatus,
-        number
-      >;
-      for (const { record } of timers.values()) counts[record.status] += 1;
-      return counts;
+      return timerCountsOf(
+        Array.from(timers.values(), ({ record }) => ({ status: record.status, count: 1 })),
+      );
     },
 
     async clear() {
@@ -125,47 +113,14 @@ export function createMemoryTimerIndex(): TimerIndex {
   };
 }
 
-/** An ISO-8601 date-time with its zone (`Z` or `±hh:mm`): without one it would read as local time. */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
 /** Checks a change the way the SQL indexes' constraints would; returns a timer's due instant. */
 function checkChange(change: TimerChange): number | undefined {
   if (change.kind === 'settled') {
-    checkStatus(change.timerId, change.status);
+    checkTimerStatus(change.timerId, change.status);
     return undefined;
   }
-  const { timer } = change;
-  checkStatus(timer.timerId, timer.status);
-  const dueMs = ISO_INSTANT.test(timer.dueAt) ? Date.parse(timer.dueAt) : NaN;
-  if (Number.isNaN(dueMs))
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: timer ${timer.timerId} is due at ${JSON.stringify(timer.dueAt)}, not an ISO-8601 instant`,
-    );
-  return dueMs;
-}
-
-function checkStatus(timerId: string, status: string): void {
-  if (!(TIMER_STATUSES as readonly string[]).includes(status))
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: timer ${timerId} has status ${JSON.stringify(status)}, not one of ${TIMER_STATUSES.join(', ')}`,
-    );
-}
-
-function checkLimit(limit: number, least: number): void {
-  if (!Number.isSafeInteger(limit) || limit < least)
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: limit ${limit} is not a whole number of at least ${least}`,
-    );
-}
-
-function instantMs(date: Date, what: string): number {
-  const ms = date.getTime();
-  if (Number.isNaN(ms))
-    throw new EsflowError(ErrorCode.Internal, `timer index: ${what} is an invalid Date`);
-  return ms;
+  checkTimerStatus(change.timer.timerId, change.timer.status);
+  return timerDueMs(change.timer);
 }
 
 /** Only the fields of a {@link TimerRecord}, frozen: records are handed out as they are stored. */
@@ -186,7 +141,7 @@ function frozenRecord(timer: TimerRecord): TimerRecord {
   });
 }
 
-function compareDue(a: DueKey, b: DueKey): number {
+function compareDue(a: TimerDueKey, b: TimerDueKey): number {
   if (a.dueMs !== b.dueMs) return a.dueMs - b.dueMs;
   return compareCodePoints(a.timerId, b.timerId);
 }
@@ -200,19 +155,4 @@ function compareCodePoints(a: string, b: string): number {
   for (let i = 0; i < length; i++)
     if (a.charCodeAt(i) !== b.charCodeAt(i)) return a.codePointAt(i)! - b.codePointAt(i)!;
   return a.length - b.length;
-}
-
-/** `dueMs/timerId`: the same cursor text as the SQLite and PostgreSQL indexes give. */
-function cursorOf(key: DueKey): string {
-  return `${key.dueMs}/${key.timerId}`;
-}
-
-function parseCursor(text: string): DueKey {
-  const match = /^(-?\d{1,16})\/([\s\S]*)$/.exec(text);
-  if (!match)
-    throw new EsflowError(
-      ErrorCode.MalformedRequest,
-      `timer index: ${JSON.stringify(text)} is not the next of a page of timers`,
-    );
-  return { dueMs: Number(match[1]), timerId: match[2]! };
 }

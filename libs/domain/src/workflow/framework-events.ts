@@ -22,6 +22,15 @@ export const FrameworkEvent = {
    * client's event, it is the first event of its append and the facts after it are its own).
    */
   TimerFired: 'TimerFired',
+  /**
+   * A dispatched command was carried out; recorded once (its id derives from the command id),
+   * after the reply event it brought, if any.
+   */
+  CommandCompleted: 'CommandCompleted',
+  /** A dispatched command failed for good; it waits for an operator. */
+  IncidentRaised: 'IncidentRaised',
+  /** An operator retried an incident's command or resolved it by hand. */
+  IncidentResolved: 'IncidentResolved',
 } as const;
 export type FrameworkEvent = (typeof FrameworkEvent)[keyof typeof FrameworkEvent];
 
@@ -86,4 +95,36 @@ export interface TimerFiredPayload {
   readonly firedAt: string;
   /** `firedAt` − `dueAt`, in ms. */
   readonly latenessMs: number;
+}
+
+/** Payload of a `CommandCompleted` fact. */
+export interface CommandCompletedPayload {
+  readonly commandId: string;
+  readonly commandType: string;
+  readonly attempts: number;
+  /** The reply event recorded before it in the same append, or null. */
+  readonly replyType: string | null;
+  /** False when the instance's state did not accept the reply (recorded, not delivered). */
+  readonly replyAccepted: boolean;
+}
+
+/** Payload of an `IncidentRaised` fact. */
+export interface IncidentRaisedPayload {
+  readonly incidentId: string;
+  readonly commandId: string;
+  readonly commandType: string;
+  readonly attempts: number;
+  readonly error: string;
+}
+
+/** How an operator resolved an incident. */
+export type IncidentResolution = 'retry' | 'manual';
+
+/** Payload of an `IncidentResolved` fact. */
+export interface IncidentResolvedPayload {
+  readonly incidentId: string;
+  readonly commandId: string;
+  readonly resolution: IncidentResolution;
+  readonly note: string | null;
+  readonly resolvedBy: string | null;
 }

@@ -3,6 +3,7 @@ import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { RecordedEvent, StreamRevision } from '../event-store/event-store.port';
 import { EventCategory, InstanceStatus, readEsflowMetadata } from './event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from './framework-events';
+import { CommandBook, nextCommandBook, NO_COMMANDS } from './instance-commands';
 import { nextPendingTimers, PendingTimer, TimerFact, timerEvent } from './instance-timers';
 import { WorkflowDefinition } from './workflow-definition';
 
@@ -39,6 +40,8 @@ export interface InstanceState {
   readonly correlationId: string;
   /** Timers scheduled and neither fired nor cancelled yet, by timer id. */
   readonly pendingTimers: ReadonlyMap<string, PendingTimer>;
+  /** Commands dispatched and not completed yet, and the open incidents among them. */
+  readonly commands: CommandBook;
   /**
    * When the last transition was caused by a timer: which one, and the revision of its
    * `TimerFired`. An event the instance then refuses is told that the timer moved it on.
@@ -66,6 +69,27 @@ export interface InstanceView {
   readonly acceptedEvents: readonly string[];
   /** The instance's timers that have neither fired nor been cancelled, earliest due first. */
   readonly pendingTimers: readonly PendingTimerView[];
+  /** Commands the instance dispatched that are not completed yet, oldest first. */
+  readonly inFlightCommands: readonly InFlightCommandView[];
+  /** Commands that failed for good and wait for an operator (retry or resolve). */
+  readonly incidents: readonly IncidentView[];
+}
+
+/** A command in flight as the API shows it. */
+export interface InFlightCommandView {
+  readonly commandId: string;
+  readonly commandType: string;
+  /** Its open incident, if it has one. */
+  readonly incidentId: string | null;
+}
+
+/** An open incident as the API shows it. */
+export interface IncidentView {
+  readonly incidentId: string;
+  readonly commandId: string;
+  readonly commandType: string;
+  readonly attempts: number;
+  readonly error: string;
 }
 
 /** A pending timer as the API shows it. */
@@ -118,6 +142,18 @@ export function viewOf(state: InstanceState): InstanceView {
     pendingTimers: [...state.pendingTimers.values()]
       .map(({ timerId, eventType, dueAt }) => ({ timerId, eventType, dueAt }))
       .sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.timerId.localeCompare(b.timerId)),
+    inFlightCommands: [...state.commands.inFlight.values()]
+      .sort((a, b) => a.dispatchedRevision - b.dispatchedRevision)
+      .map(({ commandId, commandType, incidentId }) => ({ commandId, commandType, incidentId })),
+    incidents: [...state.commands.incidents.values()]
+      .sort((a, b) => a.raisedRevision - b.raisedRevision)
+      .map(({ incidentId, commandId, commandType, attempts, error }) => ({
+        incidentId,
+        commandId,
+        commandType,
+        attempts,
+        error,
+      })),
   };
 }
 
@@ -154,6 +190,13 @@ export function afterAppend(state: InstanceState, step: AppendedStep): InstanceS
         : new Map(state.requestFingerprints).set(step.requestEventId, step.fingerprint),
     bytes: state.bytes + step.bytes,
     pendingTimers: nextPendingTimers(state.pendingTimers, step.events),
+    commands: nextCommandBook(
+      state.commands,
+      step.events.map((event, i) => ({
+        ...event,
+        revision: step.revision - step.events.length + 1 + i,
+      })),
+    ),
     ...(step.movedByTimer ? { movedByTimer: step.movedByTimer } : {}),
   };
 }
@@ -187,6 +230,7 @@ export function foldInstance(
   let bytes = from?.bytes ?? 0;
   let pendingTimers = from?.pendingTimers ?? new Map<string, PendingTimer>();
   let movedByTimer = from?.movedByTimer;
+  let commands = from?.commands ?? NO_COMMANDS;
   const noteRequest = (recorded: RecordedEvent) => {
     requestRevisions.set(recorded.eventId, recorded.revision);
     const fingerprint = readEsflowMetadata(recorded.metadata).requestFingerprint;
@@ -233,9 +277,14 @@ export function foldInstance(
       continue;
     }
     if (metadata.category === EventCategory.Framework) {
-      pendingTimers = nextPendingTimers(pendingTimers, [{ ...recorded, payload }]);
+      const fact = { ...recorded, payload };
+      pendingTimers = nextPendingTimers(pendingTimers, [fact]);
+      commands = nextCommandBook(commands, [fact]);
       if (requestRevisions.has(metadata.causationId))
         requestRevisions.set(metadata.causationId, revision);
+      // A command's completion and an incident's facts answer requests of their own (a worker's,
+      // an operator's): their deterministic ids make a repeated one recognisable.
+      if (COMMAND_FACTS.has(recorded.type)) noteRequest(recorded);
       continue;
     }
     [snapshot] = transition(definition.machine, snapshot, machineEvent(recorded.type, payload));
@@ -253,6 +302,13 @@ export function foldInstance(
     bytes,
     correlationId,
     pendingTimers,
+    commands,
     ...(movedByTimer ? { movedByTimer } : {}),
   };
 }
+
+const COMMAND_FACTS: ReadonlySet<string> = new Set([
+  FrameworkEvent.CommandCompleted,
+  FrameworkEvent.IncidentRaised,
+  FrameworkEvent.IncidentResolved,
+]);

@@ -17,6 +17,7 @@ import {
   ReadModelStore,
   TimerIndex,
   TimerService,
+  TimerServiceObserver,
   WorkflowCatalog,
   WorkflowEngine,
 } from '@esflow/core';
@@ -54,6 +55,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private readonly others: readonly Processor[];
   /** Fires the workflows' timers as they fall due (one process at a time, by its lease). */
   readonly timers: TimerService;
+  private readonly timerObservers: TimerServiceObserver[] = [];
   /** The lease owner name of this process. */
   readonly owner = leaseOwner('projector');
 
@@ -89,6 +91,12 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       owner: this.owner,
       clock: systemClock,
       leaseTtlMs: options.projections.leaseMs,
+      observer: {
+        indexed: (change) => this.timerObservers.forEach((o) => o.indexed?.(change)),
+        fired: (timer, outcome, latenessMs) =>
+          this.timerObservers.forEach((o) => o.fired?.(timer, outcome, latenessMs)),
+        failed: (timer, error) => this.timerObservers.forEach((o) => o.failed?.(timer, error)),
+      },
       onError: (message, error) => this.logger.error({ err: error }, message),
     });
     this.others = [this.timers, ...(processors ?? [])];
@@ -105,6 +113,14 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.all().map((processor) => processor.stop()));
+  }
+
+  /**
+   * Tells `observer` of every change the timer service indexes and every timer it fires (e.g.
+   * for metrics). Observers are called synchronously and must not throw.
+   */
+  observeTimers(observer: TimerServiceObserver): void {
+    this.timerObservers.push(observer);
   }
 
   /** Each projection as this process last knew it. */

@@ -166,10 +166,10 @@ describe('writer schemas kept beside the events', () => {
     );
     expect(failure?.code).toBe(ErrorCode.InvalidConfiguration);
     expect(failure?.message).toContain(
-      'id 1 (esflow.framework.CommandDispatched v1) is now other.First',
+      'id 1 (esflow.framework.CommandCompleted v1) is now other.First',
     );
     expect(failure?.message).toContain(
-      'id 2 (esflow.framework.TimerCancelled v1) is now other.Second',
+      'id 2 (esflow.framework.CommandDispatched v1) is now other.Second',
     );
     expect(failure?.message).toContain('esflow schemas restore-ids');
     expect(failure?.message).toContain('IMPORT mode');
@@ -210,9 +210,9 @@ describe('writer schemas kept beside the events', () => {
     expect(status.missingIds).toHaveLength(v1Catalog.names().length);
     expect(status.reason).toContain('lacks schema ids that esflow');
     // Ids are handed out in subject order; the reason names the first ten and counts the rest.
-    expect(status.reason).toContain('1 (esflow.framework.CommandDispatched v1), 2 (');
+    expect(status.reason).toContain('1 (esflow.framework.CommandCompleted v1), 2 (');
     expect(status.reason).toContain(
-      `10 (esflow.orderFulfillment.OrderPlaced v1) and ${v1Catalog.names().length - 10} more`,
+      `10 (esflow.orderFulfillment.GoodsUnavailable v1) and ${v1Catalog.names().length - 10} more`,
     );
 
     // PaymentReceived v2 is new: the registry could hand it an id esflow's events already use.
@@ -244,9 +244,7 @@ describe('writer schemas kept beside the events', () => {
     );
     const shifted = await codec.writerSchemas.check();
     expect(shifted).toMatchObject({ status: 'down', mismatchedIds: [1] });
-    expect(shifted.reason).toContain(
-      'id 1 (esflow.framework.CommandDispatched v1) is now Intruder',
-    );
+    expect(shifted.reason).toContain('id 1 (esflow.framework.CommandCompleted v1) is now Intruder');
   });
 
   describe('start-up while the registry cannot be reached', () => {
@@ -335,7 +333,7 @@ describe('writer schemas kept beside the events', () => {
         AvroPayloadCodec.create({ catalog: current, registry, store: createMemoryEventStore() }),
       );
       expect(empty?.message).toMatch(
-        /^the test registry refused the connection\. esflow needs it to start: esflow\.framework\.CommandDispatched, .* and \d+ more have no schema id kept/,
+        /^the test registry refused the connection\. esflow needs it to start: esflow\.framework\.CommandCompleted, .* and \d+ more have no schema id kept/,
       );
       expect(empty?.message).not.toContain('\n');
     });

@@ -2,16 +2,25 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  checkTimerLimit,
   ErrorCode,
   EsflowError,
   formatPosition,
   GlobalPosition,
   parsePosition,
+  parseTimerCursor,
+  settledTimerColumnsOf,
   TIMER_STATUSES,
   TimerChange,
+  timerColumnsOf,
+  timerCountsOf,
   TimerIndex,
+  timerInstantMs,
+  timerPageOf,
   TimerQuery,
-  TimerRecord,
+  timerRecordOf,
+  TimerRow,
+  timerRowKey,
   TimerStatus,
 } from '@esflow/core';
 
@@ -27,24 +36,6 @@ export interface SqliteTimerIndexOptions {
 export interface SqliteTimerIndex extends TimerIndex {
   /** Closes the database connection; the index cannot be used afterwards. */
   close(): Promise<void>;
-}
-
-interface TimerRow {
-  timer_id: string;
-  workflow: string;
-  instance_id: string;
-  event_type: string;
-  due_at: string;
-  due_at_ms: number;
-  scheduled_at: string;
-  scheduled_revision: number;
-  status: TimerStatus;
-  settled_at: string | null;
-  settled_revision: number | null;
-  lateness_ms: number | null;
-  settled_by_event_id: string | null;
-  settled_by_event_type: string | null;
-  settled_by_revision: number | null;
 }
 
 const STATUS_LIST = TIMER_STATUSES.map((status) => `'${status}'`).join(', ');
@@ -141,11 +132,11 @@ export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): Sqlite
   };
   const listStatements = new Map<string, Database.Statement<unknown[], TimerRow>>();
 
-  // A change rejected halfway (rowOf checks each) rolls back the ones before it.
+  // A change rejected halfway (timerColumnsOf and settledTimerColumnsOf check each) rolls back the ones before it.
   const applyAll = db.transaction((changes: readonly TimerChange[], position: GlobalPosition) => {
     for (const change of changes) {
-      if (change.kind === 'scheduled') statements.schedule.run(rowOf(change.timer));
-      else statements.settle.run(settleRowOf(change));
+      if (change.kind === 'scheduled') statements.schedule.run(timerColumnsOf(change.timer));
+      else statements.settle.run(settledTimerColumnsOf(change));
     }
     statements.saveCheckpoint.run(formatPosition(position));
   });
@@ -174,8 +165,8 @@ export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): Sqlite
     }),
 
     due: guarded((at: Date, limit: number) => {
-      checkLimit(limit, 0);
-      return statements.due.all(instantMs(at, 'at'), limit).map(recordOf);
+      checkTimerLimit(limit, 0);
+      return statements.due.all(timerInstantMs(at, 'at'), limit).map(timerRecordOf);
     }),
 
     nextDueAt: guarded(() => {
@@ -185,11 +176,11 @@ export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): Sqlite
 
     get: guarded((timerId: string) => {
       const row = statements.get.get(timerId);
-      return row && recordOf(row);
+      return row && timerRecordOf(row);
     }),
 
     list: guarded((query: TimerQuery) => {
-      checkLimit(query.limit, 1);
+      checkTimerLimit(query.limit, 1);
       const conditions: string[] = [];
       const params: unknown[] = [];
       const narrow = (condition: string, ...values: unknown[]) => {
@@ -198,11 +189,11 @@ export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): Sqlite
       };
       if (query.status !== undefined) narrow('status = ?', query.status);
       if (query.dueBefore !== undefined)
-        narrow('due_at_ms < ?', instantMs(query.dueBefore, 'dueBefore'));
+        narrow('due_at_ms < ?', timerInstantMs(query.dueBefore, 'dueBefore'));
       if (query.workflow !== undefined) narrow('workflow = ?', query.workflow);
       if (query.instanceId !== undefined) narrow('instance_id = ?', query.instanceId);
       if (query.after !== undefined) {
-        const after = parseCursor(query.after);
+        const after = parseTimerCursor(query.after);
         narrow('(due_at_ms, timer_id) > (?, ?)', after.dueMs, after.timerId);
       }
       const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
@@ -215,22 +206,10 @@ export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): Sqlite
       }
       // One row more than the page says whether there is a next one.
       const rows = statement.all(...params, query.limit + 1);
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      const timers = page.map(recordOf);
-      return rows.length > page.length && last
-        ? { timers, next: `${last.due_at_ms}/${last.timer_id}` }
-        : { timers };
+      return timerPageOf(rows, query.limit, timerRecordOf, timerRowKey);
     }),
 
-    counts: guarded(() => {
-      const counts = Object.fromEntries(TIMER_STATUSES.map((status) => [status, 0])) as Record<
-        TimerStatus,
-        number
-      >;
-      for (const row of statements.counts.all()) counts[row.status] = row.count;
-      return counts;
-    }),
+    counts: guarded(() => timerCountsOf(statements.counts.all())),
 
     clear: guarded(() => clearAll.immediate()),
 
@@ -238,117 +217,6 @@ export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): Sqlite
       db.close();
     },
   };
-}
-
-function rowOf(timer: TimerRecord): TimerRow {
-  checkStatus(timer.timerId, timer.status);
-  return {
-    timer_id: timer.timerId,
-    workflow: timer.workflow,
-    instance_id: timer.instanceId,
-    event_type: timer.eventType,
-    due_at: timer.dueAt,
-    due_at_ms: dueMsOf(timer),
-    scheduled_at: timer.scheduledAt,
-    scheduled_revision: timer.scheduledRevision,
-    status: timer.status,
-    settled_at: timer.settledAt,
-    settled_revision: timer.settledRevision,
-    lateness_ms: timer.latenessMs,
-    ...settledByColumns(timer.settledBy),
-  };
-}
-
-function settleRowOf(change: Extract<TimerChange, { kind: 'settled' }>) {
-  // Checked here too, so a bad change is rejected whether or not it would have changed a row.
-  checkStatus(change.timerId, change.status);
-  return {
-    timer_id: change.timerId,
-    status: change.status,
-    settled_at: change.settledAt,
-    settled_revision: change.settledRevision,
-    lateness_ms: change.latenessMs,
-    ...settledByColumns(change.settledBy),
-  };
-}
-
-function settledByColumns(settledBy: TimerRecord['settledBy']) {
-  return {
-    settled_by_event_id: settledBy?.eventId ?? null,
-    settled_by_event_type: settledBy?.eventType ?? null,
-    settled_by_revision: settledBy?.revision ?? null,
-  };
-}
-
-function recordOf(row: TimerRow): TimerRecord {
-  return {
-    timerId: row.timer_id,
-    workflow: row.workflow,
-    instanceId: row.instance_id,
-    eventType: row.event_type,
-    dueAt: row.due_at,
-    scheduledAt: row.scheduled_at,
-    scheduledRevision: row.scheduled_revision,
-    status: row.status,
-    settledAt: row.settled_at,
-    settledRevision: row.settled_revision,
-    latenessMs: row.lateness_ms,
-    settledBy:
-      row.settled_by_event_id === null
-        ? null
-        : {
-            eventId: row.settled_by_event_id,
-            eventType: row.settled_by_event_type!,
-            revision: row.settled_by_revision!,
-          },
-  };
-}
-
-/** An ISO-8601 date-time with its zone (`Z` or `±hh:mm`): without one it would read as local time. */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
-function dueMsOf(timer: TimerRecord): number {
-  const dueMs = ISO_INSTANT.test(timer.dueAt) ? Date.parse(timer.dueAt) : NaN;
-  if (Number.isNaN(dueMs))
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: timer ${timer.timerId} is due at ${JSON.stringify(timer.dueAt)}, not an ISO-8601 instant`,
-    );
-  return dueMs;
-}
-
-function checkStatus(timerId: string, status: string): void {
-  if (!(TIMER_STATUSES as readonly string[]).includes(status))
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: timer ${timerId} has status ${JSON.stringify(status)}, not one of ${TIMER_STATUSES.join(', ')}`,
-    );
-}
-
-function checkLimit(limit: number, least: number): void {
-  if (!Number.isSafeInteger(limit) || limit < least)
-    throw new EsflowError(
-      ErrorCode.Internal,
-      `timer index: limit ${limit} is not a whole number of at least ${least}`,
-    );
-}
-
-function instantMs(date: Date, what: string): number {
-  const ms = date.getTime();
-  if (Number.isNaN(ms))
-    throw new EsflowError(ErrorCode.Internal, `timer index: ${what} is an invalid Date`);
-  return ms;
-}
-
-/** The `dueMs/timerId` cursor every timer index gives as `next`. */
-function parseCursor(text: string): { dueMs: number; timerId: string } {
-  const match = /^(-?\d{1,16})\/([\s\S]*)$/.exec(text);
-  if (!match)
-    throw new EsflowError(
-      ErrorCode.MalformedRequest,
-      `timer index: ${JSON.stringify(text)} is not the next of a page of timers`,
-    );
-  return { dueMs: Number(match[1]), timerId: match[2]! };
 }
 
 /** SQLite's errors in esflow's terms: a busy, full or failing file is worth retrying. */

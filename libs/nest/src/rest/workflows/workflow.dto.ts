@@ -78,7 +78,33 @@ export class WrittenInstanceResponse extends InstanceResponse {
   pendingTimers!: readonly PendingTimerResponse[];
 }
 
+export class InFlightCommandResponse {
+  @ApiProperty({ description: 'Deterministic: receivers deduplicate by it' }) commandId!: string;
+  @ApiProperty({ example: 'RefundPayment' }) commandType!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Its open incident, if any' })
+  incidentId!: string | null;
+}
+
+export class IncidentResponse {
+  @ApiProperty() incidentId!: string;
+  @ApiProperty() commandId!: string;
+  @ApiProperty({ example: 'RefundPayment' }) commandType!: string;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'How many attempts failed' })
+  attempts!: number;
+  @ApiProperty({ description: "The last attempt's error" }) error!: string;
+}
+
 export class InstanceDetailResponse extends WrittenInstanceResponse {
+  @ApiProperty({
+    type: () => [InFlightCommandResponse],
+    description: 'Commands the instance dispatched that are not completed yet, oldest first',
+  })
+  inFlightCommands!: readonly InFlightCommandResponse[];
+  @ApiProperty({
+    type: () => [IncidentResponse],
+    description: 'Commands that failed for good and wait for an operator',
+  })
+  incidents!: readonly IncidentResponse[];
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Machine context' })
   context!: unknown;
   @ApiProperty({

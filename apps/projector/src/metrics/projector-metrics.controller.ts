@@ -1,0 +1,56 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { ProjectorService } from '@esflow/nest';
+
+/**
+ * Prometheus metrics of the projector: process defaults and the timer service's work — timers
+ * indexed by what happened to them (scheduled, fired, cancelled, superseded), fire attempts by
+ * outcome, failed attempts, and how late the fired ones were.
+ */
+@Controller('metrics')
+export class ProjectorMetricsController {
+  private readonly registry = new Registry();
+
+  constructor(projector: ProjectorService) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const indexed = new Counter({
+      name: 'esflow_timers_indexed_total',
+      help: 'Timer facts the timer service indexed: scheduled, fired, cancelled, superseded (an event won the race)',
+      labelNames: ['change'],
+      registers,
+    });
+    const attempts = new Counter({
+      name: 'esflow_timer_fires_total',
+      help: 'Fire attempts by outcome: fired, alreadyFired (recorded before), notPending (cancelled or superseded)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    const failures = new Counter({
+      name: 'esflow_timer_fire_failures_total',
+      help: 'Fire attempts that failed and will be tried again after a back-off',
+      registers,
+    });
+    const lateness = new Histogram({
+      name: 'esflow_timer_lateness_seconds',
+      help: 'How long after its due time each timer fired',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    projector.observeTimers({
+      indexed: (change) =>
+        indexed.inc({ change: change.kind === 'scheduled' ? 'scheduled' : change.status }),
+      fired: (_timer, outcome, latenessMs) => {
+        attempts.inc({ outcome });
+        if (latenessMs !== null) lateness.observe(latenessMs / 1000);
+      },
+      failed: () => failures.inc(),
+    });
+  }
+
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4')
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
