@@ -1,7 +1,7 @@
 /**
  * @esflow/postgres — projections' read models in PostgreSQL: one table per projection,
  * collection and generation, documents as `jsonb` with expression indexes, checkpoints in the
- * same transaction; and the timer index, in the same schema.
+ * same transaction; and the timer index and the command queue, in the same schema.
  * @packageDocumentation
  */
 export { createPostgresReadModelStore } from './postgres-read-model-store';

@@ -1,4 +1,4 @@
-import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { PoolClient, QueryResultRow } from 'pg';
 import {
   checkCommandLimit,
   checkLeaseRequest,
@@ -12,8 +12,6 @@ import {
   commandRecordOf,
   CommandRow,
   CommandStatus,
-  ErrorCode,
-  EsflowError,
   formatPosition,
   holdsLease,
   leasedRowOf,
@@ -21,8 +19,7 @@ import {
   parsePosition,
   releasedRowOf,
 } from '@esflow/core';
-
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+import { pgTables, quote } from './pg-support';
 
 /**
  * Options of {@link createPostgresCommandQueue}: the server, the schema of the command tables
@@ -95,48 +92,12 @@ export function createPostgresCommandQueue(
   const s = quote(schema);
   const commandsTable = `${s}.esflow_commands`;
   const checkpointTable = `${s}.esflow_command_checkpoint`;
-  const pool = new Pool({
+  const { query, transact, close } = pgTables({
     connectionString: options.connectionString,
-    max: options.maxConnections ?? 5,
-  });
-  // An idle connection that fails is replaced; the failure reaches the next query that needs it.
-  pool.on('error', () => undefined);
-
-  async function withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw translated(error);
-    }
-    try {
-      return await work(client);
-    } catch (error) {
-      throw translated(error);
-    } finally {
-      client.release();
-    }
-  }
-
-  const inTransaction = <T>(work: (client: PoolClient) => Promise<T>): Promise<T> =>
-    withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    });
-
-  const createTables = () =>
-    inTransaction(async (client) => {
-      // The read-model store's migration takes the same lock: first starts must not race on CREATE.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-        `esflow-migrate-${schema}`,
-      ]);
+    maxConnections: options.maxConnections,
+    schema,
+    label: 'PostgreSQL command queue',
+    createTables: async (client) => {
       await client.query(`
         CREATE SCHEMA IF NOT EXISTS ${s};
         CREATE TABLE IF NOT EXISTS ${commandsTable} (
@@ -168,23 +129,8 @@ export function createPostgresCommandQueue(
           position TEXT NOT NULL
         );
       `);
-    });
-  let tablesReady: Promise<void> | undefined;
-  const ready = () =>
-    (tablesReady ??= createTables().catch((error: unknown) => {
-      tablesReady = undefined; // the next call tries again
-      throw error;
-    }));
-
-  async function query<Row extends QueryResultRow>(sql: string, params: unknown[] = []) {
-    await ready();
-    return withClient((client) => client.query<Row>(sql, params)).then((result) => result.rows);
-  }
-
-  async function transact<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    await ready();
-    return inTransaction(work);
-  }
+    },
+  });
 
   /** Writes whole rows (new or changed) in one statement: one array parameter per column. */
   async function save(client: PoolClient, rows: readonly CommandRow[]): Promise<void> {
@@ -334,26 +280,6 @@ export function createPostgresCommandQueue(
       await query(`TRUNCATE ${commandsTable}, ${checkpointTable}`);
     },
 
-    async close() {
-      await pool.end();
-    },
+    close,
   };
-}
-
-/**
- * PostgreSQL's errors in esflow's terms. Worth retrying: a failed or refused connection (no
- * SQLSTATE), and the classes that pass with time — 08 connection, 40 rollback (serialisation,
- * deadlock), 53 resources, 57 operator intervention (shutdown), 58 system.
- */
-function translated(error: unknown): EsflowError {
-  if (error instanceof EsflowError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-  const retriable = sqlState === undefined || /^(08|40|53|57|58)/.test(sqlState);
-  const message = error instanceof Error ? error.message : String(error);
-  return new EsflowError(
-    retriable ? ErrorCode.StoreUnavailable : ErrorCode.Internal,
-    `PostgreSQL command queue: ${message}`,
-    { retriable, cause: error },
-  );
 }

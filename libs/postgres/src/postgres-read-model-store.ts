@@ -15,8 +15,7 @@ import {
   ReadModelStore,
   ReadModelTransaction,
 } from '@esflow/core';
-
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+import { quote } from './pg-support';
 
 /**
  * Options of {@link createPostgresReadModelStore}: the server to connect to, the schema for

@@ -1,9 +1,7 @@
-import { Pool, PoolClient, QueryResultRow } from 'pg';
+import { QueryResultRow } from 'pg';
 import {
   checkProjectionName,
   checkTimerLimit,
-  ErrorCode,
-  EsflowError,
   formatPosition,
   parsePosition,
   parseTimerCursor,
@@ -24,8 +22,7 @@ import {
   TimerSettleRow,
   TimerStatus,
 } from '@esflow/core';
-
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+import { pgTables, quote } from './pg-support';
 
 /**
  * Options of {@link createPostgresTimerIndex}: the server, the schema of the timer tables
@@ -103,48 +100,12 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
   const s = quote(schema);
   const timersTable = `${s}.esflow_timers`;
   const checkpointTable = `${s}.esflow_timer_checkpoint`;
-  const pool = new Pool({
+  const { query, transact, close } = pgTables({
     connectionString: options.connectionString,
-    max: options.maxConnections ?? 5,
-  });
-  // An idle connection that fails is replaced; the failure reaches the next query that needs it.
-  pool.on('error', () => undefined);
-
-  async function withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw translated(error);
-    }
-    try {
-      return await work(client);
-    } catch (error) {
-      throw translated(error);
-    } finally {
-      client.release();
-    }
-  }
-
-  async function inTransaction(work: (client: PoolClient) => Promise<void>): Promise<void> {
-    await withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
-        await work(client);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    });
-  }
-
-  const createTables = () =>
-    inTransaction(async (client) => {
-      // The read-model store's migration takes the same lock: first starts must not race on CREATE.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-        `esflow-migrate-${schema}`,
-      ]);
+    maxConnections: options.maxConnections,
+    schema,
+    label: 'PostgreSQL timer index',
+    createTables: async (client) => {
       await client.query(`
         CREATE SCHEMA IF NOT EXISTS ${s};
         CREATE TABLE IF NOT EXISTS ${timersTable} (
@@ -172,24 +133,13 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
           position TEXT NOT NULL
         );
       `);
-    });
-  let tablesReady: Promise<void> | undefined;
-  const ready = () =>
-    (tablesReady ??= createTables().catch((error: unknown) => {
-      tablesReady = undefined; // the next call tries again
-      throw error;
-    }));
-
-  async function query<Row extends QueryResultRow>(sql: string, params: unknown[] = []) {
-    await ready();
-    return withClient((client) => client.query<Row>(sql, params)).then((result) => result.rows);
-  }
+    },
+  });
 
   return {
     async apply(changes, position) {
       const { settles, inserts } = netEffect(changes);
-      await ready();
-      await inTransaction(async (client) => {
+      await transact(async (client) => {
         // Existing timers first, so that the settles cannot touch the timers inserted after them.
         // Rows are checked as they are built: a change rejected then rolls back the update.
         if (settles.length > 0) {
@@ -290,9 +240,7 @@ export function createPostgresTimerIndex(options: PostgresTimerIndexOptions): Po
       await query(`TRUNCATE ${timersTable}, ${checkpointTable}`);
     },
 
-    async close() {
-      await pool.end();
-    },
+    close,
   };
 }
 
@@ -331,22 +279,4 @@ function unnest(
     from: `unnest(${arrays.join(', ')}) AS c(${columns.join(', ')})`,
     params: columns.map((column) => rows.map((row) => row[column] ?? null)),
   };
-}
-
-/**
- * PostgreSQL's errors in esflow's terms. Worth retrying: a failed or refused connection (no
- * SQLSTATE), and the classes that pass with time — 08 connection, 40 rollback (serialisation,
- * deadlock), 53 resources, 57 operator intervention (shutdown), 58 system.
- */
-function translated(error: unknown): EsflowError {
-  if (error instanceof EsflowError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-  const retriable = sqlState === undefined || /^(08|40|53|57|58)/.test(sqlState);
-  const message = error instanceof Error ? error.message : String(error);
-  return new EsflowError(
-    retriable ? ErrorCode.StoreUnavailable : ErrorCode.Internal,
-    `PostgreSQL timer index: ${message}`,
-    { retriable, cause: error },
-  );
 }

@@ -1,8 +1,8 @@
 /**
  * @esflow/sqlite — esflow's embedded default on SQLite (better-sqlite3): the event store (WAL,
- * `synchronous=FULL`, group commit), the read-model store for projections, the timer index, and
- * the embedded schema registry. One file can hold the store and the registry; the read model
- * takes its own, which the timer index shares.
+ * `synchronous=FULL`, group commit), the read-model store for projections, the timer index, the
+ * command queue and the embedded schema registry. One file can hold the store and the registry;
+ * the read model takes its own, which the timer index and the command queue share.
  * @packageDocumentation
  */
 export { createSqliteEventStore } from './event-store/sqlite-event-store';

@@ -1,8 +1,8 @@
 /**
  * @esflow/testing — esflow's test kit: given/when/then workflow specifications run by the real
  * engine, an app fixture that boots an `EsflowModule` application on temporary SQLite files, and
- * the contract suites (vitest) that every event-store, read-model, timer-index and registry
- * adapter passes.
+ * the contract suites (vitest) that every event-store, read-model, timer-index, command-queue
+ * and registry adapter passes; a controlled clock for timers.
  * @packageDocumentation
  */
 export {

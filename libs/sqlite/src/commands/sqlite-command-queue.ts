@@ -1,6 +1,4 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   checkCommandLimit,
   checkLeaseRequest,
@@ -15,8 +13,6 @@ import {
   commandRecordOf,
   CommandRow,
   CommandStatus,
-  ErrorCode,
-  EsflowError,
   formatPosition,
   GlobalPosition,
   holdsLease,
@@ -26,6 +22,7 @@ import {
   parsePosition,
   releasedRowOf,
 } from '@esflow/core';
+import { openSqliteTables, sqliteGuard } from '../sqlite-support';
 
 /** Where the SQLite command queue lives: the read-model database file, as a rule. */
 export interface SqliteCommandQueueOptions {
@@ -110,17 +107,7 @@ const COLUMNS = [
  * long, full or failing, INTERNAL otherwise.
  */
 export function createSqliteCommandQueue(options: SqliteCommandQueueOptions): SqliteCommandQueue {
-  mkdirSync(dirname(options.filename), { recursive: true });
-  const db = new Database(options.filename);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    db.exec(SCHEMA);
-  } catch (error) {
-    db.close();
-    throw translated(error);
-  }
+  const db = openSqliteTables(options, SCHEMA, 'SQLite command queue');
 
   const statements = {
     save: db.prepare<[CommandRow]>(
@@ -180,15 +167,7 @@ export function createSqliteCommandQueue(options: SqliteCommandQueueOptions): Sq
     db.exec('DELETE FROM esflow_commands; DELETE FROM esflow_command_checkpoint;');
   });
 
-  const guarded =
-    <A extends unknown[], R>(work: (...args: A) => R) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return work(...args);
-      } catch (error) {
-        throw translated(error);
-      }
-    };
+  const guarded = sqliteGuard('SQLite command queue');
 
   return {
     apply: guarded((changes: readonly CommandChange[], position: GlobalPosition) =>
@@ -260,18 +239,4 @@ export function createSqliteCommandQueue(options: SqliteCommandQueueOptions): Sq
       db.close();
     },
   };
-}
-
-/** SQLite's errors in esflow's terms: a busy, full or failing file is worth retrying. */
-function translated(error: unknown): EsflowError {
-  if (error instanceof EsflowError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  const retriable =
-    typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN)/.test(code);
-  return new EsflowError(
-    retriable ? ErrorCode.StoreUnavailable : ErrorCode.Internal,
-    `SQLite command queue: ${message}`,
-    { retriable, cause: error },
-  );
 }

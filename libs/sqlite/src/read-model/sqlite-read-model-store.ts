@@ -1,7 +1,4 @@
-import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   canonicalJson,
   Checkpoint,
@@ -17,6 +14,7 @@ import {
   ReadModelStore,
   ReadModelTransaction,
 } from '@esflow/core';
+import { applySqlitePragmas, openSqliteFile } from '../sqlite-support';
 
 const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 const fieldPath = (field: string) => {
@@ -38,11 +36,8 @@ export interface SqliteReadModelStoreOptions {
  * connection; each runs BEGIN IMMEDIATE … COMMIT, so it is atomic across processes too.
  */
 export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions): ReadModelStore {
-  mkdirSync(dirname(options.filename), { recursive: true });
-  const db = new Database(options.filename);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  const db = openSqliteFile(options.filename);
+  applySqlitePragmas(db, options.busyTimeoutMs);
   let tail: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
     const result = tail.then(work, work);

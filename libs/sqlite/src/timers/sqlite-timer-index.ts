@@ -1,10 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   checkTimerLimit,
-  ErrorCode,
-  EsflowError,
   formatPosition,
   GlobalPosition,
   parsePosition,
@@ -23,6 +19,7 @@ import {
   timerRowKey,
   TimerStatus,
 } from '@esflow/core';
+import { openSqliteTables, sqliteGuard } from '../sqlite-support';
 
 /** Where the SQLite timer index lives: the read-model database file, as a rule. */
 export interface SqliteTimerIndexOptions {
@@ -83,17 +80,7 @@ const SCHEMA = `
  * (retriable) when the file is locked too long, full or failing, INTERNAL otherwise.
  */
 export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): SqliteTimerIndex {
-  mkdirSync(dirname(options.filename), { recursive: true });
-  const db = new Database(options.filename);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    db.exec(SCHEMA);
-  } catch (error) {
-    db.close();
-    throw translated(error);
-  }
+  const db = openSqliteTables(options, SCHEMA, 'SQLite timer index');
 
   const statements = {
     schedule: db.prepare(
@@ -144,15 +131,7 @@ export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): Sqlite
     db.exec('DELETE FROM esflow_timers; DELETE FROM esflow_timer_checkpoint;');
   });
 
-  const guarded =
-    <A extends unknown[], R>(work: (...args: A) => R) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return work(...args);
-      } catch (error) {
-        throw translated(error);
-      }
-    };
+  const guarded = sqliteGuard('SQLite timer index');
 
   return {
     apply: guarded((changes: readonly TimerChange[], position: GlobalPosition) =>
@@ -217,18 +196,4 @@ export function createSqliteTimerIndex(options: SqliteTimerIndexOptions): Sqlite
       db.close();
     },
   };
-}
-
-/** SQLite's errors in esflow's terms: a busy, full or failing file is worth retrying. */
-function translated(error: unknown): EsflowError {
-  if (error instanceof EsflowError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  const retriable =
-    typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN)/.test(code);
-  return new EsflowError(
-    retriable ? ErrorCode.StoreUnavailable : ErrorCode.Internal,
-    `SQLite timer index: ${message}`,
-    { retriable, cause: error },
-  );
 }

@@ -1,15 +1,14 @@
 import {
   CommandChange,
-  CommandPage,
   CommandQuery,
   CommandQueue,
   CommandStatus,
   ErrorCode,
-  GlobalPosition,
   hasErrorCode,
   LeaseRequest,
   QueuedCommand,
 } from '@esflow/core';
+import { allPages, itOnAFresh, position } from './contract-support';
 import { ContractTestApi } from './test-api';
 
 /** A second queue on the storage of a {@link CommandQueueUnderTest}, closed by the suite. */
@@ -38,7 +37,6 @@ export interface CommandQueueCapabilities {
   readonly durable: boolean;
 }
 
-const position = (commit: bigint, prepare = commit): GlobalPosition => ({ commit, prepare });
 const NO_COUNTS = { pending: 0, leased: 0, completed: 0, incident: 0, resolved: 0 };
 const NOW = new Date('2030-01-01T10:00:00.000Z');
 const LEASE_MS = 30_000;
@@ -97,18 +95,6 @@ const leasedBy = (command: QueuedCommand, owner: string, now = NOW): QueuedComma
 });
 const idsOf = (commands: readonly QueuedCommand[]) => commands.map((c) => c.commandId);
 
-/** Every page of `query`, following `next`. */
-async function allPages(queue: CommandQueue, query: CommandQuery): Promise<CommandPage[]> {
-  const pages: CommandPage[] = [];
-  let after: string | undefined;
-  do {
-    const page = await queue.list(after === undefined ? query : { ...query, after });
-    pages.push(page);
-    after = page.next;
-  } while (after !== undefined && pages.length < 100);
-  return pages;
-}
-
 /** What a promise rejects with; undefined when it fulfils. */
 const rejectionOf = (promise: Promise<unknown>) =>
   promise.then(
@@ -137,18 +123,7 @@ export function describeCommandQueueContract(
 ): void {
   const { describe, expect, it } = api;
 
-  const itOnAFreshQueue = (
-    title: string,
-    body: (queue: CommandQueue, subject: CommandQueueUnderTest) => Promise<void>,
-  ) =>
-    it(title, async () => {
-      const subject = await create();
-      try {
-        await body(subject.queue, subject);
-      } finally {
-        await subject.dispose();
-      }
-    });
+  const itOnAFreshQueue = itOnAFresh(it, create, (subject) => subject.queue);
 
   describe(`command queue contract: ${adapter}`, () => {
     describe('apply', () => {

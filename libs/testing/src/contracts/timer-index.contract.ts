@@ -1,15 +1,14 @@
 import {
   ErrorCode,
-  GlobalPosition,
   hasErrorCode,
   TimerChange,
   TimerIndex,
-  TimerPage,
   TimerQuery,
   TimerRecord,
   TimerSettledBy,
   TimerStatus,
 } from '@esflow/core';
+import { allPages, itOnAFresh, position } from './contract-support';
 import { ContractTestApi } from './test-api';
 
 /** A second index on the storage of a {@link TimerIndexUnderTest}, closed by the suite. */
@@ -40,7 +39,6 @@ export interface TimerIndexCapabilities {
 
 type SettledChange = Extract<TimerChange, { kind: 'settled' }>;
 
-const position = (commit: bigint, prepare = commit): GlobalPosition => ({ commit, prepare });
 const NO_COUNTS = { pending: 0, fired: 0, cancelled: 0, superseded: 0 };
 const FAR_FUTURE = new Date('2100-01-01T00:00:00.000Z');
 
@@ -102,18 +100,6 @@ const settled = (timer: TimerRecord, change: SettledChange): TimerRecord => ({
 });
 const idsOf = (timers: readonly TimerRecord[]) => timers.map((timer) => timer.timerId);
 
-/** Every page of `query`, following `next`. */
-async function allPages(index: TimerIndex, query: TimerQuery): Promise<TimerPage[]> {
-  const pages: TimerPage[] = [];
-  let after: string | undefined;
-  do {
-    const page = await index.list(after === undefined ? query : { ...query, after });
-    pages.push(page);
-    after = page.next;
-  } while (after !== undefined && pages.length < 100);
-  return pages;
-}
-
 /**
  * The one behaviour every timer index adapter must have: `apply` is atomic with its checkpoint
  * and ignores repeated and late changes; `due`, `nextDueAt` and `list` order timers by due
@@ -131,18 +117,7 @@ export function describeTimerIndexContract(
 ): void {
   const { describe, expect, it } = api;
 
-  const itOnAFreshIndex = (
-    title: string,
-    body: (index: TimerIndex, subject: TimerIndexUnderTest) => Promise<void>,
-  ) =>
-    it(title, async () => {
-      const subject = await create();
-      try {
-        await body(subject.index, subject);
-      } finally {
-        await subject.dispose();
-      }
-    });
+  const itOnAFreshIndex = itOnAFresh(it, create, (subject) => subject.index);
 
   describe(`timer index contract: ${adapter}`, () => {
     describe('apply', () => {
