@@ -16,7 +16,7 @@ import {
   machineEvent,
   viewOf,
 } from '../workflow/instance-state';
-import { EngineContext, onInstance, prefixIssues } from './engine-context';
+import { EngineContext, loadInstance, onInstance, prefixIssues } from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** A command's reply: an event of the workflow, delivered to the instance that dispatched it. */
@@ -92,7 +92,7 @@ export class CommandOutcomeHandler {
    */
   complete(command: CompleteCommand): Promise<Result<CommandOutcome>> {
     return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
-      const state = await this.load(command.workflow, command.id);
+      const state = await loadInstance(this.engine, command.workflow, command.id);
       if (!state.ok) return state;
       const current = state.value;
       const { definition } = current;
@@ -177,7 +177,7 @@ export class CommandOutcomeHandler {
   /** Records an incident on a command in flight that has none open. */
   raiseIncident(command: RaiseIncident): Promise<Result<CommandOutcome>> {
     return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
-      const state = await this.load(command.workflow, command.id);
+      const state = await loadInstance(this.engine, command.workflow, command.id);
       if (!state.ok) return state;
       const current = state.value;
       const inFlight = current.commands.inFlight.get(command.commandId);
@@ -200,7 +200,7 @@ export class CommandOutcomeHandler {
   /** Records an operator's resolution of an open incident. */
   resolveIncident(command: ResolveIncident): Promise<Result<CommandOutcome>> {
     return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
-      const state = await this.load(command.workflow, command.id);
+      const state = await loadInstance(this.engine, command.workflow, command.id);
       if (!state.ok) return state;
       const current = state.value;
       const resolvedId = this.engine.ids.deterministic(
@@ -226,18 +226,6 @@ export class CommandOutcomeHandler {
         true,
       );
     });
-  }
-
-  private async load(workflow: string, id: string): Promise<Result<InstanceState>> {
-    const state = await this.engine.instances.load(workflow, id);
-    return state
-      ? ok(state)
-      : reject({
-          code: ErrorCode.InstanceNotFound,
-          message: `${workflow} instance ${id} does not exist`,
-          workflow,
-          id,
-        });
   }
 
   private fact(

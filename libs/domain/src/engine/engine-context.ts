@@ -9,7 +9,8 @@ import { InstanceRepository } from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
 import { retry, RetryPolicy } from '../retry/retry';
 import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
-import { reject, Result } from '../errors/rejection';
+import { ok, reject, Result } from '../errors/rejection';
+import { InstanceState } from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
 
 /** What every engine handler shares: ports, the instance repository and the per-stream queue. */
@@ -64,4 +65,21 @@ export async function onInstance<T>(
       sleep: engine.sleep,
     }),
   );
+}
+
+/** The instance, or the INSTANCE_NOT_FOUND rejection every use case answers for a missing one. */
+export async function loadInstance(
+  engine: EngineContext,
+  workflow: string,
+  id: string,
+): Promise<Result<InstanceState>> {
+  const state = await engine.instances.load(workflow, id);
+  return state
+    ? ok(state)
+    : reject({
+        code: ErrorCode.InstanceNotFound,
+        message: `${workflow} instance ${id} does not exist`,
+        workflow,
+        id,
+      });
 }

@@ -1,11 +1,10 @@
 import { transition } from 'xstate';
-import { ErrorCode } from '../errors/esflow-error';
-import { ok, reject, Result } from '../errors/rejection';
+import { ok, Result } from '../errors/rejection';
 import { EventCategory } from '../workflow/event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from '../workflow/framework-events';
 import { afterAppend, InstanceView, viewOf } from '../workflow/instance-state';
 import { timerEvent } from '../workflow/instance-timers';
-import { EngineContext, onInstance } from './engine-context';
+import { EngineContext, loadInstance, onInstance } from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** A request to fire timer `timerId` of instance `id` of `workflow` (the timer service's). */
@@ -56,14 +55,9 @@ export class FireTimerHandler {
     streamName: string,
   ): Promise<Result<FireTimerOutcome>> {
     const { instances, ids, recorder, clock } = this.engine;
-    const state = await instances.load(command.workflow, command.id);
-    if (!state)
-      return reject({
-        code: ErrorCode.InstanceNotFound,
-        message: `${command.workflow} instance ${command.id} does not exist`,
-        workflow: command.workflow,
-        id: command.id,
-      });
+    const loaded = await loadInstance(this.engine, command.workflow, command.id);
+    if (!loaded.ok) return loaded;
+    const state = loaded.value;
     const eventId = ids.deterministic(`${streamName}/timer/${command.timerId}`);
     if (state.requestRevisions.has(eventId))
       return ok({ outcome: 'alreadyFired', instance: viewOf(state) });

@@ -8,7 +8,7 @@ import {
   viewOf,
 } from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
-import { EngineContext, prefixIssues } from './engine-context';
+import { EngineContext, loadInstance, prefixIssues } from './engine-context';
 import { keyReusedFor, requestFingerprint } from './idempotency';
 import { retry } from '../retry/retry';
 import { planTransition, schemaNameOf } from './transition-planner';
@@ -93,14 +93,9 @@ export class SendEventHandler {
     streamName: string,
   ): Promise<Result<SendOutcome>> {
     const { instances, codec, ids, recorder } = this.engine;
-    const state = await instances.load(command.workflow, command.id);
-    if (!state)
-      return reject({
-        code: ErrorCode.InstanceNotFound,
-        message: `${command.workflow} instance ${command.id} does not exist`,
-        workflow: command.workflow,
-        id: command.id,
-      });
+    const loaded = await loadInstance(this.engine, command.workflow, command.id);
+    if (!loaded.ok) return loaded;
+    const state = loaded.value;
     const { definition } = state;
     if (!definition.inputEvents.includes(command.type))
       return reject({

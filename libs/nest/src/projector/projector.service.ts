@@ -19,19 +19,18 @@ import {
   TimerService,
   TimerServiceObserver,
   WorkflowCatalog,
-  WorkflowEngine,
 } from '@esflow/core';
-import { systemClock } from '@esflow/core/node';
+import { EsflowRuntime } from '../runtime/esflow-runtime';
 import { ResolvedEsflowOptions } from '../esflow-module-options';
 import {
   ESFLOW_OPTIONS,
+  ESFLOW_RUNTIME,
   EVENT_STORE,
   PAYLOAD_CODEC,
   PROJECTIONS,
   READ_MODEL_STORE,
   TIMER_INDEX,
   WORKFLOW_CATALOG,
-  WORKFLOW_ENGINE,
 } from '../tokens';
 import { configuredProjectionRunner, leaseOwner } from './projection-runner-factory';
 
@@ -67,7 +66,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(WORKFLOW_CATALOG) catalog: WorkflowCatalog,
     @Inject(ESFLOW_OPTIONS) options: ResolvedEsflowOptions,
     @Inject(TIMER_INDEX) timerIndex: TimerIndex,
-    @Inject(WORKFLOW_ENGINE) engine: WorkflowEngine,
+    @Inject(ESFLOW_RUNTIME) runtime: EsflowRuntime,
     @Optional() @Inject(PROJECTOR_PROCESSORS) processors?: readonly Processor[],
   ) {
     this.runners = definitions.map((definition) =>
@@ -86,10 +85,11 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       store,
       codec,
       index: timerIndex,
-      engine,
+      engine: runtime.engine,
       leases: readModel,
       owner: this.owner,
-      clock: systemClock,
+      // The engine's own clock: a timer is due by the clock the engine refuses early fires by.
+      clock: runtime.clock,
       leaseTtlMs: options.projections.leaseMs,
       observer: {
         indexed: (change) => this.timerObservers.forEach((o) => o.indexed?.(change)),

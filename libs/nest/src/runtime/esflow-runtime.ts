@@ -48,6 +48,8 @@ export interface EsflowRuntimeOptions {
 /** The engine over an application's features, and what it was built from. */
 export interface EsflowRuntime {
   readonly engine: WorkflowEngine;
+  /** The clock the engine stamps events with and timers fall due by. */
+  readonly clock: Clock;
   readonly codec: AvroPayloadCodec;
   readonly catalog: WorkflowCatalog;
   /** The built-in projections first, then the features' own. */
@@ -81,11 +83,12 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
     registry: options.registry,
     store: options.store,
   });
+  const clock = options.clock ?? systemClock;
   const engine = createWorkflowEngine({
     store: options.store,
     codec,
     catalog,
-    clock: options.clock ?? systemClock,
+    clock,
     ids: options.ids ?? nodeIdGenerator,
     ...(options.sleep ? { sleep: options.sleep } : {}),
     ...(options.instanceCacheSize === undefined
@@ -96,6 +99,7 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
   });
   return {
     engine,
+    clock,
     codec,
     catalog,
     projections: [...builtInProjections(catalog.names()), ...composed.projections],
