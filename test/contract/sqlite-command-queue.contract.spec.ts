@@ -64,6 +64,8 @@ describe('sqlite command queue in the read-model file', () => {
         completed: 0,
         incident: 0,
         resolved: 0,
+        failed: 0,
+        withdrawn: 0,
       });
       await reopened.close();
     } finally {

@@ -223,6 +223,87 @@ function badRequest(): fc.Arbitrary<BadRequest> {
       method: 'POST',
       path: `/projections/${name}/${action}`,
     }));
+  // The external-worker and incident calls: a lease body that breaks a rule; a report or a
+  // decision on a command or incident that does not exist (this api runs no dispatcher: its
+  // queue is empty), or with a bad id; a bad query of their lists.
+  const leaseOf = (fields: Record<string, unknown>) => ({
+    workerId: 'fuzz-worker',
+    commandTypes: ['RunKycCheck'],
+    ...fields,
+  });
+  const badLease = fc
+    .oneof(
+      notAnObject,
+      fc
+        .oneof(
+          fc.constant(''),
+          fc.integer(),
+          fc.constant('has space'),
+          fc.constant('w'.repeat(201)),
+        )
+        .map((workerId) => leaseOf({ workerId })),
+      fc
+        .oneof(
+          fc.constant([]),
+          fc.constant('RunKycCheck'),
+          fc.array(
+            fc.string({ maxLength: 6 }).filter((type) => !/^[A-Z][A-Za-z0-9]*$/.test(type)),
+            { minLength: 1, maxLength: 3 },
+          ),
+          fc.constant(Array.from({ length: 51 }, (_, i) => `Type${i}`)),
+        )
+        .map((commandTypes) => leaseOf({ commandTypes })),
+      fc
+        .oneof(
+          fc.integer({ max: 999 }),
+          fc.integer({ min: 600_001 }),
+          fc.integer({ min: 1_000, max: 599_999 }).map((ms) => ms + 0.5),
+          fc.string({ maxLength: 6 }),
+          fc.constant(null),
+        )
+        .map((leaseMs) => leaseOf({ leaseMs })),
+      fc
+        .oneof(fc.integer({ max: 0 }), fc.integer({ min: 101 }), fc.constant(2.5))
+        .map((max) => leaseOf({ max })),
+      fc
+        .stringMatching(/^[a-z]{1,8}$/)
+        .filter((key) => key !== 'max')
+        .map((key) => leaseOf({ [key]: 1 })),
+    )
+    .map((body) => ({
+      kind: 'lease body',
+      method: 'POST',
+      path: '/commands/lease',
+      body: json(body),
+    }));
+  const badReport = fc
+    .tuple(
+      fc.constantFrom(
+        { route: 'commands', action: 'complete', body: { workerId: 'w' } },
+        { route: 'commands', action: 'fail', body: { workerId: 'w', error: 'down' } },
+        { route: 'incidents', action: 'retry', body: {} },
+        { route: 'incidents', action: 'resolve', body: { note: 'by hand' } },
+      ),
+      fc.oneof(fc.uuid(), badId),
+    )
+    .map(([{ route, action, body }, id]) => ({
+      kind: `${route} ${action}`,
+      method: 'POST',
+      path: `/${route}/${segment(id)}/${action}`,
+      body: json(body),
+    }));
+  const badWorkerQuery = fc
+    .tuple(
+      fc.constantFrom('/commands', '/incidents'),
+      fc.oneof(
+        fc.constantFrom('limit=0', 'limit=1e1', 'limit=1001', 'limit=%205', 'after=x', 'after=1/2'),
+        fc
+          .stringMatching(/^[a-z]{1,8}$/)
+          .filter((key) => !['status', 'workflow', 'limit', 'after'].includes(key))
+          .map((key) => `${key}=1`),
+      ),
+    )
+    .map(([path, query]) => ({ kind: `${path} query`, method: 'GET', path: `${path}?${query}` }));
   const wrongMethod = fc
     .tuple(
       fc.constantFrom('PUT', 'PATCH', 'DELETE'),
@@ -232,6 +313,8 @@ function badRequest(): fc.Arbitrary<BadRequest> {
         '/health',
         '/projections',
         '/projections/instances/rebuild',
+        '/commands/lease',
+        '/incidents',
       ),
     )
     .map(([method, path]) => ({ kind: 'wrong method', method, path, body: '{}' }));
@@ -246,6 +329,9 @@ function badRequest(): fc.Arbitrary<BadRequest> {
     { arbitrary: badQuery, weight: 2 },
     { arbitrary: badProjection, weight: 1 },
     { arbitrary: wrongMethod, weight: 1 },
+    { arbitrary: badLease, weight: 1 },
+    { arbitrary: badReport, weight: 1 },
+    { arbitrary: badWorkerQuery, weight: 1 },
   );
 }
 

@@ -48,6 +48,11 @@ const EXEMPT: readonly { operation: string; answer: string; why: string }[] = [
   },
   { operation: '*', answer: '503 *', why: 'as 503' },
   {
+    operation: 'completeCommand',
+    answer: '400 UNKNOWN_EVENT_TYPE',
+    why: "a reply event of an unknown type to an emitted command in flight: the bundled examples' only emitted command, RefundPayment, is carried out by its in-process handler as soon as it is dispatched (their other commands are invoked actors, which complete with an output). Driven against a workflow of its own in test/integration/external-workers.int.spec.ts",
+  },
+  {
     operation: 'skipProjection',
     answer: '409 PROJECTION_REQUEST_PENDING',
     why: 'needs a second decision to beat the projector to the first; a lost race would skip the event for real (unlike a retry, which the suite repeats until it wins). The refusal is the same code path as the retry one exercised here, and is unit-tested in projections.controller.unit.spec.ts',
@@ -596,6 +601,223 @@ describe('every operation through every answer it declares', () => {
     expect(cancelled.settledBy).toMatchObject({ eventType: 'PaymentReceived', revision: 2 });
     for (const query of ['limit=0', 'limit=1e1', 'colour=red', 'status=lost', 'due_before=soon'])
       expectAnswer(await call('GET', `/timers?${query}`), 400, ErrorCode.MalformedRequest);
+  });
+
+  it('the external workers and incidents: every answer of the command and incident operations', async () => {
+    const signUp = async () => {
+      const user = { userId: `u-${uid()}`, email: 'w@example.org', fullName: 'W K', country: 'NL' };
+      expectAnswer(await call('POST', '/workflows/kycOnboarding', { body: { input: user } }), 201);
+      const read = await call('GET', `/workflows/kycOnboarding/${user.userId}`);
+      expectAnswer(read, 200);
+      const [command] = read.json['inFlightCommands'] as { commandId: string }[];
+      return { userId: user.userId, commandId: command!.commandId };
+    };
+    const worker = `worker-${uid()}`;
+    // Other tests' onboardings wait for a KYC check too: a lease may take them along.
+    const leaseOf = (commandId: string) =>
+      waitFor(
+        async () => {
+          const leased = await call('POST', '/commands/lease', {
+            body: { workerId: worker, commandTypes: ['RunKycCheck'], max: 100, leaseMs: 60_000 },
+          });
+          expectAnswer(leased, 200);
+          return (leased.json['commands'] as { commandId: string }[]).some(
+            (command) => command.commandId === commandId,
+          );
+        },
+        { what: `the dispatcher to queue ${commandId}`, timeoutMs: 20_000, intervalMs: 50 },
+      );
+    const statusOf = async (userId: string) => {
+      const page = await call('GET', `/commands?instance_id=${userId}&command_type=RunKycCheck`);
+      expectAnswer(page, 200);
+      return (page.json['commands'] as { status: string }[])[0]?.status;
+    };
+    const unknown = randomUUID();
+
+    // Completed with its reply: 200; and the refusals of a completion.
+    const verified = await signUp();
+    await leaseOf(verified.commandId);
+    const complete = `/commands/${verified.commandId}/complete`;
+    // RunKycCheck is an invoked actor's command: its output is the KYC verdict.
+    const output = (checkId: unknown) => ({ checkId, passed: true });
+    expectAnswer(
+      await call('POST', complete, { body: { output: output('k') } }),
+      400,
+      ErrorCode.MalformedRequest,
+    );
+    expectAnswer(
+      await call('POST', '/commands/sp%20ace/complete', { body: { workerId: worker } }),
+      400,
+      ErrorCode.InvalidId,
+    );
+    expectAnswer(
+      await call('POST', complete, { body: { workerId: worker, output: output(42) } }),
+      400,
+      ErrorCode.SchemaValidationFailed,
+    );
+    expectAnswer(
+      await call('POST', `/commands/${unknown}/complete`, { body: { workerId: worker } }),
+      404,
+      ErrorCode.CommandNotFound,
+    );
+    const tooLarge = await call('POST', complete, {
+      body: { workerId: worker, output: output('c'.repeat(50 * 1024)) },
+    });
+    expectAnswer(tooLarge, 413, ErrorCode.InstanceTooLarge);
+    const done = await call('POST', complete, {
+      body: { workerId: worker, output: output('k-1') },
+    });
+    expectAnswer(done, 200);
+    expect(done.json).toMatchObject({
+      outcome: 'recorded',
+      instance: { state: 'creatingAccount' },
+    });
+    expectAnswer(
+      await call('POST', complete, { body: { workerId: worker, output: output('k-1') } }),
+      200,
+    );
+
+    // Failed: retried (200 pending), then for good (200 incident), retried by an operator, failed
+    // again, resolved by hand; and the refusals on the way.
+    const failing = await signUp();
+    await leaseOf(failing.commandId);
+    const fail = `/commands/${failing.commandId}/fail`;
+    expectAnswer(
+      await call('POST', fail, { body: { workerId: worker } }),
+      400,
+      ErrorCode.MalformedRequest,
+    );
+    expectAnswer(
+      await call('POST', '/commands/sp%20ace/fail', { body: { workerId: worker, error: 'x' } }),
+      400,
+      ErrorCode.InvalidId,
+    );
+    expectAnswer(
+      await call('POST', `/commands/${unknown}/fail`, { body: { workerId: worker, error: 'x' } }),
+      404,
+      ErrorCode.CommandNotFound,
+    );
+    expectAnswer(
+      await call('POST', fail, { body: { workerId: `not-${worker}`, error: 'x' } }),
+      409,
+      ErrorCode.LeaseNotHeld,
+    );
+    const retrying = await call('POST', fail, { body: { workerId: worker, error: 'down' } });
+    expectAnswer(retrying, 200);
+    expect(retrying.json).toMatchObject({ status: 'pending', attempts: 1 });
+    await leaseOf(failing.commandId);
+    const raised = await call('POST', fail, {
+      body: { workerId: worker, error: 'refused', retryable: false },
+    });
+    expectAnswer(raised, 200);
+    expect(raised.json).toMatchObject({ status: 'incident' });
+    const first = String(raised.json['incidentId']);
+    await waitFor(
+      async () => {
+        const open = await call('GET', `/incidents?instance_id=${failing.userId}&limit=10`);
+        expectAnswer(open, 200);
+        return (open.json['incidents'] as unknown[]).length === 1;
+      },
+      { what: 'the incident listed', timeoutMs: 20_000, intervalMs: 50 },
+    );
+    expectAnswer(await call('GET', '/incidents?status=incident'), 400, ErrorCode.MalformedRequest);
+    expectAnswer(
+      await call('POST', `/incidents/${first}/retry`, { body: { reason: 'x' } }),
+      400,
+      ErrorCode.MalformedRequest,
+    );
+    expectAnswer(await call('POST', `/incidents/${first}/retry`, { body: { note: 'back' } }), 200);
+    expectAnswer(await call('POST', `/incidents/${first}/retry`), 200);
+    await leaseOf(failing.commandId);
+    const again = await call('POST', fail, {
+      body: { workerId: worker, error: 'refused again', retryable: false },
+    });
+    expectAnswer(again, 200);
+    const second = String(again.json['incidentId']);
+    // The queue follows the log: the incident is found by its id once the dispatcher indexed it.
+    await waitFor(async () => (await statusOf(failing.userId)) === 'incident', {
+      what: 'the second incident in the queue',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+    const resolve = `/incidents/${second}/resolve`;
+    expectAnswer(await call('POST', resolve, { body: {} }), 400, ErrorCode.MalformedRequest);
+    expectAnswer(
+      await call('POST', resolve, { body: { note: 'by hand', resolvedBy: 'ops' } }),
+      200,
+    );
+    expectAnswer(await call('POST', resolve, { body: { note: 'by hand' } }), 200);
+    for (const action of ['retry', 'resolve']) {
+      expectAnswer(
+        await call('POST', `/incidents/${unknown}/${action}`, { body: { note: 'x' } }),
+        404,
+        ErrorCode.IncidentNotFound,
+      );
+      expectAnswer(
+        await call('POST', `/incidents/sp%20ace/${action}`, { body: { note: 'x' } }),
+        400,
+        ErrorCode.InvalidId,
+      );
+    }
+    // Settled by hand: neither a completion nor a failure is taken any more.
+    expectAnswer(
+      await call('POST', `/commands/${failing.commandId}/complete`, {
+        body: { workerId: worker, output: output('late') },
+      }),
+      409,
+      ErrorCode.CommandNotInFlight,
+    );
+    await waitFor(async () => (await statusOf(failing.userId)) === 'resolved', {
+      what: 'the command resolved in the queue',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+    expectAnswer(
+      await call('POST', fail, { body: { workerId: worker, error: 'late' } }),
+      409,
+      ErrorCode.CommandNotInFlight,
+    );
+
+    // The lists, a page at a time.
+    const page = await call('GET', '/commands?limit=1');
+    expectAnswer(page, 200);
+    expectAnswer(
+      await call('GET', `/commands?limit=1&after=${encodeURIComponent(String(page.json['next']))}`),
+      200,
+    );
+    for (const query of ['limit=0', 'colour=red', 'status=lost', 'after=bogus'])
+      expectAnswer(await call('GET', `/commands?${query}`), 400, ErrorCode.MalformedRequest);
+    expectAnswer(await call('GET', '/incidents?limit=1'), 200);
+
+    // The body edge of their POSTs.
+    expectAnswer(
+      await call('POST', '/commands/lease', { body: { commandTypes: [] } }),
+      400,
+      ErrorCode.MalformedRequest,
+    );
+    for (const path of [
+      '/commands/lease',
+      `/commands/${unknown}/complete`,
+      `/commands/${unknown}/fail`,
+      `/incidents/${unknown}/retry`,
+      `/incidents/${unknown}/resolve`,
+    ]) {
+      expectAnswer(
+        await call('POST', path, { body: '{"not json' }),
+        400,
+        ErrorCode.MalformedRequest,
+      );
+      expectAnswer(
+        await raw('POST', path, 'Content-Type: application/json\r\nContent-Length: 300000\r\n'),
+        413,
+        ErrorCode.PayloadTooLarge,
+      );
+      expectAnswer(
+        await call('POST', path, { body: 'x', headers: { 'content-type': 'text/plain' } }),
+        415,
+        ErrorCode.UnsupportedMediaType,
+      );
+    }
   });
 
   it('the projection actions: 202 retry and skip on a projection stopped by a poison event, 429 REBUILD_TOO_SOON', async () => {

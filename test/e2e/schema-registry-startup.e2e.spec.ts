@@ -32,14 +32,16 @@ describe('the api on a schema registry it cannot use', () => {
   });
 
   // A store that keeps no schema id yet: every subject needs an id only the registry hands out.
-  // Subjects are listed in order, the framework's first (every fact of @esflow/core).
+  // Subjects are listed in order, the framework's first (every fact of @esflow/core), the first
+  // ten by name and the rest counted.
   const FRAMEWORK_SUBJECTS = [...FRAMEWORK_EVENT_TYPES]
     .sort()
+    .slice(0, 10)
     .map((type) => `esflow\\.framework\\.${type}`)
     .join(', ');
   const needsIds = (registry: string, cause: string) =>
     new RegExp(
-      `^esflow api: cannot start: the schema registry at ${registry.replace(/[.]/g, '\\.')} \\(SCHEMA_REGISTRY_URL\\) ${cause} \\(POST /subjects/esflow\\.framework\\.\\w+/versions\\)\\. esflow needs it to start: ${FRAMEWORK_SUBJECTS}, \\S+, .* have no schema id kept in the event store yet, and only the registry can hand one out \\(once every current schema has a kept id, esflow starts without the registry\\)$`,
+      `^esflow api: cannot start: the schema registry at ${registry.replace(/[.]/g, '\\.')} \\(SCHEMA_REGISTRY_URL\\) ${cause} \\(POST /subjects/esflow\\.framework\\.\\w+/versions\\)\\. esflow needs it to start: ${FRAMEWORK_SUBJECTS}(?:, \\S+)* and \\d+ more have no schema id kept in the event store yet, and only the registry can hand one out \\(once every current schema has a kept id, esflow starts without the registry\\)$`,
     );
 
   it('fails to start in one line naming SCHEMA_REGISTRY_URL, the URL, the cause and the subjects that need it: refused, timed out; not a registry API', async () => {

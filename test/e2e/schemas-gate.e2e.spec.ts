@@ -81,12 +81,12 @@ describe('esflow schemas check (the built CLI)', () => {
       /esflow\.orderFulfillment\.OrderPlaced\s+│ v1\.\.v2 \(2\)\s+│ BACKWARD_TRANSITIVE │ unchanged/,
     );
     expect(run.stdout).toMatch(
-      /esflow\.kycOnboarding\.UserCreated\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
+      /esflow\.kycOnboarding\.UserCreated\s+│ v1\.\.v2 \(2\)\s+│ BACKWARD_TRANSITIVE │ unchanged/,
     );
     expect(run.stdout).toMatch(
       /esflow\.framework\.TimerScheduled\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
     );
-    expect(run.stdout).toContain('schemas check passed: 27 subjects');
+    expect(run.stdout).toContain('schemas check passed: 31 subjects');
   });
 
   it('fails a field added without a default, naming subject, versions, field and rule', () => {

@@ -5,6 +5,7 @@ import {
   defineFeature,
   EventStore,
   StreamLimits,
+  WorkflowCatalog,
   WorkflowDefinition,
   WorkflowEngine,
 } from '@esflow/core';
@@ -29,7 +30,12 @@ export async function createTestEngine(
     /** The schema directory of `definitions` (default orderFulfillment's). */
     schemas?: string;
   } = {},
-): Promise<{ engine: WorkflowEngine; store: EventStore; codec: AvroPayloadCodec }> {
+): Promise<{
+  engine: WorkflowEngine;
+  store: EventStore;
+  codec: AvroPayloadCodec;
+  catalog: WorkflowCatalog;
+}> {
   const store = options.store ?? createMemoryEventStore();
   const feature = options.definitions
     ? defineFeature({
@@ -37,7 +43,7 @@ export async function createTestEngine(
         schemas: options.schemas ?? ORDER_FULFILLMENT_SCHEMAS,
       })
     : orderFulfillmentFeature;
-  const { engine, codec } = await createEsflowRuntime({
+  const { engine, codec, catalog } = await createEsflowRuntime({
     store,
     registry: createEmbeddedSchemaRegistry({ filename: ':memory:' }),
     features: [{ feature, registeredBy: 'createTestEngine' }],
@@ -45,7 +51,7 @@ export async function createTestEngine(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  return { engine, store, codec };
+  return { engine, store, codec, catalog };
 }
 
 export const anOrder = (orderId = `order-${Math.random().toString(36).slice(2, 10)}`) => ({
@@ -58,3 +64,6 @@ export const anOrder = (orderId = `order-${Math.random().toString(36).slice(2, 1
 
 /** Schemas of the `looping` test workflow (LoopStarted, Retry, Ping: no fields). */
 export const LOOPING_SCHEMAS = join(__dirname, 'schemas/looping');
+
+/** Schemas of the `invoking` test workflow (JobStarted, DoWork, WorkResult, Abandon). */
+export const INVOKING_SCHEMAS = join(__dirname, 'schemas/invoking');

@@ -13,4 +13,7 @@ export type {
 } from './order-fulfillment.events';
 export { ORDER_FULFILLMENT_SCHEMAS, orderFulfillmentFeature } from './order-fulfillment.feature';
 export { OrderFulfillmentModule } from './order-fulfillment.module';
+export { RefundPaymentHandler } from './refund-payment.handler';
+export { StandInPaymentProvider } from './payment-provider';
+export type { Refund } from './payment-provider';
 export { driveSampleOrders, sampleOrder } from './sample-traffic';

@@ -2,14 +2,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { statusOf } from '@esflow/core';
 import {
+  commandCompleted,
   completed,
   dispatched,
+  incidentRaised,
   timerCancelled,
   timerFired,
   WorkflowSpecification,
 } from '@esflow/testing';
 import { orderFulfillmentFeature } from './order-fulfillment.feature';
 import { orderFulfillment, orderFulfillmentMachine } from './order-fulfillment.workflow';
+import { StandInPaymentProvider } from './payment-provider';
+import { RefundPaymentHandler } from './refund-payment.handler';
 
 const placed = {
   orderId: 'o-1',
@@ -148,6 +152,39 @@ describe('orderFulfillment, as recorded (WorkflowSpecification)', () => {
       ]);
   });
 
+  it('is cancelled once the refund comes back, the reply recorded before its completion', async () => {
+    const { instance } = await spec
+      .given(
+        placed,
+        { type: 'PaymentReceived', paymentId: 'pay-8', amountCents: 4999 },
+        { type: 'GoodsUnavailable', sku: 'S' },
+      )
+      .whenCommandCompletes('RefundPayment', {
+        reply: { type: 'PaymentRefunded', refundId: 'r-1' },
+      })
+      .then([
+        { type: 'PaymentRefunded', data: { refundId: 'r-1' } },
+        commandCompleted({ commandType: 'RefundPayment', replyType: 'PaymentRefunded' }),
+        completed('cancelled'),
+      ]);
+    expect(instance.inFlightCommands).toEqual([]);
+  });
+
+  it('raises an incident when the refund fails for good, and stays refunding', async () => {
+    const { instance } = await spec
+      .given(
+        placed,
+        { type: 'PaymentReceived', paymentId: 'pay-9', amountCents: 4999 },
+        { type: 'GoodsUnavailable', sku: 'S' },
+      )
+      .whenCommandFails('RefundPayment', 'the provider refused the refund')
+      .then([incidentRaised({ commandType: 'RefundPayment' })]);
+    expect(instance.state).toBe('refunding');
+    expect(instance.incidents).toEqual([
+      expect.objectContaining({ error: 'the provider refused the refund' }),
+    ]);
+  });
+
   it('records the completion with the final status', async () => {
     await spec
       .given(
@@ -184,5 +221,35 @@ describe('orderFulfillment, as recorded (WorkflowSpecification)', () => {
         { type: 'PaymentReceived' },
         timerCancelled({ cancelledByEventType: 'PaymentReceived' }),
       ]);
+  });
+});
+
+describe('the RefundPayment handler', () => {
+  const command = (commandId: string, attempt = 1) => ({
+    commandId,
+    commandType: 'RefundPayment',
+    workflow: 'orderFulfillment',
+    instanceId: 'o-1',
+    payload: { orderId: 'o-1', paymentId: 'pay-7', amountCents: 4999, currency: 'EUR' },
+    attempt,
+    signal: new AbortController().signal,
+  });
+
+  it('refunds once per command id and answers PaymentRefunded with the same refund every time', async () => {
+    const payments = new StandInPaymentProvider();
+    const handler = new RefundPaymentHandler(payments);
+    const first = await handler.handle(command('cmd-1'));
+    const again = await handler.handle(command('cmd-1', 2));
+    expect(first).toEqual({
+      reply: {
+        type: 'PaymentRefunded',
+        payload: { refundId: expect.stringMatching(/^refund-[0-9a-f]{12}$/) },
+      },
+    });
+    expect(again).toEqual(first);
+    expect(payments.made()).toHaveLength(1);
+    const other = await handler.handle(command('cmd-2'));
+    expect(other).not.toEqual(first);
+    expect(payments.made().map((refund) => refund.paymentId)).toEqual(['pay-7', 'pay-7']);
   });
 });

@@ -13,7 +13,8 @@ export function sampleOrder(orderId: string): OrderPlaced {
 
 /**
  * Example traffic for tests and benchmarks: drives `count` orders through mixed paths
- * (completed: 5 events, refunded: 6, payment failed: 3; 5 on average), `concurrency` at a time.
+ * (completed, refunded through its RefundPayment command, payment failed), `concurrency` at a
+ * time.
  */
 export async function driveSampleOrders(
   engine: WorkflowEngine,
@@ -33,8 +34,20 @@ export async function driveSampleOrders(
       await send('GoodsFetched', { warehouseId: 'wh-1' });
       await send('ShipmentDispatched', { trackingId: `trk-${i}` });
     } else {
-      await send('GoodsUnavailable', { sku: 'SKU-1' });
-      await send('PaymentRefunded', { refundId: `ref-${i}` });
+      // Refunded as a worker would: the RefundPayment command completes with its reply, so
+      // nothing is left in flight for a dispatcher to carry out later.
+      const unavailable = await send('GoodsUnavailable', { sku: 'SKU-1' });
+      const refund = unavailable.ok
+        ? unavailable.value.instance.inFlightCommands.find((c) => c.commandType === 'RefundPayment')
+        : undefined;
+      if (refund)
+        await engine.commands.complete({
+          workflow: 'orderFulfillment',
+          id: order.orderId,
+          commandId: refund.commandId,
+          attempts: 1,
+          reply: { type: 'PaymentRefunded', payload: { refundId: `ref-${i}` } },
+        });
     }
   };
   const worker = async () => {

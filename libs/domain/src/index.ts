@@ -5,8 +5,18 @@
  */
 
 // Defining workflows, projections and the modules that bring them.
-export { defineWorkflow, streamNameOf } from './workflow/workflow-definition';
-export type { WorkflowDefinition, WorkflowDefinitionSpec } from './workflow/workflow-definition';
+export { defineWorkflow, durableCommand, streamNameOf } from './workflow/workflow-definition';
+export type {
+  InvokedCommand,
+  WorkflowDefinition,
+  WorkflowDefinitionSpec,
+} from './workflow/workflow-definition';
+export {
+  afterFailedAttempt,
+  commandRetryPolicyOf,
+  DEFAULT_COMMAND_RETRY,
+} from './commands/command-retry';
+export type { AfterFailure, CommandRetryPolicy } from './commands/command-retry';
 export { defineProjection, checkProjectionName } from './projections/projection';
 export type {
   CollectionSpecs,
@@ -41,6 +51,7 @@ export type { CommandOutcomeHandler } from './engine/command-outcome.handler';
 export type {
   CommandOutcome,
   CommandReply,
+  CommandSettlement,
   CompleteCommand,
   RaiseIncident,
   ResolveIncident,
@@ -80,6 +91,8 @@ export {
 export type {
   CommandCompletedPayload,
   CommandDispatchedPayload,
+  CommandFailedPayload,
+  CommandWithdrawnPayload,
   IncidentRaisedPayload,
   IncidentResolution,
   IncidentResolvedPayload,
@@ -244,3 +257,28 @@ export {
 export { ReadModelQueries } from './projections/built-in/read-model-queries';
 export type { DefinitionVersionUse, StateCount } from './projections/built-in/read-model-queries';
 export { projectionDecoder } from './projections/built-in/projection-decoder';
+export {
+  COMMAND_EVENT_FILTER,
+  CommandDispatcher,
+  commandChangesOf,
+  PermanentCommandFailure,
+} from './commands/command-dispatcher';
+export type {
+  CommandDispatcherObserver,
+  CommandDispatcherOptions,
+  CommandHandler,
+  CommandResult,
+  DispatchedCommand,
+} from './commands/command-dispatcher';
+export { LeasedFollower } from './processing/leased-follower';
+export type { LeasedFollowerOptions } from './processing/leased-follower';
+
+// Sagas: compensate what was done, in reverse.
+export { defineCompensations } from './saga/compensation';
+export type {
+  CompensatingStateOptions,
+  Compensations,
+  SagaContext,
+  SagaLog,
+  SagaStep,
+} from './saga/compensation';

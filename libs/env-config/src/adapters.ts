@@ -6,15 +6,21 @@ import {
   isRetriable,
   ReadModelStore,
   TimerIndex,
+  CommandQueue,
 } from '@esflow/core';
 import { createEsdbEventStore } from '@esflow/eventstoredb';
-import { createPostgresReadModelStore, createPostgresTimerIndex } from '@esflow/postgres';
+import {
+  createPostgresCommandQueue,
+  createPostgresReadModelStore,
+  createPostgresTimerIndex,
+} from '@esflow/postgres';
 import { createConfluentHttpRegistry, SchemaRegistry } from '@esflow/schemas';
 import {
   createEmbeddedSchemaRegistry,
   createSqliteEventStore,
   createSqliteReadModelStore,
   createSqliteTimerIndex,
+  createSqliteCommandQueue,
 } from '@esflow/sqlite';
 import { EsflowEnvironment } from './esflow-environment';
 
@@ -109,6 +115,17 @@ export async function openReadModelStore(config: EsflowEnvironment): Promise<Rea
     );
   }
   return store;
+}
+
+/**
+ * The command dispatcher's queue, beside the read model: in the same PostgreSQL schema when
+ * ESFLOW_READMODEL_URL is set, else in `readmodel.sqlite` (tables of its own).
+ */
+export function openCommandQueue(config: EsflowEnvironment): CommandQueue {
+  const { postgresUrl, schema } = config.readModel;
+  return postgresUrl
+    ? createPostgresCommandQueue({ connectionString: postgresUrl, schema })
+    : createSqliteCommandQueue({ filename: join(config.dataDir, 'readmodel.sqlite') });
 }
 
 /**

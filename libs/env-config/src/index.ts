@@ -12,6 +12,7 @@ export {
   openReadModelStore,
   openSchemaRegistry,
   openTimerIndex,
+  openCommandQueue,
 } from './adapters';
 export {
   ESFLOW_ENVIRONMENT,

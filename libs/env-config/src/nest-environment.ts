@@ -1,6 +1,12 @@
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EsflowModuleAsyncOptions, EsflowModuleOptions } from '@esflow/nest';
-import { openEventStore, openReadModelStore, openSchemaRegistry, openTimerIndex } from './adapters';
+import {
+  openCommandQueue,
+  openEventStore,
+  openReadModelStore,
+  openSchemaRegistry,
+  openTimerIndex,
+} from './adapters';
 import { EsflowEnvironment, loadEsflowEnvironment } from './esflow-environment';
 
 /** The key under which `ConfigService` holds the validated {@link EsflowEnvironment}. */
@@ -39,11 +45,14 @@ export async function esflowOptionsFromEnvironment(
     const readModel = await openReadModelStore(environment);
     opened.push(readModel);
     const timerIndex = openTimerIndex(environment);
+    opened.push({ close: async () => timerIndex.close?.() });
+    const commandQueue = openCommandQueue(environment);
     return {
       store,
       registry,
       readModel,
       timerIndex,
+      commandQueue,
       instanceCacheSize: environment.instanceCacheSize,
       instanceCacheBytes: environment.instanceCacheBytes,
       limits: {

@@ -7,6 +7,8 @@ import {
   EventStore,
   ReadModelStore,
   TimerIndex,
+  CommandQueue,
+  createMemoryCommandQueue,
   createMemoryTimerIndex,
 } from '@esflow/core';
 import { SchemaRegistry } from '@esflow/schemas';
@@ -40,6 +42,13 @@ export interface EsflowModuleOptions {
    * start, and only that process can answer `GET /timers`.
    */
   readonly timerIndex?: TimerIndex;
+  /**
+   * Where the command dispatcher queues dispatched commands for in-process handlers and external
+   * workers (e.g. `createSqliteCommandQueue` on the read model's file, `createPostgresCommandQueue`).
+   * Without one, a queue in memory: the process that runs the dispatcher rebuilds it from the log
+   * at each start, and only that process can serve workers and `GET /incidents`.
+   */
+  readonly commandQueue?: CommandQueue;
   /** Instances kept rehydrated in memory (default 10 000; 0 turns the cache off). */
   readonly instanceCacheSize?: number;
   /** The instance cache's budget in bytes of event data (default 64 MiB). */
@@ -71,6 +80,7 @@ export interface ResolvedEsflowOptions extends EsflowModuleOptions {
   readonly projections: Required<ProjectionRuntimeOptions>;
   readonly features: readonly EsflowFeature[];
   readonly timerIndex: TimerIndex;
+  readonly commandQueue: CommandQueue;
 }
 
 const PORT_METHODS = {
@@ -139,5 +149,6 @@ export function resolveEsflowOptions(options: EsflowModuleOptions): ResolvedEsfl
     },
     features: options.features ?? [],
     timerIndex: options.timerIndex ?? createMemoryTimerIndex(),
+    commandQueue: options.commandQueue ?? createMemoryCommandQueue(),
   };
 }

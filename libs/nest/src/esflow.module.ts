@@ -19,6 +19,7 @@ import {
   ReadModelQueries,
   ReadModelStore,
   TimerIndex,
+  CommandQueue,
   realSleep,
 } from '@esflow/core';
 import { systemClock } from '@esflow/core/node';
@@ -42,6 +43,7 @@ import {
   READ_MODEL_QUERIES,
   READ_MODEL_STORE,
   TIMER_INDEX,
+  COMMAND_QUEUE,
   SCHEMA_REGISTRY,
   WORKFLOW_CATALOG,
   WORKFLOW_ENGINE,
@@ -92,6 +94,7 @@ class EsflowLifecycle implements OnApplicationShutdown {
     @Inject(SCHEMA_REGISTRY) private readonly registry: SchemaRegistry,
     @Inject(READ_MODEL_STORE) private readonly readModel: ReadModelStore,
     @Inject(TIMER_INDEX) private readonly timerIndex: TimerIndex,
+    @Inject(COMMAND_QUEUE) private readonly commandQueue: CommandQueue,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -100,6 +103,7 @@ class EsflowLifecycle implements OnApplicationShutdown {
       ['schema registry', this.registry],
       ['read model', this.readModel],
       ['timer index', { close: async () => this.timerIndex.close?.() }],
+      ['command queue', { close: async () => this.commandQueue.close?.() }],
     ] as const)
       await adapter
         .close()
@@ -115,6 +119,7 @@ const CORE_EXPORTS = [
   SCHEMA_REGISTRY,
   READ_MODEL_STORE,
   TIMER_INDEX,
+  COMMAND_QUEUE,
   PAYLOAD_CODEC,
   WORKFLOW_CATALOG,
   WORKFLOW_ENGINE,
@@ -149,6 +154,11 @@ const CORE_PROVIDERS: Provider[] = [
     provide: TIMER_INDEX,
     inject: [ESFLOW_OPTIONS],
     useFactory: (options: ResolvedEsflowOptions) => options.timerIndex,
+  },
+  {
+    provide: COMMAND_QUEUE,
+    inject: [ESFLOW_OPTIONS],
+    useFactory: (options: ResolvedEsflowOptions) => options.commandQueue,
   },
   {
     provide: ESFLOW_FEATURES,

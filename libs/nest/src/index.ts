@@ -13,6 +13,7 @@ export type {
   ResolvedEsflowOptions,
 } from './esflow-module-options';
 export {
+  COMMAND_QUEUE,
   ESFLOW_OPTIONS,
   ESFLOW_RUNTIME,
   EVENT_STORE,
@@ -39,6 +40,7 @@ export type { BodyProblem } from './rest/http/body-shape';
 export { EsflowProjectorModule } from './projector/esflow-projector.module';
 export type { EsflowProjectorOptions } from './projector/esflow-projector.module';
 export { PROJECTOR_PROCESSORS, ProjectorService } from './projector/projector.service';
+export { EsflowCommandHandler } from './commands/command-handlers';
 export type { ProjectionRunStatus } from './projector/projector.service';
 export { configuredProjectionRunner, leaseOwner } from './projector/projection-runner-factory';
 export { createEsflowRuntime } from './runtime/esflow-runtime';

@@ -27,3 +27,5 @@ export const ESFLOW_RUNTIME = Symbol('ESFLOW_RUNTIME');
 export const ESFLOW_FEATURES = Symbol('ESFLOW_FEATURES');
 /** The due-timer index (`EsflowModuleOptions.timerIndex`, or one in memory). */
 export const TIMER_INDEX = Symbol('TIMER_INDEX');
+/** The queue of dispatched commands (`EsflowModuleOptions.commandQueue`, or one in memory). */
+export const COMMAND_QUEUE = Symbol('COMMAND_QUEUE');

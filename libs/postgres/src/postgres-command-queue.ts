@@ -124,6 +124,8 @@ export function createPostgresCommandQueue(
         CREATE INDEX IF NOT EXISTS esflow_commands_by_status ON ${commandsTable} (status, ${DISPATCH_ORDER});
         CREATE INDEX IF NOT EXISTS esflow_commands_by_instance
           ON ${commandsTable} (instance_id, ${DISPATCH_ORDER});
+        CREATE INDEX IF NOT EXISTS esflow_commands_by_incident
+          ON ${commandsTable} (incident_id) WHERE incident_id IS NOT NULL;
         CREATE TABLE IF NOT EXISTS ${checkpointTable} (
           id INTEGER PRIMARY KEY CHECK (id = 1),
           position TEXT NOT NULL
@@ -251,6 +253,8 @@ export function createPostgresCommandQueue(
         narrow((p) => `workflow = ${p}`, commandQuery.workflow);
       if (commandQuery.instanceId !== undefined)
         narrow((p) => `instance_id = ${p}`, commandQuery.instanceId);
+      if (commandQuery.incidentId !== undefined)
+        narrow((p) => `incident_id = ${p}`, commandQuery.incidentId);
       if (commandQuery.after !== undefined) {
         const after = parseCommandCursor(commandQuery.after);
         narrow(

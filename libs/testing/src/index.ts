@@ -12,6 +12,10 @@ export {
   Then,
   timerCancelled,
   timerFired,
+  commandCompleted,
+  commandFailed,
+  commandWithdrawn,
+  incidentRaised,
   timerScheduled,
   WorkflowSpecification,
   WorkflowSpecificationError,
@@ -20,6 +24,7 @@ export type {
   ExpectedRecord,
   RecordedFact,
   ScenarioResult,
+  SpecCommandResult,
   SpecEvent,
   WorkflowSpecificationOptions,
 } from './workflow-specification';

@@ -92,6 +92,32 @@ export function timerFired(data?: Readonly<Record<string, unknown>>): ExpectedRe
   return { type: FrameworkEvent.TimerFired, ...(data ? { data } : {}) };
 }
 
+/** Expects a `CommandCompleted` fact (with at least these fields, e.g. `{ attempts: 1 }`). */
+export function commandCompleted(data?: Readonly<Record<string, unknown>>): ExpectedRecord {
+  return { type: FrameworkEvent.CommandCompleted, ...(data ? { data } : {}) };
+}
+
+/** Expects a `CommandFailed` fact: an invoked command's final error went to its `onError`. */
+export function commandFailed(data?: Readonly<Record<string, unknown>>): ExpectedRecord {
+  return { type: FrameworkEvent.CommandFailed, ...(data ? { data } : {}) };
+}
+
+/** Expects a `CommandWithdrawn` fact: the state that invoked a command was left first. */
+export function commandWithdrawn(data?: Readonly<Record<string, unknown>>): ExpectedRecord {
+  return { type: FrameworkEvent.CommandWithdrawn, ...(data ? { data } : {}) };
+}
+
+/** Expects an `IncidentRaised` fact: a command failed for good and waits for an operator. */
+export function incidentRaised(data?: Readonly<Record<string, unknown>>): ExpectedRecord {
+  return { type: FrameworkEvent.IncidentRaised, ...(data ? { data } : {}) };
+}
+
+/** What a command under test comes to: its reply event (emitted), its output (invoked), or neither. */
+export interface SpecCommandResult {
+  readonly reply?: SpecEvent;
+  readonly output?: unknown;
+}
+
 /** Options of {@link WorkflowSpecification.for}. */
 export interface WorkflowSpecificationOptions {
   /** Which of the feature's workflows (by name); needed when it has several. */
@@ -113,11 +139,15 @@ type Outcome =
  * the scenario records is exactly what production would record.
  *
  * ```ts
- * const spec = WorkflowSpecification.for(kycOnboardingFeature);
+ * const spec = await WorkflowSpecification.for(orderFulfillmentFeature);
  * await spec
- *   .given(userCreated)
- *   .when({ type: 'KYCCompleted', checkId: 'k-1' })
- *   .then([{ type: 'KYCCompleted' }, dispatched('CreateAccount', { userId: 'u-1' })]);
+ *   .given(orderPlaced, { type: 'PaymentReceived', paymentId: 'p-1', amountCents: 4999 })
+ *   .when({ type: 'GoodsUnavailable', sku: 'SKU-1' })
+ *   .then([{ type: 'GoodsUnavailable' }, dispatched('RefundPayment', { paymentId: 'p-1' })]);
+ * await spec
+ *   .given(orderPlaced, paid, unavailable)
+ *   .whenCommandCompletes('RefundPayment', { reply: { type: 'PaymentRefunded', refundId: 'r-1' } })
+ *   .then([{ type: 'PaymentRefunded' }, commandCompleted(), completed('cancelled')]);
  * ```
  * Each scenario runs on an instance of its own, so scenarios of one specification never see
  * each other. Assertions throw {@link WorkflowSpecificationError}, which every test runner
@@ -172,7 +202,9 @@ export class WorkflowSpecification {
     when:
       | { readonly start: Readonly<Record<string, unknown>> }
       | { readonly event: SpecEvent }
-      | { readonly timer: string | undefined },
+      | { readonly timer: string | undefined }
+      | { readonly completes: string; readonly result: SpecCommandResult }
+      | { readonly fails: string; readonly error: string },
   ): Promise<Outcome> {
     const { engine } = this.runtime;
     const workflow = this.definition.name;
@@ -197,7 +229,9 @@ export class WorkflowSpecification {
               type: when.event.type,
               payload: withoutType(when.event),
             })
-          : await this.fireTimer(id, when.timer);
+          : 'timer' in when
+            ? await this.fireTimer(id, when.timer)
+            : await this.settleCommand(id, when);
     if (!result.ok) return { ok: false, rejection: result.rejection };
     const appended = (await this.store.readStream(streamNameOf(workflow, id))).slice(before);
     const recorded = await Promise.all(
@@ -217,6 +251,42 @@ export class WorkflowSpecification {
       }),
     );
     return { ok: true, recorded, instance: result.value.instance };
+  }
+
+  /**
+   * Completes (with its reply or output) or fails for good (after its last attempt) the
+   * instance's one command in flight of `commandType`, as the dispatcher or a worker would.
+   */
+  private async settleCommand(
+    id: string,
+    when:
+      | { readonly completes: string; readonly result: SpecCommandResult }
+      | { readonly fails: string; readonly error: string },
+  ) {
+    const { engine } = this.runtime;
+    const workflow = this.definition.name;
+    const commandType = 'completes' in when ? when.completes : when.fails;
+    const current = await engine.queries.get(workflow, id);
+    if (!current.ok) throw givenFailed('the instance', current.rejection);
+    const inFlight = current.value.inFlightCommands.filter((c) => c.commandType === commandType);
+    if (inFlight.length !== 1)
+      throw new WorkflowSpecificationError(
+        `when: expected one ${commandType} in flight, the instance has ${
+          current.value.inFlightCommands.map((c) => c.commandType).join(', ') || 'none'
+        }`,
+      );
+    const { commandId } = inFlight[0]!;
+    if ('fails' in when)
+      return engine.commands.fail({ workflow, id, commandId, attempts: 1, error: when.error });
+    const { reply, output } = when.result;
+    return engine.commands.complete({
+      workflow,
+      id,
+      commandId,
+      attempts: 1,
+      ...(reply ? { reply: { type: reply.type, payload: withoutType(reply) } } : {}),
+      ...(output === undefined ? {} : { output }),
+    });
   }
 
   /**
@@ -281,6 +351,23 @@ export class Scenario {
    */
   whenTimerFires(which?: string): Then {
     return new Then(() => this.spec.run(this.given, { timer: which }));
+  }
+
+  /**
+   * The instance's one command of `commandType` in flight completes, with `result`: the reply
+   * event of an emitted command (`{ reply: { type: 'PaymentRefunded', refundId } }`), the output
+   * of an invoked actor (`{ output: { passed: true } }`), or neither.
+   */
+  whenCommandCompletes(commandType: string, result: SpecCommandResult = {}): Then {
+    return new Then(() => this.spec.run(this.given, { completes: commandType, result }));
+  }
+
+  /**
+   * The instance's one command of `commandType` in flight fails for good (its last attempt):
+   * an invoked actor's error reaches its `onError`, any other failure raises an incident.
+   */
+  whenCommandFails(commandType: string, error: string): Then {
+    return new Then(() => this.spec.run(this.given, { fails: commandType, error }));
   }
 }
 

@@ -1,12 +1,20 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { EVENT_STORE, TIMER_INDEX, WORKFLOW_ENGINE } from '@esflow/nest';
-import { EventStore, TIMER_STATUSES, TimerIndex, WorkflowEngine } from '@esflow/core';
+import { COMMAND_QUEUE, EVENT_STORE, TIMER_INDEX, WORKFLOW_ENGINE } from '@esflow/nest';
+import {
+  COMMAND_STATUSES,
+  CommandQueue,
+  EventStore,
+  TIMER_STATUSES,
+  TimerIndex,
+  WorkflowEngine,
+} from '@esflow/core';
 
 /**
  * Prometheus metrics: process defaults, the instance cache, the store's group-commit counters,
- * and the timers by status (from the timer index).
+ * the timers by status (from the timer index), and the commands by status and the open
+ * incidents (from the command queue).
  */
 @ApiTags('operations')
 @Controller('metrics')
@@ -17,6 +25,7 @@ export class MetricsController {
     @Inject(EVENT_STORE) store: EventStore,
     @Inject(WORKFLOW_ENGINE) engine: WorkflowEngine,
     @Inject(TIMER_INDEX) timers: TimerIndex,
+    @Inject(COMMAND_QUEUE) commands: CommandQueue,
   ) {
     collectDefaultMetrics({ register: this.registry });
     const registry = this.registry;
@@ -47,6 +56,24 @@ export class MetricsController {
       async collect() {
         const counts = await timers.counts();
         for (const status of TIMER_STATUSES) this.set({ status }, counts[status]);
+      },
+    });
+    new Gauge({
+      name: 'esflow_commands',
+      help: 'Commands in the command queue by status: pending, leased, completed, incident, resolved, failed, withdrawn',
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const counts = await commands.counts();
+        for (const status of COMMAND_STATUSES) this.set({ status }, counts[status]);
+      },
+    });
+    new Gauge({
+      name: 'esflow_incidents_open',
+      help: 'Commands that failed for good and wait for an operator (retry or resolve)',
+      registers: [registry],
+      async collect() {
+        this.set((await commands.counts()).incident);
       },
     });
     const stats = store.stats?.bind(store);

@@ -3,9 +3,12 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 import { ProjectorService } from '@esflow/nest';
 
 /**
- * Prometheus metrics of the projector: process defaults and the timer service's work — timers
+ * Prometheus metrics of the projector: process defaults; the timer service's work — timers
  * indexed by what happened to them (scheduled, fired, cancelled, superseded), fire attempts by
- * outcome, failed attempts, and how late the fired ones were.
+ * outcome, failed attempts, and how late the fired ones were; and the command dispatcher's —
+ * command facts indexed (dispatched, completed, retried, incidents...), in-process attempts by
+ * command type and outcome, and how long the handlers took. Labels are bounded: command types
+ * and outcomes, never ids.
  */
 @Controller('metrics')
 export class ProjectorMetricsController {
@@ -45,6 +48,36 @@ export class ProjectorMetricsController {
         if (latenessMs !== null) lateness.observe(latenessMs / 1000);
       },
       failed: () => failures.inc(),
+    });
+    this.observeCommands(projector, registers);
+  }
+
+  private observeCommands(projector: ProjectorService, registers: Registry[]): void {
+    const indexed = new Counter({
+      name: 'esflow_commands_indexed_total',
+      help: 'Command facts the dispatcher indexed: dispatched, completed, failed (error delivered), withdrawn, incident, retried (by an operator), resolved (by hand)',
+      labelNames: ['change'],
+      registers,
+    });
+    const attempts = new Counter({
+      name: 'esflow_command_attempts_total',
+      help: 'In-process handler attempts by command type and outcome: completed, retrying (failed, tried again after a back-off), gaveUp (the last one failed: error delivered or incident)',
+      labelNames: ['command_type', 'outcome'],
+      registers,
+    });
+    const duration = new Histogram({
+      name: 'esflow_command_handler_duration_seconds',
+      help: 'How long each in-process handler attempt took, by command type',
+      labelNames: ['command_type'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    projector.observeCommands({
+      indexed: (change) => indexed.inc({ change: change.kind }),
+      attempted: (command, outcome, durationMs) => {
+        attempts.inc({ command_type: command.commandType, outcome });
+        duration.observe({ command_type: command.commandType }, durationMs / 1000);
+      },
     });
   }
 

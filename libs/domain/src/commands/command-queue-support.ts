@@ -268,10 +268,18 @@ function changedCommand(
       commandColumnsOf(change.command); // checked even when the command is queued already
       return command ?? change.command;
     case 'completed':
-    case 'resolved': {
-      const status = change.kind === 'completed' ? CommandStatus.Completed : CommandStatus.Resolved;
+    case 'resolved':
+    case 'failed':
+    case 'withdrawn': {
+      const status = SETTLED_BY[change.kind];
       if (!command || command.status === status) return command;
-      return { ...command, status, leaseOwner: null, leaseUntil: null };
+      return {
+        ...command,
+        status,
+        leaseOwner: null,
+        leaseUntil: null,
+        ...(change.kind === 'failed' ? { lastError: change.error } : {}),
+      };
     }
     case 'incident':
       if (!command || isSettled(command)) return command;
@@ -291,13 +299,21 @@ function changedCommand(
         status: CommandStatus.Pending,
         availableAt: change.availableAt,
         attempts: 0,
-        incidentId: null,
       };
   }
 }
 
-const isSettled = (command: QueuedCommand) =>
-  command.status === CommandStatus.Completed || command.status === CommandStatus.Resolved;
+/** The status each settling change leaves a command in. */
+const SETTLED_BY = {
+  completed: CommandStatus.Completed,
+  resolved: CommandStatus.Resolved,
+  failed: CommandStatus.Failed,
+  withdrawn: CommandStatus.Withdrawn,
+} as const;
+
+const SETTLED: ReadonlySet<CommandStatus> = new Set(Object.values(SETTLED_BY));
+
+const isSettled = (command: QueuedCommand) => SETTLED.has(command.status);
 
 /**
  * Whether `lease` may take the command a row stores: one of its types, and pending and available,

@@ -9,7 +9,11 @@ import { GlobalPosition } from '../event-store/event-store.port';
  * - `completed`: its completion (with or without a reply) is recorded in the instance's stream;
  * - `incident`: it failed for good (its last retry, or a worker said it cannot succeed); an
  *   operator retries it (back to `pending`) or resolves it by hand (`resolved`);
- * - `resolved`: an operator recorded a manual resolution of its incident.
+ * - `resolved`: an operator recorded a manual resolution of its incident;
+ * - `failed`: it failed for good and its error was delivered to the machine (an invoked actor's
+ *   `onError`), recorded as `CommandFailed`;
+ * - `withdrawn`: the instance no longer wants it (the state that invoked it was left first),
+ *   recorded as `CommandWithdrawn`; a worker still holding it may finish, and is told so.
  */
 export const CommandStatus = {
   Pending: 'pending',
@@ -17,6 +21,8 @@ export const CommandStatus = {
   Completed: 'completed',
   Incident: 'incident',
   Resolved: 'resolved',
+  Failed: 'failed',
+  Withdrawn: 'withdrawn',
 } as const;
 export type CommandStatus = (typeof CommandStatus)[keyof typeof CommandStatus];
 
@@ -52,8 +58,10 @@ export interface QueuedCommand {
   /** The error of the last failed attempt (a release or an incident); kept until the next one. */
   readonly lastError: string | null;
   /**
-   * Incident: its id (as the instance's `IncidentRaised` names it); kept when it is then resolved
-   * (or completed), null again once it is retried.
+   * Its last incident's id (as the instance's `IncidentRaised` names it), null before the first:
+   * the open one while `incident`, and kept once it is closed (retried, resolved or completed),
+   * so that the incident's command is found by it (`CommandQuery.incidentId`) until the next
+   * incident replaces it.
    */
   readonly incidentId: string | null;
 }
@@ -62,6 +70,8 @@ export interface QueuedCommand {
 export type CommandChange =
   | { readonly kind: 'dispatched'; readonly command: QueuedCommand }
   | { readonly kind: 'completed'; readonly commandId: string }
+  | { readonly kind: 'failed'; readonly commandId: string; readonly error: string }
+  | { readonly kind: 'withdrawn'; readonly commandId: string }
   | {
       readonly kind: 'incident';
       readonly commandId: string;
@@ -90,6 +100,11 @@ export interface CommandQuery {
   readonly commandType?: string;
   readonly workflow?: string;
   readonly instanceId?: string;
+  /**
+   * Only the command whose `incidentId` is this: the command of that incident, open or closed
+   * (retried, resolved, completed), unless a later incident of the command replaced it.
+   */
+  readonly incidentId?: string;
   /** The `next` of the previous page. */
   readonly after?: string;
   readonly limit: number;
@@ -115,11 +130,12 @@ export interface CommandQueue {
   /**
    * Applies `changes` in order and records `checkpoint`, atomically: after a crash either all of
    * them and the checkpoint are there, or none. `dispatched` for a command already queued leaves
-   * it as it is; `completed` and `resolved` settle it whatever its state (a settled one too: the
-   * later fact wins; its lease, if any, ends); `incident` marks a command that is not settled
+   * it as it is; `completed`, `resolved`, `failed` and `withdrawn` settle it whatever its state (a
+   * settled one too: the later fact wins; its lease, if any, ends; `failed` keeps its error as
+   * the last error); `incident` marks a command that is not settled
    * (pending, leased, or an incident already, whose id and error it then replaces), ending its
    * lease; `retried` makes an incident pending again at `availableAt` (attempts start again from
-   * 0) and leaves a command in any other status as it is. A change for an unknown command is
+   * 0; its incident id is kept) and leaves a command in any other status as it is. A change for an unknown command is
    * ignored. A change that cannot be stored (a time that is not an ISO-8601 instant with its
    * zone, an unknown status) fails the whole call with an INTERNAL error, changing nothing.
    */

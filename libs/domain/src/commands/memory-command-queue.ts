@@ -82,6 +82,7 @@ export function createMemoryCommandQueue(): CommandQueue {
           (query.commandType === undefined || row.command_type === query.commandType) &&
           (query.workflow === undefined || row.workflow === query.workflow) &&
           (query.instanceId === undefined || row.instance_id === query.instanceId) &&
+          (query.incidentId === undefined || row.incident_id === query.incidentId) &&
           (after === undefined || compareCommandDispatch(commandRowKey(row), after) > 0),
       );
       return commandPageOf(matching, query.limit);

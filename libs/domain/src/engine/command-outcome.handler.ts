@@ -4,6 +4,7 @@ import { ok, reject, Result } from '../errors/rejection';
 import { EventCategory } from '../workflow/event-metadata';
 import {
   CommandCompletedPayload,
+  CommandFailedPayload,
   FrameworkEvent,
   IncidentRaisedPayload,
   IncidentResolution,
@@ -16,6 +17,7 @@ import {
   machineEvent,
   viewOf,
 } from '../workflow/instance-state';
+import { InFlightCommand, invokeDoneEvent, invokeErrorEvent } from '../workflow/instance-commands';
 import { EngineContext, loadInstance, onInstance, prefixIssues } from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
@@ -32,7 +34,10 @@ export interface CompleteCommand {
   readonly commandId: string;
   /** How many attempts it took (1 when the first one succeeded). */
   readonly attempts: number;
+  /** An emitted command's reply event, if it has one. */
   readonly reply?: CommandReply;
+  /** An invoked actor's output (JSON), when its invoke declares an output record. */
+  readonly output?: unknown;
 }
 
 /** Records that command `commandId` of instance `id` failed for good, after `attempts`. */
@@ -71,8 +76,28 @@ export type CommandOutcome =
       readonly instance: InstanceView;
       readonly revision: number;
       readonly replyAccepted: boolean;
+      readonly settledAs: CommandSettlement;
     }
   | { readonly outcome: 'replayed' | 'notInFlight'; readonly instance: InstanceView };
+
+/**
+ * What a recorded outcome did to the command: `completed` (with its reply or output),
+ * `errorDelivered` (an invoked command's final error went to the machine's `onError`: settled),
+ * `incident` (it waits for an operator), or `resolved` (an operator's decision on an incident).
+ */
+export type CommandSettlement = 'completed' | 'errorDelivered' | 'incident' | 'resolved';
+
+/** A completion as planned before the machine sees it. */
+interface PlannedCompletion {
+  /** The event the transition's facts are caused by (the reply), when it is not the completion. */
+  readonly cause?: PlannedEvent;
+  /** Events recorded before `CommandCompleted` (the reply). */
+  readonly before: readonly PlannedEvent[];
+  /** What the machine receives: the reply, or the invoke's done event; none without a reply. */
+  readonly event?: { readonly type: string };
+  readonly replyType: string | null;
+  readonly outputJson: string | null;
+}
 
 /**
  * What comes back from the services that carry out an instance's commands — completions with
@@ -86,91 +111,218 @@ export class CommandOutcomeHandler {
   constructor(private readonly engine: EngineContext) {}
 
   /**
-   * Records a completion: the reply event first (validated against its schema, caused by the
-   * command id; delivered to the machine if its state accepts it), then `CommandCompleted`, then
-   * the facts of the reply's transition, in one append.
+   * Records a completion. An emitted command's reply event comes first (validated against its
+   * schema, caused by the command id; delivered to the machine if its state accepts it), then
+   * `CommandCompleted`, then the facts of the reply's transition, in one append. An invoked
+   * actor's command has no reply: its `output` (validated against the invoke's output record)
+   * is recorded in `CommandCompleted`, which delivers it as `xstate.done.actor.<invokeId>`.
    */
   complete(command: CompleteCommand): Promise<Result<CommandOutcome>> {
     return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
       const state = await loadInstance(this.engine, command.workflow, command.id);
       if (!state.ok) return state;
       const current = state.value;
-      const { definition } = current;
-      const { ids, clock } = this.engine;
+      const { ids } = this.engine;
       const completedId = ids.deterministic(`${streamName}/command/${command.commandId}/completed`);
       if (current.requestRevisions.has(completedId))
         return ok({ outcome: 'replayed', instance: viewOf(current) });
       const inFlight = current.commands.inFlight.get(command.commandId);
       if (!inFlight) return ok({ outcome: 'notInFlight', instance: viewOf(current) });
-
-      const reply = command.reply;
-      if (reply) {
-        if (!definition.inputEvents.includes(reply.type))
-          return reject({
-            code: ErrorCode.UnknownEventType,
-            message: `${definition.name} v${definition.version} has no event ${reply.type} to take as the reply of ${inFlight.commandType}`,
-            eventType: reply.type,
-            knownTypes: definition.inputEvents,
-          });
-        const issues = this.engine.codec.validate(
-          schemaNameOf(definition, reply.type),
-          reply.payload,
-        );
-        if (issues.length > 0)
-          return reject({
-            code: ErrorCode.SchemaValidationFailed,
-            message: `the reply does not match the schema of ${reply.type}`,
-            errors: prefixIssues('reply.payload', issues),
-          });
-      }
-      const event = reply && machineEvent(reply.type, reply.payload);
+      const planned =
+        inFlight.invokeId === null
+          ? this.planReply(current, streamName, command, inFlight)
+          : this.planOutput(current, command, inFlight, inFlight.invokeId);
+      if (!planned.ok) return planned;
+      const { cause, before, event, replyType, outputJson } = planned.value;
       const accepted = event !== undefined && current.snapshot.can(event);
       const [nextSnapshot, actions] = accepted
-        ? transition(definition.machine, current.snapshot, event)
+        ? transition(current.definition.machine, current.snapshot, event)
         : [current.snapshot, []];
-      const completed: PlannedEvent = this.fact(
-        current,
-        completedId,
-        FrameworkEvent.CommandCompleted,
-        {
-          commandId: command.commandId,
-          commandType: inFlight.commandType,
-          attempts: command.attempts,
-          replyType: reply?.type ?? null,
-          replyAccepted: reply ? accepted : true,
-        } satisfies CommandCompletedPayload,
-      );
-      const replyEvent: PlannedEvent | undefined = reply && {
-        eventId: ids.deterministic(`${streamName}/command/${command.commandId}/reply`),
-        type: reply.type,
-        schemaName: schemaNameOf(definition, reply.type),
-        category: EventCategory.Workflow,
-        payload: reply.payload,
-      };
-      const cause = replyEvent ?? completed;
+      const completed = this.fact(current, completedId, FrameworkEvent.CommandCompleted, {
+        commandId: command.commandId,
+        commandType: inFlight.commandType,
+        attempts: command.attempts,
+        replyType,
+        replyAccepted: event ? accepted : true,
+        outputJson,
+      } satisfies CommandCompletedPayload);
       const facts = accepted
-        ? planFacts({
-            definition,
-            causeEventId: cause.eventId,
-            causeType: reply!.type,
-            causeRevision: current.revision + 1,
-            before: current.snapshot,
-            after: nextSnapshot,
-            actions,
-            pendingTimers: current.pendingTimers,
-            now: clock.now(),
-            deriveId: (name) => ids.deterministic(name),
-          })
+        ? this.planFactsOf(current, cause ?? completed, event.type, nextSnapshot, actions, inFlight)
         : [];
-      const events = replyEvent ? [replyEvent, completed, ...facts] : [completed];
+      const events = [...before, completed, ...facts];
       return this.append(
         current,
         streamName,
         command.commandId,
         events,
         nextSnapshot,
-        accepted || !reply,
+        accepted || !event,
       );
+    });
+  }
+
+  /**
+   * The last attempt of a command in flight failed for good. An invoked actor's command whose
+   * state has `onError` for it gets `CommandFailed`, which delivers the error as
+   * `xstate.error.actor.<invokeId>` (with the facts of that transition); any other gets an
+   * incident, as {@link raiseIncident}. `settledAs` says which.
+   */
+  fail(command: RaiseIncident): Promise<Result<CommandOutcome>> {
+    return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
+      const state = await loadInstance(this.engine, command.workflow, command.id);
+      if (!state.ok) return state;
+      const current = state.value;
+      const failedId = this.engine.ids.deterministic(
+        `${streamName}/command/${command.commandId}/failed`,
+      );
+      if (current.requestRevisions.has(failedId))
+        return ok({ outcome: 'replayed', instance: viewOf(current) });
+      const inFlight = current.commands.inFlight.get(command.commandId);
+      if (!inFlight || inFlight.incidentId !== null)
+        return ok({ outcome: 'notInFlight', instance: viewOf(current) });
+      const event =
+        inFlight.invokeId === null ? undefined : invokeErrorEvent(inFlight.invokeId, command.error);
+      if (!event || !current.snapshot.can(event))
+        return this.recordIncident(current, streamName, command, inFlight);
+      const failed = this.fact(current, failedId, FrameworkEvent.CommandFailed, {
+        commandId: command.commandId,
+        commandType: inFlight.commandType,
+        invokeId: inFlight.invokeId!,
+        attempts: command.attempts,
+        error: command.error,
+      } satisfies CommandFailedPayload);
+      const [nextSnapshot, actions] = transition(
+        current.definition.machine,
+        current.snapshot,
+        event,
+      );
+      const facts = this.planFactsOf(current, failed, event.type, nextSnapshot, actions, inFlight);
+      return this.append(
+        current,
+        streamName,
+        command.commandId,
+        [failed, ...facts],
+        nextSnapshot,
+        true,
+        'errorDelivered',
+      );
+    });
+  }
+
+  /** An emitted command's reply: a workflow event of its own, checked against its schema. */
+  private planReply(
+    current: InstanceState,
+    streamName: string,
+    command: CompleteCommand,
+    inFlight: InFlightCommand,
+  ): Result<PlannedCompletion> {
+    const { definition } = current;
+    if (command.output !== undefined)
+      return reject({
+        code: ErrorCode.SchemaValidationFailed,
+        message: `${inFlight.commandType} is an emitted command: it completes with a reply event, not an output`,
+        errors: [{ path: 'output', message: 'is only for the command of an invoked actor' }],
+      });
+    const reply = command.reply;
+    if (!reply) return ok({ before: [], replyType: null, outputJson: null });
+    if (!definition.inputEvents.includes(reply.type))
+      return reject({
+        code: ErrorCode.UnknownEventType,
+        message: `${definition.name} v${definition.version} has no event ${reply.type} to take as the reply of ${inFlight.commandType}`,
+        eventType: reply.type,
+        knownTypes: definition.inputEvents,
+      });
+    const issues = this.engine.codec.validate(schemaNameOf(definition, reply.type), reply.payload);
+    if (issues.length > 0)
+      return reject({
+        code: ErrorCode.SchemaValidationFailed,
+        message: `the reply does not match the schema of ${reply.type}`,
+        errors: prefixIssues('reply.payload', issues),
+      });
+    const replyEvent: PlannedEvent = {
+      eventId: this.engine.ids.deterministic(`${streamName}/command/${command.commandId}/reply`),
+      type: reply.type,
+      schemaName: schemaNameOf(definition, reply.type),
+      category: EventCategory.Workflow,
+      payload: reply.payload,
+    };
+    return ok({
+      cause: replyEvent,
+      before: [replyEvent],
+      event: machineEvent(reply.type, reply.payload),
+      replyType: reply.type,
+      outputJson: null,
+    });
+  }
+
+  /** An invoked actor's output, checked against the invoke's output record when it declares one. */
+  private planOutput(
+    current: InstanceState,
+    command: CompleteCommand,
+    inFlight: InFlightCommand,
+    invokeId: string,
+  ): Result<PlannedCompletion> {
+    const { definition } = current;
+    if (command.reply !== undefined)
+      return reject({
+        code: ErrorCode.SchemaValidationFailed,
+        message: `${inFlight.commandType} is the command of invoke ${invokeId}: it completes with an output, not a reply event`,
+        errors: [{ path: 'reply', message: 'is only for an emitted command' }],
+      });
+    const declared = Object.values(definition.invokes).find(
+      (invoked) => invoked.command === inFlight.commandType,
+    )?.output;
+    if (declared === undefined && command.output !== undefined)
+      return reject({
+        code: ErrorCode.SchemaValidationFailed,
+        message: `invoke ${invokeId} (${inFlight.commandType}) of ${definition.name} v${definition.version} declares no output`,
+        errors: [
+          { path: 'output', message: 'must be absent: the invoke declares no output record' },
+        ],
+      });
+    if (declared !== undefined) {
+      const issues = this.engine.codec.validate(
+        `${definition.schemaNamespace}.${declared}`,
+        command.output ?? null,
+      );
+      if (issues.length > 0)
+        return reject({
+          code: ErrorCode.SchemaValidationFailed,
+          message: `the output does not match the schema of ${declared}`,
+          errors: prefixIssues('output', issues),
+        });
+    }
+    return ok({
+      before: [],
+      event: invokeDoneEvent(invokeId, command.output),
+      replyType: null,
+      outputJson: command.output === undefined ? null : JSON.stringify(command.output),
+    });
+  }
+
+  /** The facts of a transition a command outcome caused; the command itself is not withdrawn. */
+  private planFactsOf(
+    current: InstanceState,
+    cause: PlannedEvent,
+    causeType: string,
+    nextSnapshot: InstanceState['snapshot'],
+    actions: readonly { type: string; params?: unknown }[],
+    settling: InFlightCommand,
+  ): PlannedEvent[] {
+    const inFlightCommands = new Map(current.commands.inFlight);
+    inFlightCommands.delete(settling.commandId);
+    return planFacts({
+      definition: current.definition,
+      causeEventId: cause.eventId,
+      causeType,
+      causeRevision: current.revision + 1,
+      before: current.snapshot,
+      after: nextSnapshot,
+      actions,
+      pendingTimers: current.pendingTimers,
+      inFlightCommands,
+      now: this.engine.clock.now(),
+      deriveId: (name) => this.engine.ids.deterministic(name),
     });
   }
 
@@ -183,18 +335,35 @@ export class CommandOutcomeHandler {
       const inFlight = current.commands.inFlight.get(command.commandId);
       if (!inFlight || inFlight.incidentId !== null)
         return ok({ outcome: 'notInFlight', instance: viewOf(current) });
-      const incidentId = this.engine.ids.deterministic(
-        `${streamName}/command/${command.commandId}/incident/${inFlight.incidents}`,
-      );
-      const raised = this.fact(current, incidentId, FrameworkEvent.IncidentRaised, {
-        incidentId,
-        commandId: command.commandId,
-        commandType: inFlight.commandType,
-        attempts: command.attempts,
-        error: command.error,
-      } satisfies IncidentRaisedPayload);
-      return this.append(current, streamName, command.commandId, [raised], current.snapshot, true);
+      return this.recordIncident(current, streamName, command, inFlight);
     });
+  }
+
+  private recordIncident(
+    current: InstanceState,
+    streamName: string,
+    command: RaiseIncident,
+    inFlight: InFlightCommand,
+  ): Promise<Result<CommandOutcome>> {
+    const incidentId = this.engine.ids.deterministic(
+      `${streamName}/command/${command.commandId}/incident/${inFlight.incidents}`,
+    );
+    const raised = this.fact(current, incidentId, FrameworkEvent.IncidentRaised, {
+      incidentId,
+      commandId: command.commandId,
+      commandType: inFlight.commandType,
+      attempts: command.attempts,
+      error: command.error,
+    } satisfies IncidentRaisedPayload);
+    return this.append(
+      current,
+      streamName,
+      command.commandId,
+      [raised],
+      current.snapshot,
+      true,
+      'incident',
+    );
   }
 
   /** Records an operator's resolution of an open incident. */
@@ -224,6 +393,7 @@ export class CommandOutcomeHandler {
         [resolved],
         current.snapshot,
         true,
+        'resolved',
       );
     });
   }
@@ -250,6 +420,7 @@ export class CommandOutcomeHandler {
     events: readonly PlannedEvent[],
     nextSnapshot: InstanceState['snapshot'],
     replyAccepted: boolean,
+    settledAs: CommandSettlement = 'completed',
   ): Promise<Result<CommandOutcome>> {
     const { instances, recorder } = this.engine;
     const recorded = await recorder.record(
@@ -295,6 +466,7 @@ export class CommandOutcomeHandler {
       instance: viewOf(settled),
       revision: appended.nextExpectedRevision,
       replyAccepted,
+      settledAs,
     });
   }
 }

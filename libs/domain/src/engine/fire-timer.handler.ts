@@ -98,6 +98,7 @@ export class FireTimerHandler {
       after: nextSnapshot,
       actions,
       pendingTimers,
+      inFlightCommands: state.commands.inFlight,
       now,
       deriveId: (name) => ids.deterministic(name),
     });

@@ -3,6 +3,7 @@ import { EventCategory } from '../workflow/event-metadata';
 import { FRAMEWORK_NAMESPACE, FrameworkEvent } from '../workflow/framework-events';
 import { InstanceState, machineEvent, statusOf } from '../workflow/instance-state';
 import { PendingTimer } from '../workflow/instance-timers';
+import { InFlightCommand } from '../workflow/instance-commands';
 import { WorkflowDefinition } from '../workflow/workflow-definition';
 import type { AnyMachineSnapshot } from 'xstate';
 
@@ -51,9 +52,21 @@ export interface FactContext {
   readonly actions: readonly { type: string; params?: unknown }[];
   /** The instance's pending timers before the transition (without a timer firing now). */
   readonly pendingTimers: ReadonlyMap<string, PendingTimer>;
+  /**
+   * The instance's commands in flight before the transition, without one completing now: an
+   * invoked one whose state the transition leaves is withdrawn.
+   */
+  readonly inFlightCommands?: ReadonlyMap<string, InFlightCommand>;
   /** The transition's time: a delay counts from it. */
   readonly now: Date;
   readonly deriveId: (name: string) => string;
+}
+
+/** The params of XState's `xstate.spawnChild` action, as the pure `transition()` returns them. */
+interface SpawnedChild {
+  readonly id?: string;
+  readonly src?: unknown;
+  readonly input?: unknown;
 }
 
 interface DelayedRaise {
@@ -66,7 +79,9 @@ interface DelayedRaise {
  * Facts a transition produces, in the order of its actions: a `TimerScheduled` per delayed
  * event (`after`, or `raise` with a delay), a `TimerCancelled` per pending timer whose state
  * the transition left (XState cancels it by its send id), a `CommandDispatched` per command
- * the machine emitted, and a `WorkflowCompleted` when it reached a final state. Timer and
+ * the machine emitted or actor it invoked by a declared name (`invokes`), a `CommandWithdrawn`
+ * per invoked command in flight whose state the transition left (XState stops its actor), and a
+ * `WorkflowCompleted` when it reached a final state. Timer and
  * command ids are derived from the cause's event id, so a receiver can deduplicate however
  * often a command is delivered, and a state entered again gets timers of its own.
  */
@@ -74,6 +89,7 @@ export function planFacts(context: FactContext): PlannedEvent[] {
   const { definition, causeEventId, deriveId } = context;
   const facts: PlannedEvent[] = [];
   const pending = new Map(context.pendingTimers);
+  const inFlight = [...(context.inFlightCommands?.values() ?? [])];
   const framework = (type: FrameworkEvent, payload: Record<string, unknown>): PlannedEvent => ({
     eventId: deriveId(`${causeEventId}/fact/${facts.length}`),
     type,
@@ -121,8 +137,33 @@ export function planFacts(context: FactContext): PlannedEvent[] {
           commandId: deriveId(`${causeEventId}/command/${facts.length}`),
           commandType,
           payloadJson: JSON.stringify(fields),
+          invokeId: null,
         }),
       );
+    } else if (action.type === 'xstate.spawnChild') {
+      const spawned = action.params as SpawnedChild | undefined;
+      const invoked =
+        typeof spawned?.src === 'string' ? definition.invokes[spawned.src] : undefined;
+      if (!invoked || spawned?.id === undefined) continue;
+      facts.push(
+        framework(FrameworkEvent.CommandDispatched, {
+          commandId: deriveId(`${causeEventId}/command/${facts.length}`),
+          commandType: invoked.command,
+          payloadJson: JSON.stringify(spawned.input ?? {}),
+          invokeId: spawned.id,
+        }),
+      );
+    } else if (action.type === 'xstate.stopChild') {
+      const stopped = (action.params as { id?: unknown } | undefined)?.id;
+      for (const command of inFlight.filter((c) => c.invokeId !== null && c.invokeId === stopped))
+        facts.push(
+          framework(FrameworkEvent.CommandWithdrawn, {
+            commandId: command.commandId,
+            commandType: command.commandType,
+            withdrawnByEventType: context.causeType,
+            withdrawnByRevision: context.causeRevision,
+          }),
+        );
     }
   }
   if (context.after.status === 'done' && context.before?.status !== 'done') {
@@ -167,6 +208,7 @@ export function planTransition(
     after: nextSnapshot,
     actions,
     pendingTimers: state.pendingTimers,
+    inFlightCommands: state.commands.inFlight,
     now,
     deriveId,
   });

@@ -33,6 +33,14 @@ export const ErrorCode = {
   ProjectionRequestPending: 'PROJECTION_REQUEST_PENDING',
   /** A rebuild was asked for again moments after the last one finished. */
   RebuildTooSoon: 'REBUILD_TOO_SOON',
+  /** The command queue knows no command of that id. */
+  CommandNotFound: 'COMMAND_NOT_FOUND',
+  /** The command is not in flight any more: completed, failed, withdrawn or resolved otherwise. */
+  CommandNotInFlight: 'COMMAND_NOT_IN_FLIGHT',
+  /** The worker does not hold the command's lease (never did, or another worker took it). */
+  LeaseNotHeld: 'LEASE_NOT_HELD',
+  /** No command has an incident of that id (never raised, or replaced by a later one). */
+  IncidentNotFound: 'INCIDENT_NOT_FOUND',
   // Infrastructure and programming faults
   AppendPartiallyDuplicated: 'APPEND_PARTIALLY_DUPLICATED',
   StoreUnavailable: 'STORE_UNAVAILABLE',

@@ -1,22 +1,13 @@
 import { PayloadCodec } from '../codec/payload-codec.port';
 import { AllStreamFilter, EventStore, RecordedEvent } from '../event-store/event-store.port';
-import { formatPosition } from '../event-store/position';
 import type { FireTimerOutcome } from '../engine/fire-timer.handler';
 import type { WorkflowEngine } from '../engine/workflow-engine';
-import { ErrorCode, isEsflowError } from '../errors/esflow-error';
 import { Clock } from '../ports/clock.port';
-import {
-  realSleep,
-  realSleepUnlessAborted,
-  Sleep,
-  sleepUnlessAborted,
-} from '../ports/sleeper.port';
-import { CheckpointedHandler } from '../processing/checkpointed-handler';
-import { liveEventSource } from '../processing/event-source';
-import { measureLag, Lag } from '../processing/lag';
-import { Lease, LeaseStore } from '../processing/lease';
-import { Processor, ProcessorStatus, runProcessor } from '../processing/processor';
-import { backoffDelay, BackoffPolicy } from '../retry/retry';
+import { realSleepUnlessAborted, Sleep, sleepUnlessAborted } from '../ports/sleeper.port';
+import { FAULT_RETRY, LeasedFollower } from '../processing/leased-follower';
+import { LeaseStore } from '../processing/lease';
+import { Processor, ProcessorStatus } from '../processing/processor';
+import { backoffDelay } from '../retry/retry';
 import { readEsflowMetadata } from '../workflow/event-metadata';
 import {
   FRAMEWORK_NAMESPACE,
@@ -138,8 +129,6 @@ export interface TimerServiceOptions {
   readonly onError?: (message: string, error: unknown) => void;
 }
 
-type TimerServiceState = 'waitingForLease' | 'catchingUp' | 'live' | 'retrying' | 'stopped';
-
 /**
  * The timer service: a processor that follows the log into the {@link TimerIndex} (catch-up,
  * then live, checkpointed with the index so a restart resumes exactly) and fires each timer as
@@ -154,14 +143,7 @@ type TimerServiceState = 'waitingForLease' | 'catchingUp' | 'live' | 'retrying' 
  */
 export class TimerService implements Processor {
   readonly name = 'timers';
-  private readonly stopping = new AbortController();
-  private readonly lease: Lease;
-  private supervisor: Promise<void> | undefined;
-  private state: TimerServiceState = 'waitingForLease';
-  private lastError: { code: string; message: string } | undefined;
-  private lag: Lag | null = null;
-  private position: string | null = null;
-  private caughtUp = false;
+  private readonly follower: LeasedFollower;
   /** Timers fired (or found settled) whose settling the index has not applied yet. */
   private readonly settling = new Set<string>();
   /** Timers whose last attempt failed, with when to try again and how often it failed. */
@@ -169,127 +151,49 @@ export class TimerService implements Processor {
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: TimerServiceOptions) {
-    this.lease = new Lease(options.leases, 'esflow_timer_service', options.owner, this.leaseTtlMs);
-  }
-
-  private get leaseTtlMs(): number {
-    return this.options.leaseTtlMs ?? 10_000;
+    const { store, codec, index } = options;
+    this.follower = new LeasedFollower({
+      name: this.name,
+      kind: 'timerService',
+      leaseName: 'esflow_timer_service',
+      store,
+      leases: options.leases,
+      owner: options.owner,
+      clock: options.clock,
+      filter: TIMER_EVENT_FILTER,
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+      ...(options.onError ? { onError: options.onError } : {}),
+      target: {
+        checkpoint: () => index.checkpoint(),
+        apply: async (batch) => {
+          const changes = await timerChangesOf(batch, (schema, data) => codec.decode(schema, data));
+          await index.apply(changes, batch[batch.length - 1]!.position);
+          for (const change of changes) {
+            if (change.kind === 'settled') {
+              this.settling.delete(change.timerId);
+              this.retrying.delete(change.timerId);
+            }
+            this.options.observer?.indexed?.(change);
+          }
+          // A timer may now be due earlier than the scheduler is waiting for; or settled.
+          this.wake?.();
+        },
+      },
+      work: (signal) => this.keepFiring(signal),
+    });
   }
 
   start(): void {
-    this.supervisor ??= this.supervise();
+    this.follower.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping.abort();
     this.wake?.();
-    await this.supervisor;
-    await this.lease.release();
-    this.state = 'stopped';
+    await this.follower.stop();
   }
 
   status(): ProcessorStatus {
-    return {
-      name: this.name,
-      kind: 'timerService',
-      state: this.state,
-      position: this.position,
-      lag: this.lag,
-      failing: false,
-      ...(this.lastError ? { lastError: this.lastError } : {}),
-    };
-  }
-
-  private async supervise(): Promise<void> {
-    const signal = this.stopping.signal;
-    const heartbeatMs = Math.max(1, Math.floor(this.leaseTtlMs / 3));
-    if (!(await this.lease.acquire(signal, heartbeatMs, realSleep))) return;
-    // Lost lease or stop: every loop below ends, finishing the batch or the round in flight.
-    const running = new AbortController();
-    const stop = () => running.abort();
-    signal.addEventListener('abort', stop, { once: true });
-    this.state = 'catchingUp';
-    await Promise.all([
-      this.keepIndexing(running.signal),
-      this.keepFiring(running.signal),
-      this.keepLease(running, heartbeatMs),
-    ]);
-    signal.removeEventListener('abort', stop);
-  }
-
-  private async keepLease(running: AbortController, heartbeatMs: number): Promise<void> {
-    while (!running.signal.aborted) {
-      await realSleepUnlessAborted(heartbeatMs, running.signal);
-      if (running.signal.aborted) return;
-      const held = await this.lease.renew().catch((error: unknown) => {
-        this.options.onError?.('timer service: lease renewal failed', error);
-        return true; // not known to be lost: it still expires only after its TTL
-      });
-      if (!held) {
-        this.options.onError?.('timer service: another process took the lease', undefined);
-        this.state = 'waitingForLease';
-        running.abort();
-        this.wake?.();
-      }
-      await this.measureLag().catch(() => undefined);
-    }
-  }
-
-  private async measureLag(): Promise<void> {
-    const after = await this.options.index.checkpoint();
-    this.lag = await measureLag(this.options.store, {
-      after,
-      filter: TIMER_EVENT_FILTER,
-      now: this.options.clock.now(),
-    });
-    if (this.lag.events === 0 && this.state === 'catchingUp') this.state = 'live';
-  }
-
-  /** Follows the log into the index; after a fault, resumes from the index's checkpoint. */
-  private async keepIndexing(signal: AbortSignal): Promise<void> {
-    const { store, codec, index } = this.options;
-    const handler: CheckpointedHandler = {
-      checkpoint: () => index.checkpoint(),
-      apply: async (batch) => {
-        const changes = await timerChangesOf(batch, (schema, data) => codec.decode(schema, data));
-        await index.apply(changes, batch[batch.length - 1]!.position);
-        for (const change of changes) {
-          if (change.kind === 'settled') {
-            this.settling.delete(change.timerId);
-            this.retrying.delete(change.timerId);
-          }
-          this.options.observer?.indexed?.(change);
-        }
-        this.position = formatPosition(batch[batch.length - 1]!.position);
-        // A timer may now be due earlier than the scheduler is waiting for; or settled.
-        this.wake?.();
-      },
-    };
-    let attempt = 0;
-    while (!signal.aborted) {
-      const after = await index.checkpoint().catch(() => undefined);
-      const source = liveEventSource(store, {
-        ...(after ? { after } : {}),
-        filter: TIMER_EVENT_FILTER,
-      });
-      try {
-        await runProcessor({
-          source,
-          handler,
-          limits: { maxEvents: 500 },
-          signal,
-          onApplied: () => {
-            attempt = 0;
-            if (source.buffered === 0) this.state = 'live';
-          },
-        });
-      } catch (error) {
-        this.fault('timer service: indexing failed; resuming from the checkpoint', error);
-        await realSleepUnlessAborted(backoffDelay(RETRY, ++attempt, Math.random), signal);
-      } finally {
-        await source.close();
-      }
-    }
+    return this.follower.status();
   }
 
   /** Fires what is due, then waits until the next due time or until the index changes. */
@@ -388,7 +292,7 @@ export class TimerService implements Processor {
     } catch (error) {
       const attempts = (this.retrying.get(timer.timerId)?.attempts ?? 0) + 1;
       this.retrying.set(timer.timerId, {
-        at: clock.now().getTime() + backoffDelay(RETRY, attempts, Math.random),
+        at: clock.now().getTime() + backoffDelay(FAULT_RETRY, attempts, Math.random),
         attempts,
       });
       observer?.failed?.(timer, error);
@@ -400,12 +304,6 @@ export class TimerService implements Processor {
   }
 
   private fault(message: string, error: unknown): void {
-    const code = isEsflowError(error) ? error.code : ErrorCode.Internal;
-    const cause = error instanceof Error ? error.message : String(error ?? 'unknown');
-    this.lastError = { code, message: `${message}: ${cause}` };
-    this.options.onError?.(message, error);
+    this.follower.fault(message, error);
   }
 }
-
-/** Back-off after a failed fire or indexing fault: 100 ms doubling to 30 s, with jitter. */
-const RETRY: BackoffPolicy = { initialDelayMs: 100, maxDelayMs: 30_000, jitter: 'equal' };

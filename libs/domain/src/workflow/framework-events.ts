@@ -31,6 +31,13 @@ export const FrameworkEvent = {
   IncidentRaised: 'IncidentRaised',
   /** An operator retried an incident's command or resolved it by hand. */
   IncidentResolved: 'IncidentResolved',
+  /**
+   * An invoked actor's command failed for good and its error was delivered to the machine (the
+   * invoking state's `onError`): the cause of the transition recorded with it.
+   */
+  CommandFailed: 'CommandFailed',
+  /** The instance left the state that invoked a command before it completed: nobody waits for it. */
+  CommandWithdrawn: 'CommandWithdrawn',
 } as const;
 export type FrameworkEvent = (typeof FrameworkEvent)[keyof typeof FrameworkEvent];
 
@@ -46,6 +53,12 @@ export interface CommandDispatchedPayload {
   readonly commandType: string;
   /** The command's fields as JSON, validated against the command's own schema. */
   readonly payloadJson: string;
+  /**
+   * For the command of an invoked actor, the invoke's id: its output comes back as
+   * `xstate.done.actor.<invokeId>`, its final error as `xstate.error.actor.<invokeId>`; null for
+   * an emitted command.
+   */
+  readonly invokeId: string | null;
 }
 
 /**
@@ -106,6 +119,27 @@ export interface CommandCompletedPayload {
   readonly replyType: string | null;
   /** False when the instance's state did not accept the reply (recorded, not delivered). */
   readonly replyAccepted: boolean;
+  /** An invoked actor's output as JSON (delivered as `xstate.done.actor.<invokeId>`), or null. */
+  readonly outputJson: string | null;
+}
+
+/** Payload of a `CommandFailed` fact. */
+export interface CommandFailedPayload {
+  readonly commandId: string;
+  readonly commandType: string;
+  readonly invokeId: string;
+  readonly attempts: number;
+  /** The last attempt's error; the machine receives it as `error: { message }`. */
+  readonly error: string;
+}
+
+/** Payload of a `CommandWithdrawn` fact. */
+export interface CommandWithdrawnPayload {
+  readonly commandId: string;
+  readonly commandType: string;
+  /** The event whose transition left the invoking state, and the revision it was recorded at. */
+  readonly withdrawnByEventType: string;
+  readonly withdrawnByRevision: number;
 }
 
 /** Payload of an `IncidentRaised` fact. */

@@ -1,6 +1,8 @@
 import {
   CommandCompletedPayload,
   CommandDispatchedPayload,
+  CommandFailedPayload,
+  CommandWithdrawnPayload,
   FrameworkEvent,
   IncidentRaisedPayload,
   IncidentResolvedPayload,
@@ -13,6 +15,8 @@ export interface InFlightCommand {
   readonly commandType: string;
   /** The revision of its `CommandDispatched` fact. */
   readonly dispatchedRevision: number;
+  /** For an invoked actor's command, the invoke's id; null for an emitted command. */
+  readonly invokeId: string | null;
   /** Its open incident, when it failed for good and waits for an operator. */
   readonly incidentId: string | null;
   /** How many incidents it had (the next incident's id derives from it). */
@@ -43,8 +47,8 @@ export const NO_COMMANDS: CommandBook = { inFlight: new Map(), incidents: new Ma
 export type RevisionedFact = TimerFact & { readonly revision: number };
 
 /**
- * The book after `facts`: `CommandDispatched` puts a command in flight, `CommandCompleted`
- * takes it out, `IncidentRaised` opens an incident on it, `IncidentResolved` closes it (a
+ * The book after `facts`: `CommandDispatched` puts a command in flight, `CommandCompleted`,
+ * `CommandFailed` and `CommandWithdrawn` take it out (closing its incident, if open), `IncidentRaised` opens an incident on it, `IncidentResolved` closes it (a
  * retry keeps the command in flight, a manual resolution settles it). Returns `book` itself
  * when nothing changed.
  */
@@ -56,18 +60,25 @@ export function nextCommandBook(book: CommandBook, facts: readonly RevisionedFac
   for (const fact of facts) {
     switch (fact.type) {
       case FrameworkEvent.CommandDispatched: {
-        const { commandId, commandType } = fact.payload as unknown as CommandDispatchedPayload;
+        const { commandId, commandType, invokeId } =
+          fact.payload as unknown as CommandDispatchedPayload;
         commands().set(commandId, {
           commandId,
           commandType,
           dispatchedRevision: fact.revision,
+          invokeId: invokeId ?? null,
           incidentId: null,
           incidents: 0,
         });
         break;
       }
-      case FrameworkEvent.CommandCompleted: {
-        const { commandId } = fact.payload as unknown as CommandCompletedPayload;
+      case FrameworkEvent.CommandCompleted:
+      case FrameworkEvent.CommandFailed:
+      case FrameworkEvent.CommandWithdrawn: {
+        const { commandId } = fact.payload as unknown as
+          | CommandCompletedPayload
+          | CommandFailedPayload
+          | CommandWithdrawnPayload;
         const command = (inFlight ?? book.inFlight).get(commandId);
         if (command?.incidentId) open().delete(command.incidentId);
         if (command) commands().delete(commandId);
@@ -107,4 +118,39 @@ export function nextCommandBook(book: CommandBook, facts: readonly RevisionedFac
   return inFlight || incidents
     ? { inFlight: inFlight ?? book.inFlight, incidents: incidents ?? book.incidents }
     : book;
+}
+
+/** The event an invoked actor's output reaches the machine as: XState's own done event. */
+export function invokeDoneEvent(invokeId: string, output: unknown) {
+  return { type: `xstate.done.actor.${invokeId}`, output };
+}
+
+/** The event an invoked actor's final failure reaches the machine as: XState's own error event. */
+export function invokeErrorEvent(invokeId: string, error: string) {
+  return { type: `xstate.error.actor.${invokeId}`, error: { message: error } };
+}
+
+/**
+ * The machine event a recorded command outcome delivers, if any: an invoked command's
+ * `CommandCompleted` (accepted) its done event with the output, its `CommandFailed` its error
+ * event. Undefined for every other fact, and for an emitted command (its reply is an event of
+ * its own).
+ */
+export function commandOutcomeEvent(
+  book: CommandBook,
+  type: string,
+  payload: Readonly<Record<string, unknown>>,
+): { type: string } | undefined {
+  if (type === FrameworkEvent.CommandCompleted) {
+    const completed = payload as unknown as CommandCompletedPayload;
+    const invokeId = book.inFlight.get(completed.commandId)?.invokeId;
+    if (!invokeId || !completed.replyAccepted) return undefined;
+    const output = completed.outputJson == null ? undefined : JSON.parse(completed.outputJson);
+    return invokeDoneEvent(invokeId, output);
+  }
+  if (type === FrameworkEvent.CommandFailed) {
+    const failed = payload as unknown as CommandFailedPayload;
+    return invokeErrorEvent(failed.invokeId, failed.error);
+  }
+  return undefined;
 }

@@ -3,7 +3,12 @@ import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { RecordedEvent, StreamRevision } from '../event-store/event-store.port';
 import { EventCategory, InstanceStatus, readEsflowMetadata } from './event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from './framework-events';
-import { CommandBook, nextCommandBook, NO_COMMANDS } from './instance-commands';
+import {
+  CommandBook,
+  commandOutcomeEvent,
+  nextCommandBook,
+  NO_COMMANDS,
+} from './instance-commands';
 import { nextPendingTimers, PendingTimer, TimerFact, timerEvent } from './instance-timers';
 import { WorkflowDefinition } from './workflow-definition';
 
@@ -278,6 +283,13 @@ export function foldInstance(
     }
     if (metadata.category === EventCategory.Framework) {
       const fact = { ...recorded, payload };
+      // An invoked command's outcome is a cause too: XState's done or error event moves the
+      // machine, and the facts after it are its own.
+      const outcome = commandOutcomeEvent(commands, recorded.type, payload);
+      if (outcome) {
+        [snapshot] = transition(definition.machine, snapshot, outcome);
+        movedByTimer = undefined;
+      }
       pendingTimers = nextPendingTimers(pendingTimers, [fact]);
       commands = nextCommandBook(commands, [fact]);
       if (requestRevisions.has(metadata.causationId))
@@ -311,4 +323,5 @@ const COMMAND_FACTS: ReadonlySet<string> = new Set([
   FrameworkEvent.CommandCompleted,
   FrameworkEvent.IncidentRaised,
   FrameworkEvent.IncidentResolved,
+  FrameworkEvent.CommandFailed,
 ]);

@@ -1,4 +1,5 @@
 import { DynamicModule, FactoryProvider, Module, ModuleMetadata } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { Processor } from '@esflow/core';
 import { PROJECTOR_PROCESSORS, ProjectorService } from './projector.service';
 
@@ -14,7 +15,7 @@ export interface EsflowProjectorOptions {
  * `EsflowModule.forRoot`. Import the class itself for the projections only, or `forRoot` /
  * `forRootAsync` to add processors; inject {@link ProjectorService} for their status.
  */
-@Module({ providers: [ProjectorService], exports: [ProjectorService] })
+@Module({ imports: [DiscoveryModule], providers: [ProjectorService], exports: [ProjectorService] })
 export class EsflowProjectorModule {
   /** The projections and these processors. */
   static forRoot(options: EsflowProjectorOptions = {}): DynamicModule {

@@ -6,7 +6,11 @@ import {
   OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import {
+  CommandDispatcher,
+  CommandDispatcherObserver,
+  CommandQueue,
   EventStore,
   PayloadCodec,
   Processor,
@@ -22,7 +26,9 @@ import {
 } from '@esflow/core';
 import { EsflowRuntime } from '../runtime/esflow-runtime';
 import { ResolvedEsflowOptions } from '../esflow-module-options';
+import { discoverCommandHandlers } from '../commands/command-handlers';
 import {
+  COMMAND_QUEUE,
   ESFLOW_OPTIONS,
   ESFLOW_RUNTIME,
   EVENT_STORE,
@@ -44,8 +50,10 @@ export type ProjectionRunStatus = ProjectionRecord | { name: string; status: 'wa
  * The projector runtime of this process: runs every registered projection (built-in and the
  * features', each under its own lease: a second process running the same projections waits, and
  * takes over when this one dies) and every processor the application adds (e.g. the Kafka
- * bridge) and the timer service. All start when the application boots and stop, finishing their work in flight, when it
- * shuts down; {@link processorStatuses} reports them all in one shape.
+ * bridge), the timer service and the command dispatcher (with the in-process command handlers
+ * the application's modules provide, see `EsflowCommandHandler`). All start when the application
+ * boots and stop, finishing their work in flight, when it shuts down; {@link processorStatuses}
+ * reports them all in one shape.
  */
 @Injectable()
 export class ProjectorService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -55,6 +63,18 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   /** Fires the workflows' timers as they fall due (one process at a time, by its lease). */
   readonly timers: TimerService;
   private readonly timerObservers: TimerServiceObserver[] = [];
+  /**
+   * Carries out dispatched commands: in-process handlers here, external workers through the
+   * queue. Made when the application boots, once every module's handlers exist.
+   */
+  private dispatcher: CommandDispatcher | undefined;
+  private readonly commandObservers: CommandDispatcherObserver[] = [];
+  private readonly dispatcherPorts: {
+    readonly store: EventStore;
+    readonly readModel: ReadModelStore;
+    readonly codec: PayloadCodec;
+    readonly leaseMs: number;
+  };
   /** The lease owner name of this process. */
   readonly owner = leaseOwner('projector');
 
@@ -66,7 +86,9 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(WORKFLOW_CATALOG) catalog: WorkflowCatalog,
     @Inject(ESFLOW_OPTIONS) options: ResolvedEsflowOptions,
     @Inject(TIMER_INDEX) timerIndex: TimerIndex,
-    @Inject(ESFLOW_RUNTIME) runtime: EsflowRuntime,
+    @Inject(ESFLOW_RUNTIME) private readonly runtime: EsflowRuntime,
+    @Inject(COMMAND_QUEUE) private readonly commandQueue: CommandQueue,
+    private readonly discovery: DiscoveryService,
     @Optional() @Inject(PROJECTOR_PROCESSORS) processors?: readonly Processor[],
   ) {
     this.runners = definitions.map((definition) =>
@@ -100,9 +122,29 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       onError: (message, error) => this.logger.error({ err: error }, message),
     });
     this.others = [this.timers, ...(processors ?? [])];
+    this.dispatcherPorts = { store, readModel, codec, leaseMs: options.projections.leaseMs };
   }
 
   onApplicationBootstrap(): void {
+    const { store, readModel, codec, leaseMs } = this.dispatcherPorts;
+    this.dispatcher = new CommandDispatcher({
+      store,
+      codec,
+      queue: this.commandQueue,
+      engine: this.runtime.engine,
+      catalog: this.runtime.catalog,
+      handlers: discoverCommandHandlers(this.discovery, this.runtime.catalog),
+      leases: readModel,
+      owner: this.owner,
+      clock: this.runtime.clock,
+      leaseTtlMs: leaseMs,
+      observer: {
+        indexed: (change) => this.commandObservers.forEach((o) => o.indexed?.(change)),
+        attempted: (command, outcome, durationMs) =>
+          this.commandObservers.forEach((o) => o.attempted?.(command, outcome, durationMs)),
+      },
+      onError: (message, error) => this.logger.error({ err: error }, message),
+    });
     for (const processor of this.all()) processor.start();
     this.logger.log(
       `running ${this.all()
@@ -123,6 +165,14 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     this.timerObservers.push(observer);
   }
 
+  /**
+   * Tells `observer` of every change the command dispatcher indexes and every in-process attempt
+   * (e.g. for metrics). Observers are called synchronously and must not throw.
+   */
+  observeCommands(observer: CommandDispatcherObserver): void {
+    this.commandObservers.push(observer);
+  }
+
   /** Each projection as this process last knew it. */
   statuses(): ProjectionRunStatus[] {
     return this.runners.map(
@@ -136,6 +186,6 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private all(): readonly Processor[] {
-    return [...this.runners, ...this.others];
+    return [...this.runners, ...this.others, ...(this.dispatcher ? [this.dispatcher] : [])];
   }
 }

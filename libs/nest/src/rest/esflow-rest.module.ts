@@ -7,7 +7,9 @@ import {
   NestModule,
 } from '@nestjs/common';
 import { ErrorCode, EsflowError } from '@esflow/core';
+import { CommandsController } from './commands/commands.controller';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { IncidentsController } from './incidents/incidents.controller';
 import { ProjectionsController } from './projections/projections.controller';
 import { EsflowRestOptions, ESFLOW_REST_OPTIONS, ResolvedRestOptions } from './rest-options';
 import { TimersController } from './timers/timers.controller';
@@ -33,7 +35,9 @@ function resolveRestOptions(options: EsflowRestOptions): ResolvedRestOptions {
 /**
  * The REST API, contract v1: `POST /workflows/{workflow}`, `POST /workflows/{workflow}/{id}/events`,
  * `GET /workflows/{workflow}/{id}` and `/history`, `GET /workflows`, `GET /stats`,
- * `GET /projections` and the projection operator calls. Every failure is an RFC 9457 problem
+ * `GET /projections` and the projection operator calls, `GET /timers`, the external-worker calls
+ * (`POST /commands/lease`, `/commands/{commandId}/complete` and `/fail`, `GET /commands`) and the
+ * incidents (`GET /incidents`, `POST /incidents/{incidentId}/retry` and `/resolve`). Every failure is an RFC 9457 problem
  * with a stable `code`, and nothing is written by a request that fails. Needs
  * `EsflowModule.forRoot`; serves every registered workflow. Create the app with
  * `bodyParser: false` so that esflow's own JSON parser (with its limit) reads the bodies.
@@ -72,12 +76,25 @@ export class EsflowRestModule implements NestModule {
     return {
       module: EsflowRestModule,
       imports,
-      controllers: [WorkflowsController, ProjectionsController, TimersController],
+      controllers: [
+        WorkflowsController,
+        ProjectionsController,
+        TimersController,
+        CommandsController,
+        IncidentsController,
+      ],
       providers: [options, JsonBodyMiddleware],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes(WorkflowsController, ProjectionsController);
+    consumer
+      .apply(JsonBodyMiddleware)
+      .forRoutes(
+        WorkflowsController,
+        ProjectionsController,
+        CommandsController,
+        IncidentsController,
+      );
   }
 }

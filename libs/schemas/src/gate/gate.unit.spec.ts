@@ -338,6 +338,40 @@ describe('checkWorkflowCoverage', () => {
     expect(failures[2]!.message).toContain('shop neither starts with it, accepts it nor emits it');
     expect(failures[3]!.message).toContain('no workflow has the namespace esflow.other');
   });
+
+  it("counts the output record of an invoked command as the workflow's, and requires it", () => {
+    const invoking = defineWorkflow({
+      name: 'shop',
+      version: 1,
+      machine: createMachine({
+        id: 'shop',
+        initial: 'open',
+        states: {
+          open: { on: { PaymentReceived: 'shipping' } },
+          shipping: { invoke: { id: 'ship', src: 'shipGoods', onDone: 'done' } },
+          done: { type: 'final' },
+        },
+      }),
+      startEvent: 'OrderPlaced',
+      invokes: { shipGoods: { command: 'ShipGoods', output: 'GoodsShipped' } },
+    });
+    const shipped = recordFile('shop/GoodsShipped.avsc', 'GoodsShipped', [
+      { name: 'trackingId', type: 'string' },
+    ]);
+    const schemas = analyzeSchemaFiles([...shopFiles(), shipped]).schemas;
+    expect(checkWorkflowCoverage([invoking], schemas)).toEqual([]);
+    // Without the workflow's invoke, the same record belongs to nobody.
+    expect(checkWorkflowCoverage([shop], schemas).map((failure) => failure.subject)).toEqual([
+      'esflow.shop.GoodsShipped',
+    ]);
+    const missing = checkWorkflowCoverage([invoking], analyzeSchemaFiles(shopFiles()).schemas);
+    expect(missing.map((failure) => [failure.rule, failure.message])).toEqual([
+      [
+        GateRule.EventWithoutSchema,
+        expect.stringContaining('GoodsShipped is used by shop (the output of an actor it invokes)'),
+      ],
+    ]);
+  });
 });
 
 describe('createRegistryHistory (Confluent REST API)', () => {

@@ -11,6 +11,13 @@ export interface SchemaNeed {
   readonly place: string;
 }
 
+/** The records the outputs of a workflow's invoked commands follow (`invokes[src].output`). */
+function invokeOutputs(workflow: WorkflowDefinition): string[] {
+  return Object.values(workflow.invokes ?? {}).flatMap(({ output }) =>
+    output === undefined ? [] : [output],
+  );
+}
+
 /**
  * Every event type the workflows accept or record, by the full name its schema must have, with
  * why each workflow needs it.
@@ -32,6 +39,7 @@ export function requiredSchemas(
     own(workflow.startEvent, 'its start event');
     for (const type of workflow.inputEvents) own(type, 'an event it accepts');
     for (const type of workflow.commands) own(type, 'a command it emits');
+    for (const type of invokeOutputs(workflow)) own(type, 'the output of an actor it invokes');
     // The engine records these facts in every workflow's streams.
     for (const type of FRAMEWORK_EVENT_TYPES)
       need(`${FRAMEWORK_NAMESPACE}.${type}`, {
@@ -46,7 +54,7 @@ export function requiredSchemas(
 
 /**
  * Machine/schema consistency, both ways: every event type a workflow accepts or records (start
- * event, input events, commands, framework facts) has a schema, and every schema is such an
+ * event, input events, commands, invoked commands' outputs, framework facts) has a schema, and every schema is such an
  * event type, unless it is a named type used inside other schemas (like `OrderItem`).
  */
 export function checkWorkflowCoverage(
@@ -80,6 +88,7 @@ export function checkWorkflowCoverage(
           owner.startEvent,
           ...owner.inputEvents,
           ...owner.commands,
+          ...invokeOutputs(owner),
         ].join(', ')})`
       : `no workflow has the namespace ${namespace || '(none)'} (workflows: ${
           workflows

@@ -211,9 +211,8 @@ describe('writer schemas kept beside the events', () => {
     expect(status.reason).toContain('lacks schema ids that esflow');
     // Ids are handed out in subject order; the reason names the first ten and counts the rest.
     expect(status.reason).toContain('1 (esflow.framework.CommandCompleted v1), 2 (');
-    expect(status.reason).toContain(
-      `10 (esflow.orderFulfillment.GoodsUnavailable v1) and ${v1Catalog.names().length - 10} more`,
-    );
+    const tenth = [...v1Catalog.names()].sort()[9];
+    expect(status.reason).toContain(`10 (${tenth} v1) and ${v1Catalog.names().length - 10} more`);
 
     // PaymentReceived v2 is new: the registry could hand it an id esflow's events already use.
     await expect(

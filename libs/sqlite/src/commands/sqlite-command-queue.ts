@@ -65,6 +65,8 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS esflow_commands_by_status ON esflow_commands (status, ${DISPATCH_ORDER});
   CREATE INDEX IF NOT EXISTS esflow_commands_by_instance
     ON esflow_commands (instance_id, ${DISPATCH_ORDER});
+  CREATE INDEX IF NOT EXISTS esflow_commands_by_incident
+    ON esflow_commands (incident_id) WHERE incident_id IS NOT NULL;
   CREATE TABLE IF NOT EXISTS esflow_command_checkpoint (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     position TEXT NOT NULL
@@ -210,6 +212,7 @@ export function createSqliteCommandQueue(options: SqliteCommandQueueOptions): Sq
       if (query.commandType !== undefined) narrow('command_type = ?', query.commandType);
       if (query.workflow !== undefined) narrow('workflow = ?', query.workflow);
       if (query.instanceId !== undefined) narrow('instance_id = ?', query.instanceId);
+      if (query.incidentId !== undefined) narrow('incident_id = ?', query.incidentId);
       if (query.after !== undefined) {
         const after = parseCommandCursor(query.after);
         narrow(

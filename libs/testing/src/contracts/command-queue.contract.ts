@@ -37,7 +37,15 @@ export interface CommandQueueCapabilities {
   readonly durable: boolean;
 }
 
-const NO_COUNTS = { pending: 0, leased: 0, completed: 0, incident: 0, resolved: 0 };
+const NO_COUNTS = {
+  pending: 0,
+  leased: 0,
+  completed: 0,
+  incident: 0,
+  resolved: 0,
+  failed: 0,
+  withdrawn: 0,
+};
 const NOW = new Date('2030-01-01T10:00:00.000Z');
 const LEASE_MS = 30_000;
 const later = (ms: number, from = NOW) => new Date(from.getTime() + ms);
@@ -110,7 +118,7 @@ const rejectionOf = (promise: Promise<unknown>) =>
  * (or whose lease expired) at `now`, oldest dispatch first, at most `max`, one attempt more each,
  * never a command another lease holds, never a settled or incident one, and never one command
  * twice for concurrent callers; `release` works for the lease owner only; `holds`, `get`, `list`
- * (filters, paging in dispatch order) and `counts` read it all back exactly; `clear` empties the
+ * (filters, the incident id among them, paging in dispatch order) and `counts` read it all back exactly; `clear` empties the
  * queue; and, for a durable adapter, a second queue on the same storage sees and leases what the
  * first did. Each test runs on a fresh queue from `create`, as `lease` and `counts` see every
  * command. A capability the adapter lacks is declared in `capabilities`.
@@ -339,7 +347,7 @@ export function describeCommandQueueContract(
       );
 
       itOnAFreshQueue(
-        'retried makes an incident pending at availableAt with attempts from 0, and leaves other commands',
+        'retried makes an incident pending at availableAt with attempts from 0 and its incident id kept, and leaves other commands',
         async (queue) => {
           await queue.apply(
             ['i', 'p', 'c'].map((id) => dispatched(queuedCommand(id))),
@@ -365,6 +373,7 @@ export function describeCommandQueueContract(
           const pendingAgain = queuedCommand('c', {
             availableAt,
             lastError: 'declined', // the last failed attempt's error is kept
+            incidentId: 'c-incident', // and its incident's id
           });
           expect(await queue.get('c')).toStrictEqual(pendingAgain);
           expect(await queue.get('p')).toStrictEqual(queuedCommand('p'));
@@ -381,6 +390,7 @@ export function describeCommandQueueContract(
               queuedCommand('i2', {
                 availableAt: '2030-01-01T11:05:00.000+01:00',
                 lastError: 'timeout',
+                incidentId: 'inc-9',
               }),
               'w-2',
               due,
@@ -422,7 +432,7 @@ export function describeCommandQueueContract(
           position(2n),
         );
         expect(await queue.get('u')).toStrictEqual(
-          queuedCommand('u', { availableAt, lastError: 'boom' }),
+          queuedCommand('u', { availableAt, lastError: 'boom', incidentId: 'inc-u' }),
         );
         expect(await queue.get('v')).toStrictEqual(
           queuedCommand('v', { status: CommandStatus.Resolved }),
@@ -773,6 +783,68 @@ export function describeCommandQueueContract(
       });
 
       itOnAFreshQueue(
+        'list: incidentId finds the command of an incident, open or closed, unless a later incident replaced it',
+        async (queue) => {
+          const ids = ['open', 'resolved', 'retried', 'completed', 'replaced', 'plain'];
+          await queue.apply(
+            ids.map((id) => dispatched(queuedCommand(id, { dispatchedRevision: ids.indexOf(id) }))),
+            position(1n),
+          );
+          await queue.apply(
+            [
+              incident('open', 'inc-open'),
+              incident('resolved', 'inc-resolved'),
+              incident('retried', 'inc-retried'),
+              incident('completed', 'inc-completed'),
+              incident('replaced', 'inc-first'),
+              incident('replaced', 'inc-second'),
+            ],
+            position(2n),
+          );
+          await queue.apply(
+            [resolved('resolved'), retried('retried', NOW.toISOString()), completed('completed')],
+            position(3n),
+          );
+          const listed = async (query: Omit<CommandQuery, 'limit'>) =>
+            idsOf((await queue.list({ ...query, limit: 10 })).commands);
+          expect(await listed({ incidentId: 'inc-open' })).toEqual(['open']);
+          expect(await listed({ incidentId: 'inc-resolved' })).toEqual(['resolved']);
+          expect(await listed({ incidentId: 'inc-completed' })).toEqual(['completed']);
+          expect(await listed({ incidentId: 'inc-retried' })).toEqual(['retried']);
+          expect(await listed({ incidentId: 'inc-first' })).toEqual([]);
+          expect(await listed({ incidentId: 'inc-second' })).toEqual(['replaced']);
+          expect(await listed({ incidentId: 'unknown' })).toEqual([]);
+          // It combines with the other filters.
+          expect(await listed({ incidentId: 'inc-open', status: CommandStatus.Incident })).toEqual([
+            'open',
+          ]);
+          expect(
+            await listed({ incidentId: 'inc-resolved', status: CommandStatus.Incident }),
+          ).toEqual([]);
+          expect(
+            await listed({ incidentId: 'inc-retried', status: CommandStatus.Pending }),
+          ).toEqual(['retried']);
+          expect(await listed({ incidentId: 'inc-open', workflow: 'kycOnboarding' })).toEqual([]);
+          expect(
+            await listed({
+              incidentId: 'inc-open',
+              workflow: 'orderFulfillment',
+              instanceId: 'o-1',
+            }),
+          ).toEqual(['open']);
+          // And it reads the command back exactly.
+          expect((await queue.list({ incidentId: 'inc-open', limit: 1 })).commands).toStrictEqual([
+            queuedCommand('open', {
+              dispatchedRevision: 0,
+              status: CommandStatus.Incident,
+              incidentId: 'inc-open',
+              lastError: 'declined',
+            }),
+          ]);
+        },
+      );
+
+      itOnAFreshQueue(
         'list: pages in dispatch order, ids in UTF-8 byte order, with no next on the last page',
         async (queue) => {
           const tie = { dispatchedAt: '2030-01-01T09:00:01.000Z', dispatchedRevision: 3 };
@@ -838,6 +910,7 @@ export function describeCommandQueueContract(
           position(2n),
         );
         expect(await queue.counts()).toStrictEqual({
+          ...NO_COUNTS,
           pending: 2,
           leased: 2,
           completed: 1,
@@ -847,6 +920,7 @@ export function describeCommandQueueContract(
         await queue.release('c-1', 'w-1', NOW, 'failed');
         await queue.apply([retried('c-4', NOW.toISOString())], position(3n));
         expect(await queue.counts()).toStrictEqual({
+          ...NO_COUNTS,
           pending: 4,
           leased: 1,
           completed: 1,

@@ -66,7 +66,10 @@ export interface EsflowOpenApiOptions {
   readonly version?: string;
   /** The license of the API, if it has one. */
   readonly license?: { readonly name: string; readonly url: string };
-  /** Further tags, beside esflow's `workflows`, `projections`, `timers` and `operations`. */
+  /**
+   * Further tags, beside esflow's `workflows`, `projections`, `timers`, `commands`, `incidents`
+   * and `operations`.
+   */
   readonly tags?: readonly { readonly name: string; readonly description: string }[];
 }
 
@@ -93,6 +96,14 @@ export function createEsflowOpenApiDocument(
     .addTag('workflows', 'Start instances, send them events, read them, list them')
     .addTag('projections', 'Read-model status, operator actions and statistics')
     .addTag('timers', 'The timers workflows scheduled: pending, fired, cancelled, superseded')
+    .addTag(
+      'commands',
+      'External workers: lease the commands workflows dispatched, report them completed or failed',
+    )
+    .addTag(
+      'incidents',
+      'Commands that failed for good, and what operators decide for them: retry or resolve',
+    )
     .addTag('operations', 'Health and metrics');
   if (options.license) builder = builder.setLicense(options.license.name, options.license.url);
   for (const tag of options.tags ?? []) builder = builder.addTag(tag.name, tag.description);

@@ -5,7 +5,7 @@ import type {
   ReferenceObject,
   SchemaObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { ErrorCode } from '@esflow/core';
+import { COMMAND_STATUSES, ErrorCode } from '@esflow/core';
 import { problemTypeOf, STATUS_BY_CODE } from '../http/problem-details.filter';
 import { ModelProperty, schemaModel } from './schema-model';
 import { STATE_VALUE_SCHEMA } from './state-value';
@@ -244,6 +244,40 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
       },
       retryAfterSeconds: { type: 'integer', minimum: 1, description: 'As `Retry-After`' },
     },
+  },
+  [ErrorCode.CommandNotFound]: {
+    meaning: 'the command queue knows no command of that id (yet: it follows the log)',
+    extensions: { commandId: text('The command id asked for') },
+  },
+  [ErrorCode.CommandNotInFlight]: {
+    meaning:
+      'the command is settled otherwise (completed with another outcome, failed, withdrawn, or resolved by an operator): there is nothing left to report',
+    extensions: {
+      commandId: text('The command'),
+      commandStatus: {
+        type: 'string',
+        enum: [...COMMAND_STATUSES],
+        description: 'Its status in the command queue (which follows the log)',
+      },
+    },
+  },
+  [ErrorCode.LeaseNotHeld]: {
+    meaning:
+      'the worker does not hold the lease of the command: it never leased it, or its lease expired and another worker took it, or the command is not leased any more',
+    extensions: {
+      commandId: text('The command'),
+      workerId: text('The worker that asked'),
+      leaseOwner: {
+        type: 'string',
+        nullable: true,
+        description: 'Who holds its lease now (null: nobody)',
+      },
+    },
+  },
+  [ErrorCode.IncidentNotFound]: {
+    meaning:
+      'no command has an incident of that id: never raised (or not indexed yet: the queue follows the log), or its command had another incident since',
+    extensions: { incidentId: text('The incident id asked for') },
   },
   [ErrorCode.HeadersTooLarge]: { meaning: 'the request headers are too large' },
   [ErrorCode.Internal]: {
