@@ -6,12 +6,19 @@
  * BENCH_SECONDS (default 10) sets each scenario's duration.
  * BENCH_ONLY (default all) runs only the scenarios it names, comma-separated, of: rest (REST
  * transitions, with the raw store appends they are compared with), rebuild, kafka,
- * projector-memory, timers; e.g. `BENCH_ONLY=timers npm run bench`. The JSON then holds only
- * what ran.
+ * projector-memory, timers, commands; e.g. `BENCH_ONLY=timers npm run bench`. The JSON then
+ * holds only what ran.
  * BENCH_TIMERS (default 10 000, or 1 000 per BENCH_SECOND below 10) sets how many timers fall
  * due together in the timers scenario, and how many event sends its baseline makes;
  * BENCH_TIMERS_CLOCK (held, the default, or manual) how they fall due (see
  * bench/scenarios/timers.ts).
+ * BENCH_COMMANDS (default 5 000, or 500 per BENCH_SECOND below 10) sets how many commands the
+ * commands scenario carries out each way, and how many event sends its baseline makes (before
+ * and after the in-process runs, whose ratios are to the two's mean): in process (a
+ * CommandDispatcher with a RefundPayment handler that answers at once, timed from its start,
+ * indexing the queue included; at its default 32 in flight, and at 64 for comparison), and
+ * through 4 external workers leasing RunKycCheck over REST from the built api, with the
+ * projector's dispatcher filling the queue (see bench/scenarios/commands.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,10 +31,11 @@ import { measureKafkaBridge } from './scenarios/kafka-bridge';
 import { measureProjectionRebuild, RebuildResult } from './scenarios/projection-rebuild';
 import { measureProjectorMemory } from './scenarios/projector-memory';
 import { measureTimers, TIMER_TARGETS, TimerClockMode, TimersResult } from './scenarios/timers';
+import { COMMAND_TARGETS, CommandsResult, measureCommands } from './scenarios/commands';
 
 const REPO = resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
-const SCENARIOS = ['rest', 'rebuild', 'kafka', 'projector-memory', 'timers'] as const;
+const SCENARIOS = ['rest', 'rebuild', 'kafka', 'projector-memory', 'timers', 'commands'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
   .split(',')
@@ -90,6 +98,13 @@ function timerCount(): number {
   return SECONDS >= 10 ? 10_000 : Math.max(500, Math.round(SECONDS * 1_000));
 }
 
+/** How many commands the commands scenario carries out each way: 5 000, fewer for short runs. */
+function commandCount(): number {
+  const given = process.env['BENCH_COMMANDS'];
+  if (given !== undefined) return Number(given);
+  return SECONDS >= 10 ? 5_000 : Math.max(500, Math.round(SECONDS * 500));
+}
+
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   for (const name of ONLY)
@@ -130,6 +145,12 @@ async function main(): Promise<void> {
     const clock = (process.env['BENCH_TIMERS_CLOCK'] ?? 'held') as TimerClockMode;
     log(`timers: ${count} falling due together (${clock} clock) vs direct event sends…`);
     timers = await measureTimers(count, { clock });
+  }
+  let commands: CommandsResult | undefined;
+  if (selected('commands')) {
+    const count = commandCount();
+    log(`commands: ${count} in process and ${count} through external workers vs event sends…`);
+    commands = await measureCommands(count);
   }
 
   const table = new Table({
@@ -247,6 +268,75 @@ async function main(): Promise<void> {
       ],
     );
   }
+  if (commands) {
+    const sends = commands.baselineSends;
+    const after = commands.baselineSendsAfter;
+    const mean = commands.baselineSendsPerSecond;
+    const { inProcess, inProcessAtBaselineConcurrency: at32, external } = commands;
+    const inProcessErrors = (run: typeof inProcess) =>
+      String(
+        run.attemptsRetried + run.dispatcherErrors.length + (commands.instances - run.completed),
+      );
+    table.push(
+      [
+        `engine event sends, ${commands.concurrency} in flight, sends/s (baseline, before)`,
+        fixed(sends.perSecond),
+        `${ratio(sends.perSecond, mean)} mean of both`,
+        fixed(sends.latency.p50Ms, 2),
+        fixed(sends.latency.p99Ms, 2),
+        fixed(sends.appendsPerFsync, 2),
+        String(sends.errors),
+      ],
+      [
+        `engine event sends, ${commands.concurrency} in flight, sends/s (baseline, after)`,
+        fixed(after.perSecond),
+        `${ratio(after.perSecond, mean)} mean of both`,
+        fixed(after.latency.p50Ms, 2),
+        fixed(after.latency.p99Ms, 2),
+        fixed(after.appendsPerFsync, 2),
+        String(after.errors),
+      ],
+      [
+        `${commands.instances} commands, in-process handler (${inProcess.concurrency} in flight), commands/s`,
+        fixed(inProcess.commandsPerSecond),
+        `${ratio(inProcess.commandsPerSecond, mean)} sends (≥ ${COMMAND_TARGETS.inProcessVsSends.toFixed(2)}×: ${met(commands.targets.inProcessAtLeast0_5xSends)})`,
+        fixed(inProcess.completeLatency.p50Ms, 2),
+        fixed(inProcess.completeLatency.p99Ms, 2),
+        fixed(inProcess.appendsPerFsync, 2),
+        inProcessErrors(inProcess),
+      ],
+      [
+        `  the same, ${at32.concurrency} in flight, commands/s`,
+        fixed(at32.commandsPerSecond),
+        `${ratio(at32.commandsPerSecond, mean)} sends (for comparison)`,
+        fixed(at32.completeLatency.p50Ms, 2),
+        fixed(at32.completeLatency.p99Ms, 2),
+        fixed(at32.appendsPerFsync, 2),
+        inProcessErrors(at32),
+      ],
+    );
+    if (!('skipped' in external))
+      table.push(
+        [
+          `${commands.instances} ${external.commandType}, ${external.workers} REST workers, commands/s (complete latency)`,
+          fixed(external.commandsPerSecond),
+          `${ratio(external.commandsPerSecond, mean)} sends (≥ ${COMMAND_TARGETS.externalPerSecond}/s: ${met(commands.targets.externalAtLeast1000PerSecond === true)})`,
+          fixed(external.completeLatency.p50Ms, 2),
+          fixed(external.completeLatency.p99Ms, 2),
+          '—',
+          String(external.errors + (commands.instances - external.completed)),
+        ],
+        [
+          `  ${external.workers} REST workers' lease calls (up to ${external.leaseMax} each)`,
+          '—',
+          '—',
+          fixed(external.leaseLatency.p50Ms, 2),
+          fixed(external.leaseLatency.p99Ms, 2),
+          '—',
+          '—',
+        ],
+      );
+  }
   if (table.length > 0) process.stdout.write(`${table.toString()}\n`);
   if (projectorMemory && !('skipped' in projectorMemory))
     process.stdout.write(
@@ -260,6 +350,23 @@ async function main(): Promise<void> {
     process.stdout.write(
       `timers (${timers.clock} clock): ${timers.fired} of ${timers.instances} fired (${met(timers.targets.allFired)}); last fired ${fixed(timers.lastFiredSecondsAfterDue, 2)} s after due (≤ ${TIMER_TARGETS.lastFiredWithinSeconds} s: ${met(timers.targets.lastFiredWithin5s)}), first ${fixed(timers.firstFiredSecondsAfterDue, 3)} s, all fired in the index ${fixed(timers.allIndexedFiredSecondsAfterDue, 2)} s; max recorded latenessMs ${fixed(timers.maxRecordedLatenessMs)}; fired/sends ${ratio(timers.firedPerSecond, timers.baselineSends.perSecond)} (≥ ${TIMER_TARGETS.firedVsSends.toFixed(2)}×: ${met(timers.targets.firedAtLeast0_8xSends)}); indexing ${fixed(timers.indexedPerSecond)} timers/s\n`,
     );
+  if (commands) {
+    const { inProcess, inProcessAtBaselineConcurrency: at32, external } = commands;
+    process.stdout.write(
+      `commands baseline: ${fixed(commands.baselineSends.perSecond)} sends/s before, ${fixed(commands.baselineSendsAfter.perSecond)} after, ratios against their mean ${fixed(commands.baselineSendsPerSecond)}\n` +
+        `commands in process: ${inProcess.completed} of ${commands.instances} completed in ${fixed(inProcess.seconds, 2)} s, ${fixed(inProcess.commandsPerSecond)}/s = ${ratio(inProcess.commandsPerSecond, commands.baselineSendsPerSecond)} sends (≥ ${COMMAND_TARGETS.inProcessVsSends.toFixed(2)}×: ${met(commands.targets.inProcessAtLeast0_5xSends)}); queue indexed in ${fixed(inProcess.indexingSeconds, 2)} s (${fixed(inProcess.indexedPerSecond)} commands/s), all completed in the queue ${fixed(inProcess.allCompletedInQueueSeconds, 2)} s; ${inProcess.instancesInNextState} instances moved on; at ${at32.concurrency} in flight ${fixed(at32.commandsPerSecond)}/s = ${ratio(at32.commandsPerSecond, commands.baselineSendsPerSecond)} sends\n`,
+    );
+    process.stdout.write(
+      'skipped' in external
+        ? `commands through external workers: skipped (${external.skipped})\n`
+        : `commands through ${external.workers} REST workers (${external.commandType}): ${external.completed} of ${commands.instances} in ${fixed(external.seconds, 2)} s, ${fixed(external.commandsPerSecond)}/s (≥ ${COMMAND_TARGETS.externalPerSecond}/s: ${met(commands.targets.externalAtLeast1000PerSecond === true)}); lease p50/p90/p99 ${fixed(external.leaseLatency.p50Ms, 2)}/${fixed(external.leaseLatency.p90Ms, 2)}/${fixed(external.leaseLatency.p99Ms, 2)} ms (${fixed(external.meanLeased, 1)} per lease, ${external.emptyLeases} empty), complete p50/p90/p99 ${fixed(external.completeLatency.p50Ms, 2)}/${fixed(external.completeLatency.p90Ms, 2)}/${fixed(external.completeLatency.p99Ms, 2)} ms; ${external.errors} errors${external.firstErrors.length > 0 ? ` (first: ${external.firstErrors[0]})` : ''}; connections opened first (${fixed(external.connectionWarmUpSeconds, 2)} s), timed once queued (${fixed(external.queuedSecondsAfterStarts, 2)} s after the starts) and the projector idle (${fixed(external.projectorIdleSecondsAfterQueued, 2)} s more); queue when done: ${Object.entries(
+            external.queueWhenDone,
+          )
+            .filter(([, n]) => n > 0)
+            .map(([status, n]) => `${n} ${status}`)
+            .join(', ')}\n`,
+    );
+  }
 
   const result = {
     recordedAt: new Date().toISOString(),
@@ -283,6 +390,7 @@ async function main(): Promise<void> {
     ...(kafkaBridge ? { kafkaBridge } : {}),
     ...(projectorMemory ? { projectorMemory } : {}),
     ...(timers ? { timers } : {}),
+    ...(commands ? { commands } : {}),
     ratios: {
       ...(rest
         ? {
@@ -292,6 +400,19 @@ async function main(): Promise<void> {
           }
         : {}),
       ...(timers ? { timersFiredVsSends: timers.firedVsSends } : {}),
+      ...(commands
+        ? {
+            commandsInProcessVsSends: commands.inProcess.commandsVsSends,
+            commandsInProcessAtBaselineConcurrencyVsSends:
+              commands.inProcessAtBaselineConcurrency.commandsVsSends,
+            ...('skipped' in commands.external
+              ? {}
+              : {
+                  commandsExternalVsSends:
+                    commands.external.commandsPerSecond / commands.baselineSendsPerSecond,
+                }),
+          }
+        : {}),
     },
   };
   const dir = join(REPO, 'bench', 'results');

@@ -3,17 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Clock, realSleep, TimerIndex, TimerService, WorkflowEngine } from '@esflow/core';
 import { systemClock } from '@esflow/core/node';
-import { orderFulfillmentFeature, sampleOrder } from '@esflow/example-order-fulfillment';
-import { createEsflowRuntime } from '@esflow/nest';
+import { sampleOrder } from '@esflow/example-order-fulfillment';
 import { ManualClock } from '@esflow/testing';
 import {
-  createEmbeddedSchemaRegistry,
   createSqliteEventStore,
   createSqliteReadModelStore,
   createSqliteTimerIndex,
   SqliteEventStore,
 } from '@esflow/sqlite';
 import { LatencySummary, summarise } from '../stats';
+import { EngineOpsResult, engineOver, timedOps } from './engine-ops';
 
 /** The issue's targets (measured and reported, never asserted). */
 export const TIMER_TARGETS = { lastFiredWithinSeconds: 5, firedVsSends: 0.8 } as const;
@@ -32,18 +31,6 @@ export const TIMER_TARGETS = { lastFiredWithinSeconds: 5, firedVsSends: 0.8 } as
  * wake-up and gives a recorded lateness, so it is the more honest "within 5 s of due".
  */
 export type TimerClockMode = 'held' | 'manual';
-
-export interface EngineOpsResult {
-  readonly count: number;
-  readonly perSecond: number;
-  readonly seconds: number;
-  readonly latency: LatencySummary;
-  readonly errors: number;
-  /** Events recorded per engine operation (one append each). */
-  readonly eventsPerOp: number;
-  /** Appends committed per SQLite transaction (one fsync). */
-  readonly appendsPerFsync: number;
-}
 
 export interface TimersResult {
   readonly instances: number;
@@ -119,51 +106,6 @@ class HeldClock implements Clock {
     this.releasedAt ??= performance.now();
     return this.releasedAt;
   }
-}
-
-/** `count` operations, `concurrency` in flight, each timed; `op` returns false for an error. */
-async function timedOps(
-  store: SqliteEventStore,
-  count: number,
-  concurrency: number,
-  op: (i: number) => Promise<boolean>,
-): Promise<EngineOpsResult> {
-  const before = store.stats();
-  const latencies: number[] = [];
-  let errors = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      const t0 = performance.now();
-      const ok = await op(i).catch(() => false);
-      latencies.push(performance.now() - t0);
-      if (!ok) errors++;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  const after = store.stats();
-  return {
-    count,
-    perSecond: count / seconds,
-    seconds,
-    latency: summarise(latencies),
-    errors,
-    eventsPerOp: (after.events - before.events) / Math.max(1, after.appends - before.appends),
-    appendsPerFsync: (after.appends - before.appends) / Math.max(1, after.commits - before.commits),
-  };
-}
-
-/** An engine of its own over `store`, as another process would have: its instance cache cold. */
-async function engineOver(store: SqliteEventStore, database: string, clock: Clock) {
-  return createEsflowRuntime({
-    store,
-    registry: createEmbeddedSchemaRegistry({ filename: database }),
-    features: [{ feature: orderFulfillmentFeature, registeredBy: 'bench' }],
-    clock,
-  });
 }
 
 const placeOrders = (
