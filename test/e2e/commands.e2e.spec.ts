@@ -403,17 +403,30 @@ describe('the external-worker and incidents API, end to end', () => {
     expect(expectProblem(withoutNote, 400, ErrorCode.MalformedRequest).errors).toEqual([
       { path: 'note', message: expect.stringMatching(/required/) },
     ]);
+    // RunKycCheck is an invoked actor's command whose invoke declares KycVerdict: settled by
+    // hand, it needs the verdict the operator reached, checked like a worker's output.
+    const beforeResolve = (await instanceOf(userId)).revision;
+    const withoutVerdict = await http.post(`/incidents/${second}/resolve`, {
+      note: 'passport checked at the branch',
+    });
+    expectProblem(withoutVerdict, 400, ErrorCode.SchemaValidationFailed);
+    expect((await instanceOf(userId)).revision).toBe(beforeResolve);
     const resolved = await http.post(`/incidents/${second}/resolve`, {
       note: 'passport checked at the branch',
       resolvedBy: 'ops@example.org',
+      output: { checkId: 'by-hand-1', passed: true },
     });
     expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
     expect(resolved.body).toMatchObject({
       outcome: 'recorded',
       incidentId: second,
       commandId,
-      instance: { state: 'awaitingKyc', inFlightCommands: [], incidents: [] },
+      instance: { incidents: [] },
     });
+    // The verdict moved the onboarding on, as a worker's would have.
+    expect((resolved.body as { instance: { state: unknown } }).instance.state).not.toBe(
+      'awaitingKyc',
+    );
     const resolvedAt = (await instanceOf(userId)).revision;
     const twice = await http.post(`/incidents/${second}/resolve`, { note: 'again' });
     expect(twice.body).toMatchObject({ outcome: 'replayed', incidentId: second });

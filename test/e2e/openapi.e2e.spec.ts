@@ -744,6 +744,13 @@ describe('every operation through every answer it declares', () => {
     expectAnswer(await call('POST', resolve, { body: {} }), 400, ErrorCode.MalformedRequest);
     expectAnswer(
       await call('POST', resolve, { body: { note: 'by hand', resolvedBy: 'ops' } }),
+      400,
+      ErrorCode.SchemaValidationFailed,
+    );
+    expectAnswer(
+      await call('POST', resolve, {
+        body: { note: 'by hand', resolvedBy: 'ops', output: { checkId: 'c-9', passed: true } },
+      }),
       200,
     );
     expectAnswer(await call('POST', resolve, { body: { note: 'by hand' } }), 200);

@@ -9,7 +9,7 @@ import {
   createTestEngine,
   INVOKING_SCHEMAS,
 } from '../../../../test/support/engine-fixture';
-import { invokingWorkflow } from '../../../../test/support/invoking-workflow';
+import { invokingWorkflow, invokingWorkflows } from '../../../../test/support/invoking-workflow';
 import { CommandDispatcher, CommandHandler, PermanentCommandFailure } from './command-dispatcher';
 import { CommandQueue, CommandStatus } from './command-queue.port';
 import { createMemoryCommandQueue } from './memory-command-queue';
@@ -229,6 +229,69 @@ describe('the command dispatcher', () => {
     });
     expect(attempts).toBe(4);
     expect(valueOf(await engine.queries.get('strictJob', 's-1')).incidents).toEqual([]);
+  });
+
+  it("moves an invoking state on when its command's incident is resolved by hand with an output", async () => {
+    const { engine, queue, dispatcher, store } = await aDispatcher(
+      {
+        DoWork: {
+          handle: async () => {
+            throw new PermanentCommandFailure('needs a person');
+          },
+        },
+      },
+      { invoking: true },
+    );
+    const started = valueOf(
+      await engine.startWorkflow.handle({
+        workflow: 'strictJob',
+        id: 's-2',
+        input: { jobId: 's-2' },
+      }),
+    );
+    const commandId = started.instance.inFlightCommands[0]!.commandId;
+    dispatcher.start();
+    await until('an incident', async () => {
+      return (await queue.get(commandId))?.status === CommandStatus.Incident;
+    });
+    const { incidentId } = valueOf(await engine.queries.get('strictJob', 's-2')).incidents[0]!;
+    const decide = (extra: { output?: unknown; resolution?: 'retry' | 'manual' }) =>
+      engine.commands.resolveIncident({
+        workflow: 'strictJob',
+        id: 's-2',
+        incidentId,
+        resolution: extra.resolution ?? 'manual',
+        note: 'done by hand',
+        ...('output' in extra ? { output: extra.output } : {}),
+      });
+    // The invoke declares an output record: a resolution by hand must give one that fits it.
+    for (const refused of [await decide({}), await decide({ output: { result: 7 } })]) {
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) expect(refused.rejection.code).toBe('SCHEMA_VALIDATION_FAILED');
+    }
+    const onRetry = await decide({ resolution: 'retry', output: { result: 'x' } });
+    expect(!onRetry.ok && onRetry.rejection.code).toBe('SCHEMA_VALIDATION_FAILED');
+    expect(valueOf(await engine.queries.get('strictJob', 's-2')).state).toBe('working');
+
+    const resolved = valueOf(await decide({ output: { result: 'by hand' } }));
+    expect(resolved.outcome).toBe('recorded');
+    expect(resolved.instance).toMatchObject({
+      state: 'done',
+      context: { result: 'by hand' },
+      inFlightCommands: [],
+      incidents: [],
+    });
+    expect(valueOf(await decide({ output: { result: 'by hand' } })).outcome).toBe('replayed');
+    await until('the command resolved in the queue', async () => {
+      return (await queue.get(commandId))?.status === CommandStatus.Resolved;
+    });
+    const fresh = await createTestEngine({
+      store,
+      definitions: invokingWorkflows(),
+      schemas: INVOKING_SCHEMAS,
+    });
+    const replayed = valueOf(await fresh.engine.queries.get('strictJob', 's-2'));
+    expect(replayed).toMatchObject({ state: 'done', context: { result: 'by hand' } });
   });
 
   it('gives up at once on a permanent failure', async () => {

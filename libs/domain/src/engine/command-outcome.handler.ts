@@ -58,6 +58,12 @@ export interface ResolveIncident {
   readonly resolution: IncidentResolution;
   readonly note?: string;
   readonly resolvedBy?: string;
+  /**
+   * A manual resolution of an invoked actor's command: the output it came to (validated against
+   * the invoke's output record, which then requires it), delivered to the machine as its done
+   * event. Refused for any other resolution.
+   */
+  readonly output?: unknown;
 }
 
 /**
@@ -258,7 +264,7 @@ export class CommandOutcomeHandler {
   /** An invoked actor's output, checked against the invoke's output record when it declares one. */
   private planOutput(
     current: InstanceState,
-    command: CompleteCommand,
+    command: Pick<CompleteCommand, 'output'> & { readonly reply?: CommandReply },
     inFlight: InFlightCommand,
     invokeId: string,
   ): Result<PlannedCompletion> {
@@ -379,19 +385,44 @@ export class CommandOutcomeHandler {
         return ok({ outcome: 'replayed', instance: viewOf(current) });
       const incident = current.commands.incidents.get(command.incidentId);
       if (!incident) return ok({ outcome: 'notInFlight', instance: viewOf(current) });
+      const inFlight = current.commands.inFlight.get(incident.commandId);
+      const invokeId = inFlight?.invokeId ?? null;
+      // Settled by hand, an invoked actor's command completes for the machine: its invoking
+      // state moves on with the output the operator gives, as if a worker had given it.
+      const delivers =
+        command.resolution === 'manual' && inFlight !== undefined && invokeId !== null;
+      if (command.output !== undefined && !delivers)
+        return reject({
+          code: ErrorCode.SchemaValidationFailed,
+          message: `an output is only for resolving the command of an invoked actor by hand; incident ${incident.incidentId} is on ${incident.commandType}${command.resolution === 'retry' ? ', and a retry runs it again' : ''}`,
+          errors: [{ path: 'output', message: 'must be absent here' }],
+        });
+      const planned = delivers
+        ? this.planOutput(current, { output: command.output }, inFlight, invokeId)
+        : undefined;
+      if (planned && !planned.ok) return planned;
       const resolved = this.fact(current, resolvedId, FrameworkEvent.IncidentResolved, {
         incidentId: incident.incidentId,
         commandId: incident.commandId,
         resolution: command.resolution,
         note: command.note ?? null,
         resolvedBy: command.resolvedBy ?? null,
+        outputJson: planned?.value.outputJson ?? null,
       } satisfies IncidentResolvedPayload);
+      const event = planned?.value.event;
+      const accepted = event !== undefined && current.snapshot.can(event);
+      const [nextSnapshot, actions] = accepted
+        ? transition(current.definition.machine, current.snapshot, event)
+        : [current.snapshot, []];
+      const facts = accepted
+        ? this.planFactsOf(current, resolved, event.type, nextSnapshot, actions, inFlight!)
+        : [];
       return this.append(
         current,
         streamName,
         incident.commandId,
-        [resolved],
-        current.snapshot,
+        [resolved, ...facts],
+        nextSnapshot,
         true,
         'resolved',
       );

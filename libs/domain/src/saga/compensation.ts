@@ -85,8 +85,8 @@ export interface CompensatingStateOptions<TCompensation extends string = string>
  *   effect idempotent by it); its completion is recorded once, and only then is the step taken
  *   off `saga.done` and put on `saga.compensated`;
  * - a compensation is never skipped: one that fails for good raises an incident (the state has
- *   no `onError`) and the saga waits for an operator's retry (`POST /incidents/{id}/retry`); an
- *   incident resolved by hand settles the command but does not move the saga on;
+ *   no `onError`) and the saga waits for an operator: a retry (`POST /incidents/{id}/retry`)
+ *   runs it again, a resolution by hand (`/resolve`) counts it as done and the saga moves on;
  * - a step counts once it is recorded, normally in its invoke's `onDone`: a step whose own
  *   command failed for good is not compensated, so its handler must do all or nothing;
  * - with nothing done, the compensating state goes straight to `onDone`.

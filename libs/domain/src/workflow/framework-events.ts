@@ -161,4 +161,9 @@ export interface IncidentResolvedPayload {
   readonly resolution: IncidentResolution;
   readonly note: string | null;
   readonly resolvedBy: string | null;
+  /**
+   * A manual resolution of an invoked actor's command delivers its done event (with this output,
+   * as JSON, or none when null): the invoking state moves on as if the command had completed.
+   */
+  readonly outputJson: string | null;
 }

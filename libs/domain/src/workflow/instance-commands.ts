@@ -133,7 +133,7 @@ export function invokeErrorEvent(invokeId: string, error: string) {
 /**
  * The machine event a recorded command outcome delivers, if any: an invoked command's
  * `CommandCompleted` (accepted) its done event with the output, its `CommandFailed` its error
- * event. Undefined for every other fact, and for an emitted command (its reply is an event of
+ * event, its manual `IncidentResolved` its done event with the operator's output. Undefined for every other fact, and for an emitted command (its reply is an event of
  * its own).
  */
 export function commandOutcomeEvent(
@@ -146,6 +146,13 @@ export function commandOutcomeEvent(
     const invokeId = book.inFlight.get(completed.commandId)?.invokeId;
     if (!invokeId || !completed.replyAccepted) return undefined;
     const output = completed.outputJson == null ? undefined : JSON.parse(completed.outputJson);
+    return invokeDoneEvent(invokeId, output);
+  }
+  if (type === FrameworkEvent.IncidentResolved) {
+    const resolved = payload as unknown as IncidentResolvedPayload;
+    const invokeId = book.inFlight.get(resolved.commandId)?.invokeId;
+    if (!invokeId || resolved.resolution !== 'manual') return undefined;
+    const output = resolved.outputJson == null ? undefined : JSON.parse(resolved.outputJson);
     return invokeDoneEvent(invokeId, output);
   }
   if (type === FrameworkEvent.CommandFailed) {

@@ -124,7 +124,8 @@ const resolvedBy = z
   .optional();
 
 const retryIncidentBody = object({ note: note.optional(), resolvedBy });
-const resolveIncidentBody = object({ note, resolvedBy });
+// An invoked actor's command settled by hand: the output the invoke's output record checks.
+const resolveIncidentBody = object({ note, resolvedBy, output: z.unknown().optional() });
 
 // Decimal digits only, as everywhere in the API.
 const limit = z
@@ -161,7 +162,11 @@ export type CompleteCall = z.infer<typeof completeBody>;
 /** `POST /commands/{commandId}/fail`. */
 export type FailCall = z.infer<typeof failBody>;
 /** `POST /incidents/{incidentId}/retry` and `/resolve`. */
-export type IncidentCall = { readonly note?: string; readonly resolvedBy?: string };
+export type IncidentCall = {
+  readonly note?: string;
+  readonly resolvedBy?: string;
+  readonly output?: unknown;
+};
 /** `GET /commands`. */
 export type CommandListCall = z.infer<typeof commandQuery>;
 /** `GET /incidents`. */

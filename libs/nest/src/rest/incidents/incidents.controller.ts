@@ -55,6 +55,8 @@ const DECISION_PROBLEMS = [
   ErrorCode.IncidentNotFound,
   ...FAULT_CODES,
 ] as const;
+/** A resolution by hand also checks the output it gives an invoked actor's command. */
+const RESOLVE_PROBLEMS = [...DECISION_PROBLEMS, ErrorCode.SchemaValidationFailed] as const;
 
 /** An open incident as `GET /incidents` lists it. */
 function incidentView(command: QueuedCommand): OpenIncidentResponse {
@@ -169,7 +171,8 @@ export class IncidentsController {
   @HttpCode(200)
   @ApiOperation({
     operationId: 'resolveIncident',
-    summary: 'Resolve an incident by hand: its command is settled, never carried out again',
+    summary:
+      'Resolve an incident by hand: its command is settled, never carried out again (an invoked one completes with the given output)',
   })
   @INCIDENT_ID_PARAM
   @ApiBody({ type: ResolveIncidentBody })
@@ -178,7 +181,7 @@ export class IncidentsController {
     description: 'Recorded now, or before (`replayed`)',
     type: IncidentDecisionResponse,
   })
-  @ApiProblems(...DECISION_PROBLEMS)
+  @ApiProblems(...RESOLVE_PROBLEMS)
   async resolve(
     @Param('incidentId') incidentId: string,
     @Body() body: unknown,
@@ -206,6 +209,7 @@ export class IncidentsController {
       resolution,
       ...(call.note === undefined ? {} : { note: call.note }),
       ...(call.resolvedBy === undefined ? {} : { resolvedBy: call.resolvedBy }),
+      ...(call.output === undefined ? {} : { output: call.output }),
     });
     if (!result.ok) rejected(result.rejection);
     const outcome = result.value;

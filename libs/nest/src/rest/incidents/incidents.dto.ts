@@ -58,6 +58,18 @@ export class ResolveIncidentBody {
   })
   note!: string;
   @ApiPropertyOptional(RESOLVED_BY) resolvedBy?: string;
+  @ApiPropertyOptional({
+    description:
+      "For an invoked actor's command: the output it came to by hand, validated against the record its invoke declares (required when it declares one) and delivered to the machine as the invoke's done event, so the invoking state moves on. Refused for an emitted command.",
+    oneOf: [
+      { type: 'object', additionalProperties: true, nullable: true },
+      { type: 'array', items: {} },
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+    ],
+  })
+  output?: unknown;
 }
 
 /** What the incident decisions answer. */
