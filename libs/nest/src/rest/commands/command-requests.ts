@@ -1,3 +1,4 @@
+import { pageLimit } from '../http/paging';
 import { z } from 'zod';
 import { COMMAND_STATUSES, CommandStatus } from '@esflow/core';
 import { parseRequest } from '../workflows/workflow-requests';
@@ -127,21 +128,13 @@ const retryIncidentBody = object({ note: note.optional(), resolvedBy });
 // An invoked actor's command settled by hand: the output the invoke's output record checks.
 const resolveIncidentBody = object({ note, resolvedBy, output: z.unknown().optional() });
 
-// Decimal digits only, as everywhere in the API.
-const limit = z
-  .string()
-  .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 1000, in decimal digits')
-  .transform(Number)
-  .pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000'))
-  .default('50');
-
 const commandQuery = z
   .object({
     status: z.enum(COMMAND_STATUSES as [CommandStatus, ...CommandStatus[]]).optional(),
     command_type: z.string().optional(),
     workflow: z.string().optional(),
     instance_id: z.string().optional(),
-    limit,
+    limit: pageLimit,
     after: z.string().optional(),
   })
   .strict();
@@ -150,7 +143,7 @@ const incidentQuery = z
   .object({
     workflow: z.string().optional(),
     instance_id: z.string().optional(),
-    limit,
+    limit: pageLimit,
     after: z.string().optional(),
   })
   .strict();

@@ -21,6 +21,7 @@ import {
 import { EsflowRuntime } from '../../runtime/esflow-runtime';
 import { COMMAND_QUEUE, ESFLOW_RUNTIME, WORKFLOW_CATALOG, WORKFLOW_ENGINE } from '../../tokens';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
+import { ApiPageQuery } from '../http/paging';
 import { checkId, rejected } from '../http/request-parsing';
 import {
   ApiEdgeProblemModels,
@@ -234,18 +235,7 @@ export class CommandsController {
   @ApiQuery({ name: 'command_type', required: false, schema: { type: 'string' } })
   @ApiQuery({ name: 'workflow', required: false, schema: { type: 'string' } })
   @ApiQuery({ name: 'instance_id', required: false, schema: { type: 'string' } })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    description: 'Page size, in decimal digits',
-    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-  })
-  @ApiQuery({
-    name: 'after',
-    required: false,
-    description: "Cursor: the previous page's `next`",
-    schema: { type: 'string' },
-  })
+  @ApiPageQuery()
   @ApiResponse({
     status: 200,
     description: 'One page, oldest dispatch first',

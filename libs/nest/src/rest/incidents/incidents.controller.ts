@@ -21,6 +21,7 @@ import {
 } from '@esflow/core';
 import { COMMAND_QUEUE, WORKFLOW_ENGINE } from '../../tokens';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
+import { ApiPageQuery } from '../http/paging';
 import { checkId, rejected } from '../http/request-parsing';
 import {
   ApiEdgeProblemModels,
@@ -112,18 +113,7 @@ export class IncidentsController {
   })
   @ApiQuery({ name: 'workflow', required: false, schema: { type: 'string' } })
   @ApiQuery({ name: 'instance_id', required: false, schema: { type: 'string' } })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    description: 'Page size, in decimal digits',
-    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-  })
-  @ApiQuery({
-    name: 'after',
-    required: false,
-    description: "Cursor: the previous page's `next`",
-    schema: { type: 'string' },
-  })
+  @ApiPageQuery()
   @ApiResponse({
     status: 200,
     description: 'One page of open incidents, oldest dispatch first',

@@ -1,9 +1,11 @@
+import { pageLimit } from '../http/paging';
 import { Controller, Get, Inject, Query, UseFilters } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ErrorCode, TIMER_STATUSES, TimerIndex, TimerQuery, TimerStatus } from '@esflow/core';
 import { TIMER_INDEX } from '../../tokens';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
+import { ApiPageQuery } from '../http/paging';
 import { parseRequest } from '../workflows/workflow-requests';
 import { ApiEdgeProblemModels, ApiProblems, FAULT_CODES } from '../openapi/problems';
 import { TimerPageResponse } from './timers.dto';
@@ -18,13 +20,7 @@ const timerQuery = z
       .optional(),
     workflow: z.string().optional(),
     instance_id: z.string().optional(),
-    // Decimal digits only, as everywhere in the API.
-    limit: z
-      .string()
-      .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 1000, in decimal digits')
-      .transform(Number)
-      .pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000'))
-      .default('50'),
+    limit: pageLimit,
     after: z.string().optional(),
   })
   .strict();
@@ -61,18 +57,7 @@ export class TimersController {
   })
   @ApiQuery({ name: 'workflow', required: false, schema: { type: 'string' } })
   @ApiQuery({ name: 'instance_id', required: false, schema: { type: 'string' } })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    description: 'Page size, in decimal digits',
-    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-  })
-  @ApiQuery({
-    name: 'after',
-    required: false,
-    description: "Cursor: the previous page's `next`",
-    schema: { type: 'string' },
-  })
+  @ApiPageQuery()
   @ApiResponse({
     status: 200,
     description: 'One page, earliest due first',

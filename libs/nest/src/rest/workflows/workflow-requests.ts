@@ -1,3 +1,4 @@
+import { pageLimit } from '../http/paging';
 import { z } from 'zod';
 import { ListInstancesQuery, ValidationIssue } from '@esflow/core';
 import { malformed } from '../http/request-parsing';
@@ -69,13 +70,7 @@ const listQuery = z
     workflow: z.string().optional(),
     state: z.string().optional(),
     status: z.enum(['running', 'completed', 'cancelled', 'failed']).optional(),
-    // Decimal digits only: `0x10`, `1e2` or ` 5` are not limits.
-    limit: z
-      .string()
-      .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 1000, in decimal digits')
-      .transform(Number)
-      .pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000'))
-      .default('50'),
+    limit: pageLimit,
     after: z.string().optional(),
     waitFor: z
       .string()

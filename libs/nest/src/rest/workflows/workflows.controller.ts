@@ -39,6 +39,7 @@ import {
   rejected,
 } from '../http/request-parsing';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
+import { ApiPageQuery } from '../http/paging';
 import {
   CONSISTENCY_HEADER,
   CORRELATION_ID_HEADER,
@@ -307,18 +308,7 @@ export class WorkflowsController {
     description: 'Only instances with this status',
     schema: { type: 'string', enum: ['running', 'completed', 'cancelled', 'failed'] },
   })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    description: 'Page size, in decimal digits',
-    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-  })
-  @ApiQuery({
-    name: 'after',
-    required: false,
-    description: "Cursor: the previous page's `next`",
-    schema: { type: 'string', example: 'orderFulfillment/order-1001' },
-  })
+  @ApiPageQuery('orderFulfillment/order-1001')
   @ApiQuery({
     name: 'waitFor',
     required: false,
