@@ -237,7 +237,7 @@ async function measureInProcess(
       store,
       codec: runtime.codec,
       queue,
-      engine: { commands },
+      engine: { commands, queries: runtime.engine.queries },
       catalog: runtime.catalog,
       handlers: new Map([['RefundPayment', refund]]),
       leases: readModel,

@@ -262,6 +262,7 @@ export {
   CommandDispatcher,
   commandChangesOf,
   PermanentCommandFailure,
+  retryPolicyOfCommand,
 } from './commands/command-dispatcher';
 export type {
   CommandDispatcherObserver,

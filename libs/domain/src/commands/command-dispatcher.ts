@@ -21,7 +21,12 @@ import {
   IncidentResolvedPayload,
 } from '../workflow/framework-events';
 import { WorkflowCatalog } from '../workflow/workflow-catalog';
-import { afterFailedAttempt, commandRetryPolicyOf, DEFAULT_COMMAND_RETRY } from './command-retry';
+import {
+  afterFailedAttempt,
+  commandRetryPolicyOf,
+  CommandRetryPolicy,
+  DEFAULT_COMMAND_RETRY,
+} from './command-retry';
 import { CommandChange, CommandQueue, CommandStatus, QueuedCommand } from './command-queue.port';
 
 /** The facts the command queue is made of. */
@@ -166,7 +171,7 @@ export interface CommandDispatcherOptions {
   readonly store: EventStore;
   readonly codec: PayloadCodec;
   readonly queue: CommandQueue;
-  readonly engine: Pick<WorkflowEngine, 'commands'>;
+  readonly engine: Pick<WorkflowEngine, 'commands' | 'queries'>;
   /** The workflows, for each command type's retry policy. */
   readonly catalog: WorkflowCatalog;
   /** In-process handlers by command type; every other type waits for external workers. */
@@ -369,11 +374,10 @@ export class CommandDispatcher implements Processor {
   ): Promise<'retrying' | 'gaveUp'> {
     const { queue, engine, clock, catalog, owner } = this.options;
     const message = error instanceof Error ? error.message : String(error);
-    const definition = catalog.latest(command.workflow);
-    const policy = definition
-      ? commandRetryPolicyOf(definition, command.commandType)
-      : DEFAULT_COMMAND_RETRY;
     const now = clock.now();
+    const policy = await retryPolicyOfCommand(engine.queries, catalog, command).catch(
+      () => DEFAULT_COMMAND_RETRY,
+    );
     const next = afterFailedAttempt(
       policy,
       command.attempts,
@@ -407,6 +411,23 @@ export class CommandDispatcher implements Processor {
       return 'retrying';
     }
   }
+}
+
+/**
+ * The retry policy of a queued command's type in the definition version its instance is pinned
+ * to; the latest version's when the instance cannot be read, the default for a workflow no
+ * longer registered. What the dispatcher and the workers' `fail` both decide by.
+ */
+export async function retryPolicyOfCommand(
+  queries: Pick<WorkflowEngine['queries'], 'get'>,
+  catalog: WorkflowCatalog,
+  command: Pick<QueuedCommand, 'workflow' | 'instanceId' | 'commandType'>,
+): Promise<CommandRetryPolicy> {
+  const instance = await queries.get(command.workflow, command.instanceId);
+  const definition =
+    (instance.ok ? catalog.version(command.workflow, instance.value.version) : undefined) ??
+    catalog.latest(command.workflow);
+  return definition ? commandRetryPolicyOf(definition, command.commandType) : DEFAULT_COMMAND_RETRY;
 }
 
 /** How long a command whose final failure was recorded stays out of reach until it is indexed. */

@@ -2,14 +2,12 @@ import {
   afterFailedAttempt,
   Clock,
   CommandQueue,
-  CommandRetryPolicy,
-  commandRetryPolicyOf,
   CommandStatus,
-  DEFAULT_COMMAND_RETRY,
   ErrorCode,
   EsflowError,
   InstanceView,
   QueuedCommand,
+  retryPolicyOfCommand,
   WorkflowCatalog,
   WorkflowEngine,
 } from '@esflow/core';
@@ -101,7 +99,7 @@ export async function failCommandAttempt(
   if (SETTLED.has(command.status)) throw commandNotInFlight(command);
   if (!leasedBy(command, workerId)) throw leaseNotHeld(command, workerId);
   const now = clock.now();
-  const policy = await retryPolicyOf(ports, command);
+  const policy = await retryPolicyOfCommand(ports.engine.queries, ports.catalog, command);
   const next = afterFailedAttempt(policy, command.attempts, now, ports.random, report.retryable);
   if ('retryAt' in next) {
     if (!(await queue.release(commandId, workerId, next.retryAt, error)))
@@ -139,22 +137,6 @@ export async function failCommandAttempt(
 /** Whether `workerId` holds the command's lease, expired or not (see {@link CommandQueue.release}). */
 const leasedBy = (command: QueuedCommand, workerId: string) =>
   command.status === CommandStatus.Leased && command.leaseOwner === workerId;
-
-/**
- * The retry policy of the command's type in the definition version its instance is pinned to;
- * the latest version's when the instance cannot be read, the default for a workflow no longer
- * registered.
- */
-async function retryPolicyOf(
-  { engine, catalog }: FailCommandPorts,
-  command: QueuedCommand,
-): Promise<CommandRetryPolicy> {
-  const instance = await engine.queries.get(command.workflow, command.instanceId);
-  const definition =
-    (instance.ok ? catalog.version(command.workflow, instance.value.version) : undefined) ??
-    catalog.latest(command.workflow);
-  return definition ? commandRetryPolicyOf(definition, command.commandType) : DEFAULT_COMMAND_RETRY;
-}
 
 /** COMMAND_NOT_FOUND for `commandId`. */
 export function commandNotFound(commandId: string): EsflowError {
