@@ -19,9 +19,51 @@ export function openSqliteFile(filename: string): Database.Database {
 
 /** WAL mode, `synchronous = NORMAL`, and a busy timeout (default 5000 ms). */
 export function applySqlitePragmas(db: Database.Database, busyTimeoutMs = 5000): void {
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  enableWal(db, busyTimeoutMs);
+  db.pragma('synchronous = NORMAL');
+}
+
+/**
+ * Puts the database in WAL mode, waiting up to `timeoutMs` for another process that holds the
+ * file (creating it, or switching it to WAL itself): SQLite answers that switch "database is
+ * locked" at once, without its busy timeout, so two processes starting together on a new file
+ * (the api and the projector) would otherwise fail one start in a few.
+ */
+export function enableWal(db: Database.Database, timeoutMs = 5000): void {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      const busy = typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
+      if (!busy || Date.now() >= deadline) throw error;
+      // A synchronous pause: opening a file is synchronous in better-sqlite3.
+      Atomics.wait(PAUSE, 0, 0, 10);
+    }
+  }
+}
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `ddl` (the `CREATE … IF NOT EXISTS` of an adapter's tables) in one `BEGIN IMMEDIATE`
+ * transaction. Two processes starting at once on a new file (the api and the projector of
+ * `npm start`) would otherwise race: a statement that read the schema and then writes fails at
+ * once with "database is locked" (SQLITE_BUSY_SNAPSHOT: the busy timeout does not apply) when the
+ * other committed in between; taking the write lock first makes the second wait its turn.
+ */
+export function execSchema(db: Database.Database, ddl: string): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec(ddl);
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
 }
 
 /**
@@ -37,7 +79,7 @@ export function openSqliteTables(
   const db = openSqliteFile(options.filename);
   try {
     applySqlitePragmas(db, options.busyTimeoutMs);
-    db.exec(schema);
+    execSchema(db, schema);
   } catch (error) {
     db.close();
     throw translatedSqliteError(error, label);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { enableWal, execSchema } from '../sqlite-support';
 import {
   AllStreamFilter,
   AppendResult,
@@ -135,9 +136,9 @@ function notWritten(cause: unknown): EsflowError {
 export function createSqliteEventStore(options: SqliteEventStoreOptions): SqliteEventStore {
   mkdirSync(dirname(options.filename), { recursive: true });
   const db = new Database(options.filename);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  enableWal(db, options.busyTimeoutMs ?? 5000);
+  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   migrate(db);
 
   const now = options.now ?? (() => new Date());
@@ -384,7 +385,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version >= SCHEMA_VERSION) return;
-  db.exec(`
+  execSchema(
+    db,
+    `
     CREATE TABLE IF NOT EXISTS events (
       global_position INTEGER PRIMARY KEY AUTOINCREMENT,
       stream_name     TEXT    NOT NULL,
@@ -397,5 +400,6 @@ function migrate(db: Database.Database): void {
       UNIQUE (stream_name, stream_revision)
     );
     PRAGMA user_version = ${SCHEMA_VERSION};
-  `);
+  `,
+  );
 }

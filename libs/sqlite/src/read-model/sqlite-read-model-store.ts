@@ -14,7 +14,7 @@ import {
   ReadModelStore,
   ReadModelTransaction,
 } from '@esflow/core';
-import { applySqlitePragmas, openSqliteFile } from '../sqlite-support';
+import { applySqlitePragmas, execSchema, openSqliteFile } from '../sqlite-support';
 
 const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 const fieldPath = (field: string) => {
@@ -98,7 +98,9 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
 
   const store: ReadModelStore = {
     async migrate() {
-      db.exec(`
+      execSchema(
+        db,
+        `
         CREATE TABLE IF NOT EXISTS esflow_projections (
           name TEXT PRIMARY KEY, record TEXT, owner TEXT, lease_until INTEGER
         );
@@ -113,7 +115,8 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
           id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stream_name TEXT NOT NULL, revision INTEGER NOT NULL,
           type TEXT NOT NULL, position TEXT NOT NULL, message TEXT NOT NULL, reason TEXT NOT NULL, skipped_at TEXT NOT NULL
         );
-      `);
+      `,
+      );
     },
 
     async createGeneration(projection, generation, collections) {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { enableWal, execSchema } from '../sqlite-support';
 import { ErrorCode, EsflowError } from '@esflow/core';
 import {
   canonicalSchema,
@@ -51,9 +52,11 @@ export function createEmbeddedSchemaRegistry(
 ): SchemaRegistry {
   mkdirSync(dirname(options.filename), { recursive: true });
   const db = new Database(options.filename);
-  db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
-  db.exec(`
+  enableWal(db);
+  execSchema(
+    db,
+    `
     CREATE TABLE IF NOT EXISTS registry_schemas (
       id        INTEGER PRIMARY KEY AUTOINCREMENT,
       canonical TEXT NOT NULL UNIQUE,
@@ -69,7 +72,8 @@ export function createEmbeddedSchemaRegistry(
       subject       TEXT PRIMARY KEY,
       compatibility TEXT NOT NULL
     );
-  `);
+  `,
+  );
   const defaultLevel = options.defaultCompatibility ?? 'BACKWARD';
   type VersionRow = { version: number; schema_id: number; schema: string };
   const sql = {
