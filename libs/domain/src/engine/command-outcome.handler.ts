@@ -18,7 +18,13 @@ import {
   viewOf,
 } from '../workflow/instance-state';
 import { InFlightCommand, invokeDoneEvent, invokeErrorEvent } from '../workflow/instance-commands';
-import { EngineContext, loadInstance, onInstance, prefixIssues } from './engine-context';
+import {
+  EngineContext,
+  loadInstance,
+  onInstance,
+  prefixIssues,
+  reloadInstance,
+} from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** A command's reply: an event of the workflow, delivered to the instance that dispatched it. */
@@ -471,8 +477,7 @@ export class CommandOutcomeHandler {
     if (!recorded.ok) return recorded;
     const appended = recorded.value;
     if (appended.deduplicated) {
-      instances.forget(streamName);
-      const reloaded = (await instances.load(state.definition.name, state.instanceId))!;
+      const reloaded = await reloadInstance(this.engine, state.definition.name, state.instanceId);
       return ok({ outcome: 'replayed', instance: viewOf(reloaded) });
     }
     const next = afterAppend(state, {

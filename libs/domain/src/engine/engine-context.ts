@@ -67,6 +67,20 @@ export async function onInstance<T>(
   );
 }
 
+/**
+ * The instance as its stream now is, not as this process cached it: what a use case answers
+ * when its append turned out to be one the store already had (a repeated request, a fire or a
+ * completion another process recorded first). The stream holds it, so the instance exists.
+ */
+export async function reloadInstance(
+  engine: EngineContext,
+  workflow: string,
+  id: string,
+): Promise<InstanceState> {
+  engine.instances.forget(streamNameOf(workflow, id));
+  return (await engine.instances.load(workflow, id))!;
+}
+
 /** The instance, or the INSTANCE_NOT_FOUND rejection every use case answers for a missing one. */
 export async function loadInstance(
   engine: EngineContext,

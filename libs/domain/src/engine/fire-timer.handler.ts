@@ -4,7 +4,7 @@ import { EventCategory } from '../workflow/event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from '../workflow/framework-events';
 import { afterAppend, InstanceView, viewOf } from '../workflow/instance-state';
 import { timerEvent } from '../workflow/instance-timers';
-import { EngineContext, loadInstance, onInstance } from './engine-context';
+import { EngineContext, loadInstance, onInstance, reloadInstance } from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** A request to fire timer `timerId` of instance `id` of `workflow` (the timer service's). */
@@ -120,8 +120,7 @@ export class FireTimerHandler {
     if (!recorded.ok) return recorded;
     const appended = recorded.value;
     if (appended.deduplicated) {
-      instances.forget(streamName);
-      const reloaded = (await instances.load(command.workflow, command.id))!;
+      const reloaded = await reloadInstance(this.engine, command.workflow, command.id);
       return ok({ outcome: 'alreadyFired', instance: viewOf(reloaded) });
     }
     const revision = appended.nextExpectedRevision;

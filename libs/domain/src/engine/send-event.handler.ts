@@ -8,7 +8,7 @@ import {
   viewOf,
 } from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
-import { EngineContext, loadInstance, prefixIssues } from './engine-context';
+import { EngineContext, loadInstance, prefixIssues, reloadInstance } from './engine-context';
 import { keyReusedFor, requestFingerprint } from './idempotency';
 import { retry } from '../retry/retry';
 import { planTransition, schemaNameOf } from './transition-planner';
@@ -184,8 +184,7 @@ export class SendEventHandler {
     if (!recorded.ok) return recorded;
     const appended = recorded.value;
     if (appended.deduplicated) {
-      instances.forget(streamName);
-      const reloaded = (await instances.load(command.workflow, command.id))!;
+      const reloaded = await reloadInstance(this.engine, command.workflow, command.id);
       return ok({
         instance: await this.viewAt(
           reloaded,
