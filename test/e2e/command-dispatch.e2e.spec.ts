@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EsdbWireDouble, startEsdbWireDouble } from '../doubles/esdb/esdb-wire-double';
-import { AppProcess, startApp } from '../support/app-process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ApiAndProjector, apiAndProjector } from '../support/api-and-projector';
+import { AppProcess } from '../support/app-process';
 import { anOrder } from '../support/engine-fixture';
-import { httpClient } from '../support/http-client';
 import { waitFor } from '../support/wait-for';
 
 // The built api and projector on one data directory: the projector's command dispatcher carries
@@ -32,29 +28,11 @@ type History = {
 describe.each(['sqlite', 'esdb-wire-double'] as const)(
   'command dispatch, end to end, on %s',
   (store) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'esflow-dispatch-'));
-    let api: AppProcess;
+    const apps = apiAndProjector(store, 'esflow-dispatch-');
     let projector: AppProcess;
-    let http: ReturnType<typeof httpClient>;
-    let double: EsdbWireDouble | undefined;
-
-    beforeAll(async () => {
-      if (store === 'esdb-wire-double') double = await startEsdbWireDouble();
-      const env = {
-        ESFLOW_PROJECTION_LEASE_MS: '1500',
-        ...(double ? { ESDB_CONNECTION_STRING: double.connectionString } : {}),
-      };
-      [api, projector] = await Promise.all([
-        startApp('api', { dataDir, env }),
-        startApp('projector', { dataDir, env }),
-      ]);
-      http = httpClient(api.baseUrl);
-    }, 60_000);
-
-    afterAll(async () => {
-      await Promise.all([projector?.dispose(), api?.dispose()]);
-      await double?.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+    let http: ApiAndProjector['http'];
+    beforeAll(() => {
+      ({ projector, http } = apps);
     });
 
     /** An order paid for whose goods are unavailable: it waits in `refunding` for its refund. */

@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BOUNCING_MAIL_DOMAIN, REFUSED_ACCOUNT_DOMAIN } from '@esflow/example-kyc-onboarding';
-import { EsdbWireDouble, startEsdbWireDouble } from '../doubles/esdb/esdb-wire-double';
-import { AppProcess, startApp } from '../support/app-process';
-import { httpClient } from '../support/http-client';
+import { ApiAndProjector, apiAndProjector } from '../support/api-and-projector';
 import { waitFor } from '../support/wait-for';
 
 // The kycOnboarding saga and an external worker, on the built api and projector: this suite is
@@ -23,29 +18,10 @@ type History = { events: { type: string; data: Record<string, unknown> }[] };
 type Leased = { commandId: string; instanceId: string; attempts: number; leaseUntil: string };
 
 describe.each(['sqlite', 'esdb-wire-double'] as const)('the onboarding saga on %s', (store) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'esflow-saga-'));
-  let api: AppProcess;
-  let projector: AppProcess;
-  let http: ReturnType<typeof httpClient>;
-  let double: EsdbWireDouble | undefined;
-
-  beforeAll(async () => {
-    if (store === 'esdb-wire-double') double = await startEsdbWireDouble();
-    const env = {
-      ESFLOW_PROJECTION_LEASE_MS: '1500',
-      ...(double ? { ESDB_CONNECTION_STRING: double.connectionString } : {}),
-    };
-    [api, projector] = await Promise.all([
-      startApp('api', { dataDir, env }),
-      startApp('projector', { dataDir, env }),
-    ]);
-    http = httpClient(api.baseUrl);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([projector?.dispose(), api?.dispose()]);
-    await double?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+  const apps = apiAndProjector(store, 'esflow-saga-');
+  let http: ApiAndProjector['http'];
+  beforeAll(() => {
+    ({ http } = apps);
   });
 
   let next = 0;

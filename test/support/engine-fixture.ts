@@ -4,6 +4,7 @@ import {
   createMemoryEventStore,
   defineFeature,
   EventStore,
+  LeaseStore,
   StreamLimits,
   WorkflowCatalog,
   WorkflowDefinition,
@@ -67,3 +68,18 @@ export const LOOPING_SCHEMAS = join(__dirname, 'schemas/looping');
 
 /** Schemas of the `invoking` test workflow (JobStarted, DoWork, WorkResult, Abandon). */
 export const INVOKING_SCHEMAS = join(__dirname, 'schemas/invoking');
+
+/** One process's leases, in memory: the processor under test is the only owner. */
+export function soleLeases(): LeaseStore {
+  const owners = new Map<string, string>();
+  return {
+    acquireLease: async (name, owner) => {
+      if (owners.get(name) && owners.get(name) !== owner) return false;
+      owners.set(name, owner);
+      return true;
+    },
+    releaseLease: async (name, owner) => {
+      if (owners.get(name) === owner) owners.delete(name);
+    },
+  };
+}

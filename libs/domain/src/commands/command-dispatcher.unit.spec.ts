@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@esflow/testing';
 import { Result } from '../errors/rejection';
-import { LeaseStore } from '../processing/lease';
 import { systemClock } from '../node/system-clock';
 import { FrameworkEvent } from '../workflow/framework-events';
 import {
   anOrder,
   createTestEngine,
+  soleLeases,
   INVOKING_SCHEMAS,
 } from '../../../../test/support/engine-fixture';
 import { invokingWorkflow, invokingWorkflows } from '../../../../test/support/invoking-workflow';
@@ -17,21 +17,6 @@ import { createMemoryCommandQueue } from './memory-command-queue';
 function valueOf<T>(result: Result<T>): T {
   if (!result.ok) throw new Error(`expected success, got ${JSON.stringify(result.rejection)}`);
   return result.value;
-}
-
-/** One process's leases, in memory. */
-function soleLeases(): LeaseStore {
-  const owners = new Map<string, string>();
-  return {
-    acquireLease: async (name, owner) => {
-      if (owners.get(name) && owners.get(name) !== owner) return false;
-      owners.set(name, owner);
-      return true;
-    },
-    releaseLease: async (name, owner) => {
-      if (owners.get(name) === owner) owners.delete(name);
-    },
-  };
 }
 
 const running: CommandDispatcher[] = [];

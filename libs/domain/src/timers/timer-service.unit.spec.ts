@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, waitFor } from '@esflow/testing';
 import { Result } from '../errors/rejection';
-import { LeaseStore } from '../processing/lease';
-import { anOrder, createTestEngine } from '../../../../test/support/engine-fixture';
+import { anOrder, createTestEngine, soleLeases } from '../../../../test/support/engine-fixture';
 import { createMemoryTimerIndex } from './memory-timer-index';
 import { TimerIndex } from './timer-index.port';
 import { TimerService } from './timer-service';
@@ -10,21 +9,6 @@ import { TimerService } from './timer-service';
 function valueOf<T>(result: Result<T>): T {
   if (!result.ok) throw new Error(`expected success, got ${JSON.stringify(result.rejection)}`);
   return result.value;
-}
-
-/** One process's leases, in memory: the service under test is the only owner. */
-function soleLeases(): LeaseStore {
-  const owners = new Map<string, string>();
-  return {
-    acquireLease: async (name, owner) => {
-      if (owners.get(name) && owners.get(name) !== owner) return false;
-      owners.set(name, owner);
-      return true;
-    },
-    releaseLease: async (name, owner) => {
-      if (owners.get(name) === owner) owners.delete(name);
-    },
-  };
 }
 
 const running: TimerService[] = [];

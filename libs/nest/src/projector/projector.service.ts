@@ -69,22 +69,16 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
    */
   private dispatcher: CommandDispatcher | undefined;
   private readonly commandObservers: CommandDispatcherObserver[] = [];
-  private readonly dispatcherPorts: {
-    readonly store: EventStore;
-    readonly readModel: ReadModelStore;
-    readonly codec: PayloadCodec;
-    readonly leaseMs: number;
-  };
   /** The lease owner name of this process. */
   readonly owner = leaseOwner('projector');
 
   constructor(
     @Inject(PROJECTIONS) definitions: readonly ProjectionDefinition[],
-    @Inject(EVENT_STORE) store: EventStore,
-    @Inject(READ_MODEL_STORE) readModel: ReadModelStore,
-    @Inject(PAYLOAD_CODEC) codec: PayloadCodec,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(READ_MODEL_STORE) private readonly readModel: ReadModelStore,
+    @Inject(PAYLOAD_CODEC) private readonly codec: PayloadCodec,
     @Inject(WORKFLOW_CATALOG) catalog: WorkflowCatalog,
-    @Inject(ESFLOW_OPTIONS) options: ResolvedEsflowOptions,
+    @Inject(ESFLOW_OPTIONS) private readonly options: ResolvedEsflowOptions,
     @Inject(TIMER_INDEX) timerIndex: TimerIndex,
     @Inject(ESFLOW_RUNTIME) private readonly runtime: EsflowRuntime,
     @Inject(COMMAND_QUEUE) private readonly commandQueue: CommandQueue,
@@ -122,11 +116,10 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       onError: (message, error) => this.logger.error({ err: error }, message),
     });
     this.others = [this.timers, ...(processors ?? [])];
-    this.dispatcherPorts = { store, readModel, codec, leaseMs: options.projections.leaseMs };
   }
 
   onApplicationBootstrap(): void {
-    const { store, readModel, codec, leaseMs } = this.dispatcherPorts;
+    const { store, readModel, codec } = this;
     this.dispatcher = new CommandDispatcher({
       store,
       codec,
@@ -137,7 +130,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       leases: readModel,
       owner: this.owner,
       clock: this.runtime.clock,
-      leaseTtlMs: leaseMs,
+      leaseTtlMs: this.options.projections.leaseMs,
       observer: {
         indexed: (change) => this.commandObservers.forEach((o) => o.indexed?.(change)),
         attempted: (command, outcome, durationMs) =>
