@@ -128,6 +128,50 @@ describe('README walk-through', () => {
     });
   });
 
+  it('the messages walk-through works as written: buffered, duplicate, delivered; quarantined, retried', () => {
+    const json = runSection(
+      '### Messages from other services: early, twice, unmatched',
+      new URL(api.baseUrl).host,
+    );
+    expect(json).toHaveLength(9);
+    expect(json[0]).toMatchObject({
+      outcome: 'buffered',
+      messageId: 'pay-evt-1004',
+      workflow: 'orderFulfillment',
+      expiresAt: expect.any(String),
+    });
+    expect(json[1]).toMatchObject({ outcome: 'duplicate', firstOutcome: 'buffered' });
+    expect(json[2]).toMatchObject({ state: 'awaitingPayment', revision: 1 });
+    const listed = (json[3]!['items'] as { id: string; state: string; revision: number }[]).find(
+      (item) => item.id === 'order-1004',
+    );
+    expect(listed).toMatchObject({ state: 'fetchingGoods', revision: 3 });
+    expect(json[4]).toMatchObject({
+      message: { status: 'delivered', instanceId: 'order-1004', attempts: 2 },
+      payload: { paymentId: 'pay-4', amountCents: 3000 },
+      source: { kind: 'rest' },
+    });
+    expect((json[4]!['attempts'] as { outcome: string }[]).map((a) => a.outcome)).toEqual([
+      'buffered',
+      'delivered',
+    ]);
+    expect(json[5]).toMatchObject({ outcome: 'buffered' });
+    expect(json[6]!['messages']).toEqual([
+      expect.objectContaining({
+        messageId: 'fail-evt-1005',
+        status: 'quarantined',
+        reason: 'NO_MATCHING_INSTANCE',
+      }),
+    ]);
+    expect(json[7]).toMatchObject({ state: 'awaitingPayment' });
+    expect(json[8]).toMatchObject({
+      outcome: 'delivered',
+      messageId: 'fail-evt-1005',
+      instanceId: 'order-1005',
+      revision: 4, // PaymentFailed, TimerCancelled, WorkflowCompleted (cancelled)
+    });
+  });
+
   it('the refund path works as written: the example handler refunds, the order ends cancelled', () => {
     const json = runSection('### An order whose goods are unavailable', new URL(api.baseUrl).host);
     expect(json).toHaveLength(7);

@@ -4,9 +4,15 @@ import { LoggerModule } from 'nestjs-pino';
 import { KycOnboardingModule } from '@esflow/example-kyc-onboarding';
 import { OrderFulfillmentModule } from '@esflow/example-order-fulfillment';
 import { esflowConfigModule, esflowEnvironmentOf, esflowFromEnvironment } from '@esflow/env-config';
-import { disabledBridgeStatus, KafkaBridge, kafkaBridgeProcessor } from '@esflow/kafka';
+import {
+  disabledBridgeStatus,
+  InboundMessageConsumer,
+  KafkaBridge,
+  kafkaBridgeProcessor,
+} from '@esflow/kafka';
 import { EsflowModule, EsflowProjectorModule, ProjectorService } from '@esflow/nest';
 import { KAFKA_BRIDGE, KafkaBridgeModule } from './kafka-bridge/kafka-bridge.module';
+import { KAFKA_INBOUND, KafkaInboundModule } from './kafka-inbound/kafka-inbound.module';
 import { ProjectorMetricsController } from './metrics/projector-metrics.controller';
 
 @Controller()
@@ -35,8 +41,9 @@ class ProjectorStatusController {
 
 /**
  * The bundled projector: runs every projection of the example workflows (built-in ones and
- * their own), the timer service and, when KAFKA_BROKERS is set, the Kafka bridge; `/health`
- * and `/metrics`.
+ * their own), the timer service, the command dispatcher, the message correlation service and,
+ * when KAFKA_BROKERS is set, the Kafka bridge (and, with SCHEMA_REGISTRY_URL too, the inbound
+ * consumer of the workflows' Kafka mappings); `/health` and `/metrics`.
  */
 @Module({
   imports: [
@@ -49,13 +56,17 @@ class ProjectorStatusController {
     }),
     EsflowModule.forRootAsync(esflowFromEnvironment()),
     EsflowProjectorModule.forRootAsync({
-      imports: [KafkaBridgeModule],
-      inject: [KAFKA_BRIDGE],
-      useFactory: (bridge: KafkaBridge | null) => ({
-        processors: bridge ? [kafkaBridgeProcessor(bridge)] : [],
+      imports: [KafkaBridgeModule, KafkaInboundModule],
+      inject: [KAFKA_BRIDGE, KAFKA_INBOUND],
+      useFactory: (bridge: KafkaBridge | null, inbound: InboundMessageConsumer | null) => ({
+        processors: [
+          ...(bridge ? [kafkaBridgeProcessor(bridge)] : []),
+          ...(inbound ? [inbound] : []),
+        ],
       }),
     }),
     KafkaBridgeModule,
+    KafkaInboundModule,
     OrderFulfillmentModule,
     KycOnboardingModule,
   ],

@@ -222,4 +222,11 @@ export const kycOnboarding = defineWorkflow({
     RollbackUser: { maxAttempts: 10, initialDelayMs: 1_000, maxDelayMs: 60_000 },
   },
   instanceIdFrom: (input) => input.userId,
+  // The provider's verdict may also come as a message (its webhook, its Kafka topic), matched by
+  // the user it is about; a verdict for a sign-up not recorded yet waits for it.
+  correlationKeys: { userId: (context) => context.userId },
+  messages: {
+    KYCCompleted: { correlateBy: 'userId', ttlSeconds: 3_600 },
+    KYCFailed: { correlateBy: 'userId', ttlSeconds: 3_600 },
+  },
 });

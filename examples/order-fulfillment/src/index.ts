@@ -11,7 +11,13 @@ export type {
   OrderPlaced,
   RefundPayment,
 } from './order-fulfillment.events';
-export { ORDER_FULFILLMENT_SCHEMAS, orderFulfillmentFeature } from './order-fulfillment.feature';
+export {
+  ORDER_FULFILLMENT_SCHEMAS,
+  orderFulfillmentFeature,
+  PAYMENT_MAPPINGS,
+  PAYMENT_SERVICE_SCHEMAS,
+  PAYMENTS_TOPIC,
+} from './order-fulfillment.feature';
 export { OrderFulfillmentModule } from './order-fulfillment.module';
 export { RefundPaymentHandler } from './refund-payment.handler';
 export { StandInPaymentProvider } from './payment-provider';

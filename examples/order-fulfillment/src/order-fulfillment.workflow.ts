@@ -121,4 +121,18 @@ export const orderFulfillment = defineWorkflow({
   startEvent: 'OrderPlaced',
   commands: ['RefundPayment'],
   instanceIdFrom: (input) => input.orderId,
+  // The payment service reports payments, and the carrier dispatches, as messages matched by
+  // the order they are for. A payment that comes before its order waits for it (an hour); one
+  // that comes after the payment window cancelled the order is quarantined for an operator to
+  // refund, not silently dropped.
+  correlationKeys: {
+    orderId: (context) => context.orderId,
+    customerId: (context) => context.customerId,
+  },
+  messages: {
+    PaymentReceived: { correlateBy: 'orderId', ttlSeconds: 3_600, late: 'quarantine' },
+    PaymentFailed: { correlateBy: 'orderId', ttlSeconds: 3_600 },
+    // The carrier's notice may come before the warehouse reports the goods fetched: it waits.
+    ShipmentDispatched: { correlateBy: 'orderId', ttlSeconds: 86_400 },
+  },
 });

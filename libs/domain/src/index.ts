@@ -5,9 +5,19 @@
  */
 
 // Defining workflows, projections and the modules that bring them.
-export { defineWorkflow, durableCommand, streamNameOf } from './workflow/workflow-definition';
+export {
+  correlationKeysOf,
+  DEFAULT_MESSAGE_TTL_SECONDS,
+  defineWorkflow,
+  durableCommand,
+  MAX_MESSAGE_TTL_SECONDS,
+  streamNameOf,
+} from './workflow/workflow-definition';
 export type {
   InvokedCommand,
+  LatePolicy,
+  MessageDefinition,
+  MessageSpec,
   WorkflowDefinition,
   WorkflowDefinitionSpec,
 } from './workflow/workflow-definition';
@@ -82,7 +92,11 @@ export { instanceIdProblem, MAX_INSTANCE_ID_LENGTH } from './workflow/instance-i
 
 // What esflow records.
 export { EventCategory, InstanceStatus, readEsflowMetadata } from './workflow/event-metadata';
-export type { EsflowEventMetadata, SchemaReference } from './workflow/event-metadata';
+export type {
+  EsflowEventMetadata,
+  MessageReference,
+  SchemaReference,
+} from './workflow/event-metadata';
 export {
   FRAMEWORK_EVENT_TYPES,
   FRAMEWORK_NAMESPACE,
@@ -283,3 +297,76 @@ export type {
   SagaLog,
   SagaStep,
 } from './saga/compensation';
+
+// Messages from other services: correlation, buffering, quarantine, the index and its service.
+export { MESSAGE_STATUSES, MessageStatus, QuarantineReason } from './messages/message-index.port';
+export type {
+  IndexedMessage,
+  MessageIndex,
+  MessageIndexChange,
+  MessagePage,
+  MessageQuery,
+} from './messages/message-index.port';
+export { MessageOutcomeKind } from './messages/message-intake';
+export type {
+  IncomingMessage,
+  InboundMessageMapping,
+  MessageIntake,
+  MessageOutcome,
+  MessageSource,
+  UnreadableMessage,
+} from './messages/message-intake';
+export { MessageCorrelator } from './messages/message-correlator';
+export type {
+  MessageCorrelatorOptions,
+  MessageDetails,
+  MessageOutcomeListener,
+} from './messages/message-correlator';
+export {
+  MESSAGE_STREAM_PREFIX,
+  MessageEvent,
+  MessageStreams,
+  messageStreamName,
+} from './messages/message-stream';
+export type {
+  CorrelationTrigger,
+  MessageCorrelatedPayload,
+  MessageDiscardedPayload,
+  MessageReceivedPayload,
+  MessageRecord,
+} from './messages/message-stream';
+export {
+  MessageCorrelationService,
+  messageEventFilter,
+  messageIndexUpdateOf,
+} from './messages/message-correlation-service';
+export type {
+  MessageCorrelationServiceOptions,
+  MessageIndexUpdate,
+} from './messages/message-correlation-service';
+export { messageIdempotencyKey, MessageTargets } from './engine/message-targets';
+export type { MessageTarget } from './engine/message-targets';
+export { canStillAccept } from './workflow/state-reachability';
+
+// Message index adapters: the memory index and the rules the SQLite and PostgreSQL ones share.
+export { createMemoryMessageIndex } from './messages/memory-message-index';
+export {
+  checkMessageLimit,
+  formatMessageCursor,
+  messageChangesApplied,
+  messageChangeTargets,
+  messageColumnsOf,
+  messageCountsOf,
+  messageInstantMs,
+  messagePageOf,
+  messageRecordOf,
+  parseMessageCursor,
+} from './messages/message-index-support';
+export type {
+  MessageChangeTargets,
+  MessageIndexWrites,
+  MessageKeyRow,
+  MessageRow,
+  StoredMessageKeyRow,
+  StoredMessageRow,
+} from './messages/message-index-support';

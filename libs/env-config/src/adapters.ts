@@ -7,10 +7,12 @@ import {
   ReadModelStore,
   TimerIndex,
   CommandQueue,
+  MessageIndex,
 } from '@esflow/core';
 import { createEsdbEventStore } from '@esflow/eventstoredb';
 import {
   createPostgresCommandQueue,
+  createPostgresMessageIndex,
   createPostgresReadModelStore,
   createPostgresTimerIndex,
 } from '@esflow/postgres';
@@ -21,6 +23,7 @@ import {
   createSqliteReadModelStore,
   createSqliteTimerIndex,
   createSqliteCommandQueue,
+  createSqliteMessageIndex,
 } from '@esflow/sqlite';
 import { EsflowEnvironment } from './esflow-environment';
 
@@ -126,6 +129,18 @@ export function openCommandQueue(config: EsflowEnvironment): CommandQueue {
   return postgresUrl
     ? createPostgresCommandQueue({ connectionString: postgresUrl, schema })
     : createSqliteCommandQueue({ filename: join(config.dataDir, 'readmodel.sqlite') });
+}
+
+/**
+ * The message correlator's index of messages and instance keys, beside the read model: in the
+ * same PostgreSQL schema when ESFLOW_READMODEL_URL is set, else in `readmodel.sqlite` (tables of
+ * its own).
+ */
+export function openMessageIndex(config: EsflowEnvironment): MessageIndex {
+  const { postgresUrl, schema } = config.readModel;
+  return postgresUrl
+    ? createPostgresMessageIndex({ connectionString: postgresUrl, schema })
+    : createSqliteMessageIndex({ filename: join(config.dataDir, 'readmodel.sqlite') });
 }
 
 /**

@@ -13,6 +13,7 @@ export {
   openSchemaRegistry,
   openTimerIndex,
   openCommandQueue,
+  openMessageIndex,
 } from './adapters';
 export {
   ESFLOW_ENVIRONMENT,

@@ -2,6 +2,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EsflowModuleAsyncOptions, EsflowModuleOptions } from '@esflow/nest';
 import {
   openCommandQueue,
+  openMessageIndex,
   openEventStore,
   openReadModelStore,
   openSchemaRegistry,
@@ -47,12 +48,15 @@ export async function esflowOptionsFromEnvironment(
     const timerIndex = openTimerIndex(environment);
     opened.push({ close: async () => timerIndex.close?.() });
     const commandQueue = openCommandQueue(environment);
+    opened.push({ close: async () => commandQueue.close?.() });
+    const messageIndex = openMessageIndex(environment);
     return {
       store,
       registry,
       readModel,
       timerIndex,
       commandQueue,
+      messageIndex,
       instanceCacheSize: environment.instanceCacheSize,
       instanceCacheBytes: environment.instanceCacheBytes,
       limits: {

@@ -35,3 +35,29 @@ export type {
   EsflowKafkaEvent,
   SeenEventIds,
 } from './consumer/esflow-consumer';
+
+// The inbound consumer: other services' events become workflow messages through the intake.
+export {
+  createInboundMessageConsumer,
+  DEFAULT_INBOUND_GROUP_ID,
+  INBOUND_RETRY_POLICY,
+} from './inbound/inbound-consumer';
+export type {
+  InboundMessageConsumer,
+  InboundMessageConsumerOptions,
+} from './inbound/inbound-consumer';
+export { InboundConsumerState } from './inbound/inbound-status';
+export type { InboundConsumerStats } from './inbound/inbound-status';
+export {
+  indexInboundMappings,
+  readPath,
+  toIncomingMessage,
+  toJsonSafe,
+} from './inbound/inbound-mapping';
+export type {
+  DecodedInboundRecord,
+  InboundMappingIndex,
+  MappedRecord,
+  MappingMatch,
+  PathRead,
+} from './inbound/inbound-mapping';

@@ -10,6 +10,8 @@ import {
   CommandQueue,
   createMemoryCommandQueue,
   createMemoryTimerIndex,
+  createMemoryMessageIndex,
+  MessageIndex,
 } from '@esflow/core';
 import { SchemaRegistry } from '@esflow/schemas';
 
@@ -49,6 +51,14 @@ export interface EsflowModuleOptions {
    * at each start, and only that process can serve workers and `GET /incidents`.
    */
   readonly commandQueue?: CommandQueue;
+  /**
+   * Where messages from other services and the correlation keys of instances are indexed
+   * (e.g. `createSqliteMessageIndex` on the read model's file, `createPostgresMessageIndex`),
+   * which `POST /messages` correlates with and `GET /messages` reads. Without one, an index in
+   * memory: the process that runs the message correlation service rebuilds it from the log at
+   * each start, and only that process sees what it holds.
+   */
+  readonly messageIndex?: MessageIndex;
   /** Instances kept rehydrated in memory (default 10 000; 0 turns the cache off). */
   readonly instanceCacheSize?: number;
   /** The instance cache's budget in bytes of event data (default 64 MiB). */
@@ -81,6 +91,7 @@ export interface ResolvedEsflowOptions extends EsflowModuleOptions {
   readonly features: readonly EsflowFeature[];
   readonly timerIndex: TimerIndex;
   readonly commandQueue: CommandQueue;
+  readonly messageIndex: MessageIndex;
 }
 
 const PORT_METHODS = {
@@ -150,5 +161,6 @@ export function resolveEsflowOptions(options: EsflowModuleOptions): ResolvedEsfl
     features: options.features ?? [],
     timerIndex: options.timerIndex ?? createMemoryTimerIndex(),
     commandQueue: options.commandQueue ?? createMemoryCommandQueue(),
+    messageIndex: options.messageIndex ?? createMemoryMessageIndex(),
   };
 }

@@ -20,6 +20,7 @@ import {
   ReadModelStore,
   TimerIndex,
   CommandQueue,
+  MessageIndex,
   realSleep,
 } from '@esflow/core';
 import { systemClock } from '@esflow/core/node';
@@ -44,6 +45,8 @@ import {
   READ_MODEL_STORE,
   TIMER_INDEX,
   COMMAND_QUEUE,
+  MESSAGE_CORRELATOR,
+  MESSAGE_INDEX,
   SCHEMA_REGISTRY,
   WORKFLOW_CATALOG,
   WORKFLOW_ENGINE,
@@ -95,6 +98,7 @@ class EsflowLifecycle implements OnApplicationShutdown {
     @Inject(READ_MODEL_STORE) private readonly readModel: ReadModelStore,
     @Inject(TIMER_INDEX) private readonly timerIndex: TimerIndex,
     @Inject(COMMAND_QUEUE) private readonly commandQueue: CommandQueue,
+    @Inject(MESSAGE_INDEX) private readonly messageIndex: MessageIndex,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -104,6 +108,7 @@ class EsflowLifecycle implements OnApplicationShutdown {
       ['read model', this.readModel],
       ['timer index', { close: async () => this.timerIndex.close?.() }],
       ['command queue', { close: async () => this.commandQueue.close?.() }],
+      ['message index', { close: async () => this.messageIndex.close?.() }],
     ] as const)
       await adapter
         .close()
@@ -120,6 +125,8 @@ const CORE_EXPORTS = [
   READ_MODEL_STORE,
   TIMER_INDEX,
   COMMAND_QUEUE,
+  MESSAGE_INDEX,
+  MESSAGE_CORRELATOR,
   PAYLOAD_CODEC,
   WORKFLOW_CATALOG,
   WORKFLOW_ENGINE,
@@ -161,6 +168,11 @@ const CORE_PROVIDERS: Provider[] = [
     useFactory: (options: ResolvedEsflowOptions) => options.commandQueue,
   },
   {
+    provide: MESSAGE_INDEX,
+    inject: [ESFLOW_OPTIONS],
+    useFactory: (options: ResolvedEsflowOptions) => options.messageIndex,
+  },
+  {
     provide: ESFLOW_FEATURES,
     inject: [DiscoveryService, ModulesContainer, ESFLOW_OPTIONS],
     useFactory: discoverFeatures,
@@ -176,7 +188,13 @@ const CORE_PROVIDERS: Provider[] = [
         instanceCacheSize: options.instanceCacheSize,
         instanceCacheBytes: options.instanceCacheBytes,
         limits: options.limits,
+        messageIndex: options.messageIndex,
       }),
+  },
+  {
+    provide: MESSAGE_CORRELATOR,
+    inject: [ESFLOW_RUNTIME],
+    useFactory: (runtime: EsflowRuntime) => runtime.messages,
   },
   {
     provide: PAYLOAD_CODEC,

@@ -14,6 +14,8 @@ export type {
 } from './esflow-module-options';
 export {
   COMMAND_QUEUE,
+  MESSAGE_CORRELATOR,
+  MESSAGE_INDEX,
   ESFLOW_OPTIONS,
   ESFLOW_RUNTIME,
   EVENT_STORE,
@@ -40,6 +42,7 @@ export type { BodyProblem } from './rest/http/body-shape';
 export { EsflowProjectorModule } from './projector/esflow-projector.module';
 export type { EsflowProjectorOptions } from './projector/esflow-projector.module';
 export { PROJECTOR_PROCESSORS, ProjectorService } from './projector/projector.service';
+export { registerMessageMetrics } from './messages/message-metrics';
 export { EsflowCommandHandler } from './commands/command-handlers';
 export type { ProjectionRunStatus } from './projector/projector.service';
 export { configuredProjectionRunner, leaseOwner } from './projector/projection-runner-factory';

@@ -29,3 +29,7 @@ export const ESFLOW_FEATURES = Symbol('ESFLOW_FEATURES');
 export const TIMER_INDEX = Symbol('TIMER_INDEX');
 /** The queue of dispatched commands (`EsflowModuleOptions.commandQueue`, or one in memory). */
 export const COMMAND_QUEUE = Symbol('COMMAND_QUEUE');
+/** The index of messages and correlation keys (`EsflowModuleOptions.messageIndex`, or one in memory). */
+export const MESSAGE_INDEX = Symbol('MESSAGE_INDEX');
+/** The `MessageCorrelator`: where messages enter, and operators retry and discard them. */
+export const MESSAGE_CORRELATOR = Symbol('MESSAGE_CORRELATOR');

@@ -1,7 +1,8 @@
 /**
  * @esflow/postgres — projections' read models in PostgreSQL: one table per projection,
  * collection and generation, documents as `jsonb` with expression indexes, checkpoints in the
- * same transaction; and the timer index and the command queue, in the same schema.
+ * same transaction; and the timer index, the command queue and the message index, in the same
+ * schema.
  * @packageDocumentation
  */
 export { createPostgresReadModelStore } from './postgres-read-model-store';
@@ -11,3 +12,6 @@ export type { PostgresTimerIndex, PostgresTimerIndexOptions } from './postgres-t
 /** The command queue in the read-model schema: leased with `FOR UPDATE SKIP LOCKED`. */
 export { createPostgresCommandQueue } from './postgres-command-queue';
 export type { PostgresCommandQueue, PostgresCommandQueueOptions } from './postgres-command-queue';
+/** The message index in the read-model schema: one batch at a time, arrival order by commit. */
+export { createPostgresMessageIndex } from './postgres-message-index';
+export type { PostgresMessageIndex, PostgresMessageIndexOptions } from './postgres-message-index';

@@ -1,8 +1,9 @@
 /**
  * @esflow/sqlite — esflow's embedded default on SQLite (better-sqlite3): the event store (WAL,
  * `synchronous=FULL`, group commit), the read-model store for projections, the timer index, the
- * command queue and the embedded schema registry. One file can hold the store and the registry;
- * the read model takes its own, which the timer index and the command queue share.
+ * command queue, the message index and the embedded schema registry. One file can hold the store
+ * and the registry; the read model takes its own, which the timer index, the command queue and
+ * the message index share.
  * @packageDocumentation
  */
 export { createSqliteEventStore } from './event-store/sqlite-event-store';
@@ -17,6 +18,12 @@ export type {
   SqliteCommandQueue,
   SqliteCommandQueueOptions,
 } from './commands/sqlite-command-queue';
+/** The message index in the read-model file: messages and instance keys, applied with their checkpoint. */
+export { createSqliteMessageIndex } from './messages/sqlite-message-index';
+export type {
+  SqliteMessageIndex,
+  SqliteMessageIndexOptions,
+} from './messages/sqlite-message-index';
 export { createEmbeddedSchemaRegistry } from './schema-registry/embedded-schema-registry';
 export type {
   EmbeddedSchemaRegistryOptions,

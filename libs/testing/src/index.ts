@@ -1,8 +1,8 @@
 /**
  * @esflow/testing — esflow's test kit: given/when/then workflow specifications run by the real
  * engine, an app fixture that boots an `EsflowModule` application on temporary SQLite files, and
- * the contract suites (vitest) that every event-store, read-model, timer-index, command-queue
- * and registry adapter passes; a controlled clock for timers.
+ * the contract suites (vitest) that every event-store, read-model, timer-index, command-queue,
+ * message-index and registry adapter passes; a controlled clock for timers.
  * @packageDocumentation
  */
 export {
@@ -62,6 +62,13 @@ export type {
   CommandQueueUnderTest,
   ReopenedCommandQueue,
 } from './contracts/command-queue.contract';
+/** The contract suite every message index adapter passes (memory, SQLite, PostgreSQL). */
+export { describeMessageIndexContract, indexedMessage } from './contracts/message-index.contract';
+export type {
+  MessageIndexCapabilities,
+  MessageIndexUnderTest,
+  ReopenedMessageIndex,
+} from './contracts/message-index.contract';
 export type { ContractTestApi } from './contracts/test-api';
 export { waitFor } from './support/wait-for';
 export { uniqueCategory } from './support/unique';

@@ -1,11 +1,21 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { COMMAND_QUEUE, EVENT_STORE, TIMER_INDEX, WORKFLOW_ENGINE } from '@esflow/nest';
+import {
+  COMMAND_QUEUE,
+  EVENT_STORE,
+  MESSAGE_CORRELATOR,
+  MESSAGE_INDEX,
+  registerMessageMetrics,
+  TIMER_INDEX,
+  WORKFLOW_ENGINE,
+} from '@esflow/nest';
 import {
   COMMAND_STATUSES,
   CommandQueue,
   EventStore,
+  MessageCorrelator,
+  MessageIndex,
   TIMER_STATUSES,
   TimerIndex,
   WorkflowEngine,
@@ -13,8 +23,9 @@ import {
 
 /**
  * Prometheus metrics: process defaults, the instance cache, the store's group-commit counters,
- * the timers by status (from the timer index), and the commands by status and the open
- * incidents (from the command queue).
+ * the timers by status (from the timer index), the commands by status and the open
+ * incidents (from the command queue), and the messages: outcomes of `POST /messages` and of the
+ * operators' retries, correlation time, and the index's counts and oldest buffered message.
  */
 @ApiTags('operations')
 @Controller('metrics')
@@ -26,6 +37,8 @@ export class MetricsController {
     @Inject(WORKFLOW_ENGINE) engine: WorkflowEngine,
     @Inject(TIMER_INDEX) timers: TimerIndex,
     @Inject(COMMAND_QUEUE) commands: CommandQueue,
+    @Inject(MESSAGE_CORRELATOR) correlator: MessageCorrelator,
+    @Inject(MESSAGE_INDEX) messages: MessageIndex,
   ) {
     collectDefaultMetrics({ register: this.registry });
     const registry = this.registry;
@@ -76,6 +89,7 @@ export class MetricsController {
         this.set((await commands.counts()).incident);
       },
     });
+    registerMessageMetrics(registry, { correlator, index: messages });
     const stats = store.stats?.bind(store);
     if (stats) {
       gauge(

@@ -1,20 +1,32 @@
-import { Controller, Get, Header } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import { ProjectorService } from '@esflow/nest';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { InboundMessageConsumer } from '@esflow/kafka';
+import { KAFKA_INBOUND } from '../kafka-inbound/kafka-inbound.module';
+import {
+  ESFLOW_RUNTIME,
+  EsflowRuntime,
+  ProjectorService,
+  registerMessageMetrics,
+} from '@esflow/nest';
 
 /**
  * Prometheus metrics of the projector: process defaults; the timer service's work — timers
  * indexed by what happened to them (scheduled, fired, cancelled, superseded), fire attempts by
  * outcome, failed attempts, and how late the fired ones were; and the command dispatcher's —
  * command facts indexed (dispatched, completed, retried, incidents...), in-process attempts by
- * command type and outcome, and how long the handlers took. Labels are bounded: command types
- * and outcomes, never ids.
+ * command type and outcome, and how long the handlers took; and the messages the correlation
+ * service and the inbound consumer settled (see `registerMessageMetrics`). Labels are bounded:
+ * command types, outcomes and reasons, never ids.
  */
 @Controller('metrics')
 export class ProjectorMetricsController {
   private readonly registry = new Registry();
 
-  constructor(projector: ProjectorService) {
+  constructor(
+    projector: ProjectorService,
+    @Inject(ESFLOW_RUNTIME) runtime: EsflowRuntime,
+    @Inject(KAFKA_INBOUND) inbound: InboundMessageConsumer | null,
+  ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     const indexed = new Counter({
@@ -50,6 +62,39 @@ export class ProjectorMetricsController {
       failed: () => failures.inc(),
     });
     this.observeCommands(projector, registers);
+    registerMessageMetrics(this.registry, {
+      correlator: runtime.messages,
+      index: runtime.messageIndex,
+    });
+    if (inbound) this.observeInbound(inbound, registers);
+  }
+
+  private observeInbound(inbound: InboundMessageConsumer, registers: Registry[]): void {
+    new Gauge({
+      name: 'esflow_inbound_consumer_lag_events',
+      help: "Records on the inbound topics' assigned partitions not committed yet (high watermark - committed offset)",
+      registers,
+      collect() {
+        this.set(inbound.status().lag?.events ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'esflow_inbound_records',
+      help: 'Inbound Kafka records since start: received, quarantined (unreadable or rejected), skipped (no mapping), duplicates (redelivered), committed',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const stats = inbound.stats();
+        for (const kind of [
+          'received',
+          'quarantined',
+          'skipped',
+          'duplicates',
+          'committed',
+        ] as const)
+          this.set({ kind }, stats[kind]);
+      },
+    });
   }
 
   private observeCommands(projector: ProjectorService, registers: Registry[]): void {

@@ -12,7 +12,7 @@ import { ok, reject, Result } from '../errors/rejection';
 import { EsflowEventMetadata } from '../workflow/event-metadata';
 import { CommandDispatchedPayload, FrameworkEvent } from '../workflow/framework-events';
 import { statusOf } from '../workflow/instance-state';
-import { WorkflowDefinition } from '../workflow/workflow-definition';
+import { correlationKeysOf, WorkflowDefinition } from '../workflow/workflow-definition';
 import { PlannedEvent } from './transition-planner';
 
 export interface RecordingContext {
@@ -29,6 +29,12 @@ export interface RecordingContext {
   readonly stateBefore: unknown;
   readonly nextSnapshot: AnyMachineSnapshot;
   readonly expectedRevision: ExpectedRevision;
+  /** The message the request's event comes from, if it does: kept on that event. */
+  readonly message?: {
+    readonly id: string;
+    readonly name: string;
+    readonly correlationKey: string;
+  };
 }
 
 /** How large one event's data and one instance's stream may grow. */
@@ -93,6 +99,7 @@ export class EventRecorder {
     const stateAfter = context.nextSnapshot.value;
     const statusAfter = statusOf(context.nextSnapshot);
     const requestEventId = planned[0]!.eventId;
+    const firstEventOnly = this.firstEventMetadata(context, planned.length);
     const events: EventToAppend[] = await Promise.all(
       planned.map(async (event, index): Promise<EventToAppend> => {
         const encoded = await this.codec.encode(event.schemaName, event.payload);
@@ -116,6 +123,7 @@ export class EventRecorder {
           stateAfter,
           statusAfter,
           occurredAt,
+          ...(index === 0 ? firstEventOnly : {}),
         };
         return {
           eventId: event.eventId,
@@ -132,6 +140,27 @@ export class EventRecorder {
       expectedRevision: context.expectedRevision,
     });
     return ok({ ...appended, bytes });
+  }
+
+  /** What only the request's event carries: the start's correlation keys, the message it came from. */
+  private firstEventMetadata(
+    context: RecordingContext,
+    eventCount: number,
+  ): Pick<EsflowEventMetadata, 'correlationKeys' | 'message'> {
+    const { definition, message, expectedRevision } = context;
+    const keys =
+      context.stateBefore === null
+        ? correlationKeysOf(definition, context.nextSnapshot.context)
+        : {};
+    const revisionBefore = typeof expectedRevision === 'number' ? expectedRevision : -1;
+    return {
+      ...(Object.keys(keys).length > 0 ? { correlationKeys: keys } : {}),
+      ...(message
+        ? {
+            message: { ...message, revisionAfter: revisionBefore + eventCount },
+          }
+        : {}),
+    };
   }
 
   private limitBroken(context: RecordingContext, events: readonly EventToAppend[]) {

@@ -29,6 +29,12 @@ export interface SendEventCommand {
   readonly idempotencyKey?: string;
   readonly correlationId?: string;
   readonly causationId?: string;
+  /** The message from another service this request delivers (kept on its event's metadata). */
+  readonly message?: {
+    readonly id: string;
+    readonly name: string;
+    readonly correlationKey: string;
+  };
 }
 
 /**
@@ -178,6 +184,7 @@ export class SendEventHandler {
         stateBefore: state.snapshot.value,
         nextSnapshot: plan.nextSnapshot,
         expectedRevision: state.revision,
+        ...(command.message ? { message: command.message } : {}),
       },
       plan.events,
     );

@@ -26,6 +26,12 @@ export interface StartWorkflowCommand {
   readonly idempotencyKey?: string;
   readonly correlationId?: string;
   readonly causationId?: string;
+  /** The message from another service this request delivers (kept on its event's metadata). */
+  readonly message?: {
+    readonly id: string;
+    readonly name: string;
+    readonly correlationKey: string;
+  };
 }
 
 /**
@@ -147,6 +153,7 @@ export class StartWorkflowHandler {
           stateBefore: null,
           nextSnapshot: snapshot,
           expectedRevision: ExpectedRevision.NoStream,
+          ...(command.message ? { message: command.message } : {}),
         },
         [startEvent, ...facts],
       );

@@ -13,6 +13,7 @@ import { RetryPolicy } from '../retry/retry';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
 import { CommandOutcomeHandler } from './command-outcome.handler';
 import { FireTimerHandler } from './fire-timer.handler';
+import { MessageTargets } from './message-targets';
 import { SendEventHandler } from './send-event.handler';
 import { StartWorkflowHandler } from './start-workflow.handler';
 
@@ -48,6 +49,8 @@ export interface WorkflowEngine {
   /** Records what came of a dispatched command: its completion (and reply), an incident, its resolution. */
   readonly commands: CommandOutcomeHandler;
   readonly queries: InstanceQueries;
+  /** Read-only looks at instances for message correlation (keys, accepts now, could later). */
+  readonly messageTargets: MessageTargets;
   /** The instance cache's size now; the cache never exceeds its count or its byte budget. */
   cacheStats(): InstanceCacheStats;
 }
@@ -87,6 +90,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     fireTimer: new FireTimerHandler(context),
     commands: new CommandOutcomeHandler(context),
     queries: new InstanceQueries(options.store, options.catalog, instances),
+    messageTargets: new MessageTargets(context),
     cacheStats: () => instances.cacheStats(),
   };
 }

@@ -15,6 +15,8 @@ export const ErrorCode = {
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
   HeadersTooLarge: 'HEADERS_TOO_LARGE',
   HostNotAllowed: 'HOST_NOT_ALLOWED',
+  /** No workflow declares a message of that name. */
+  UnknownMessage: 'UNKNOWN_MESSAGE',
   /** The Idempotency-Key was used before, on this instance, for another request. */
   IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
   /** The instance's stream would grow past its size limit. */
@@ -41,6 +43,10 @@ export const ErrorCode = {
   LeaseNotHeld: 'LEASE_NOT_HELD',
   /** No command has an incident of that id (never raised, or replaced by a later one). */
   IncidentNotFound: 'INCIDENT_NOT_FOUND',
+  /** No message of that id was received. */
+  MessageNotFound: 'MESSAGE_NOT_FOUND',
+  /** The message is settled (delivered, started, discarded): there is nothing to retry or discard. */
+  MessageSettled: 'MESSAGE_SETTLED',
   // Infrastructure and programming faults
   AppendPartiallyDuplicated: 'APPEND_PARTIALLY_DUPLICATED',
   StoreUnavailable: 'STORE_UNAVAILABLE',

@@ -67,6 +67,28 @@ export type Rejection =
       readonly acceptedEvents: readonly string[];
       /** When a timer moved the instance on last: the loser of a race is told who won. */
       readonly movedByTimer?: TimerMove;
+    }
+  | {
+      readonly code: typeof ErrorCode.MalformedRequest;
+      readonly message: string;
+      readonly errors: readonly ValidationIssue[];
+    }
+  | {
+      readonly code: typeof ErrorCode.UnknownMessage;
+      readonly message: string;
+      readonly name: string;
+      readonly knownMessages: readonly string[];
+    }
+  | {
+      readonly code: typeof ErrorCode.MessageNotFound;
+      readonly message: string;
+      readonly messageId: string;
+    }
+  | {
+      readonly code: typeof ErrorCode.MessageSettled;
+      readonly message: string;
+      readonly messageId: string;
+      readonly status: string;
     };
 
 /**

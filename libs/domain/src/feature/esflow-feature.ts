@@ -1,4 +1,5 @@
 import { ErrorCode, EsflowError } from '../errors/esflow-error';
+import { InboundMessageMapping } from '../messages/message-intake';
 import { ProjectionDefinition } from '../projections/projection';
 import { WorkflowDefinition } from '../workflow/workflow-definition';
 
@@ -15,6 +16,11 @@ export interface EsflowFeature {
   readonly schemas: readonly string[];
   /** Projections of the workflows' events, from {@link defineProjection}. */
   readonly projections: readonly ProjectionDefinition[];
+  /**
+   * Events on other services' Kafka topics that become the workflows' messages, consumed by the
+   * projector when Kafka and a schema registry are configured.
+   */
+  readonly inbound: readonly InboundMessageMapping[];
 }
 
 /** What {@link defineFeature} takes; everything but the workflows is optional. */
@@ -23,6 +29,8 @@ export interface EsflowFeatureSpec {
   /** One absolute directory, or several (e.g. `join(__dirname, '../schemas')`). */
   readonly schemas?: string | readonly string[];
   readonly projections?: readonly ProjectionDefinition[];
+  /** Kafka topics' events that become messages of these workflows. */
+  readonly inbound?: readonly InboundMessageMapping[];
 }
 
 const isAbsolute = (path: string) => path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path);
@@ -56,7 +64,19 @@ export function defineFeature(spec: EsflowFeatureSpec): EsflowFeature {
     if (versions.has(key)) throw invalid(`workflow ${key} is declared twice`);
     versions.add(key);
   }
-  return { workflows: [...spec.workflows], schemas, projections: [...projections] };
+  const inbound = spec.inbound ?? [];
+  const declared = new Set(spec.workflows.flatMap((workflow) => Object.keys(workflow.messages)));
+  for (const mapping of inbound)
+    if (!declared.has(mapping.message))
+      throw invalid(
+        `inbound mapping of ${mapping.sourceEventType} on topic ${mapping.topic} names message ${mapping.message}, which none of its workflows declares (${[...declared].join(', ') || 'none'})`,
+      );
+  return {
+    workflows: [...spec.workflows],
+    schemas,
+    projections: [...projections],
+    inbound: [...inbound],
+  };
 }
 
 /** A feature with where it was registered (a Nest module's name, a config file entry). */
@@ -71,6 +91,7 @@ export interface ComposedFeatures {
   readonly workflows: readonly WorkflowDefinition[];
   readonly schemaDirectories: readonly string[];
   readonly projections: readonly ProjectionDefinition[];
+  readonly inbound: readonly InboundMessageMapping[];
 }
 
 /**
@@ -99,6 +120,7 @@ export function composeFeatures(
   const seen = new Set<EsflowFeature>();
   const workflows: WorkflowDefinition[] = [];
   const projections: ProjectionDefinition[] = [];
+  const inbound: InboundMessageMapping[] = [];
   const schemaDirectories = new Set<string>();
   for (const { feature, registeredBy } of sources) {
     if (seen.has(feature)) continue;
@@ -109,7 +131,8 @@ export function composeFeatures(
       claim(projectionOwner, 'projection', projection.name, registeredBy);
     workflows.push(...feature.workflows);
     projections.push(...feature.projections);
+    inbound.push(...(feature.inbound ?? []));
     for (const dir of feature.schemas) schemaDirectories.add(dir);
   }
-  return { workflows, schemaDirectories: [...schemaDirectories], projections };
+  return { workflows, schemaDirectories: [...schemaDirectories], projections, inbound };
 }

@@ -43,6 +43,25 @@ export interface EsflowEventMetadata {
   readonly stateAfter: unknown;
   readonly statusAfter: InstanceStatus;
   readonly occurredAt: string;
+  /**
+   * On a start event of a workflow that declares correlation keys: the keys the new instance
+   * declares (key name → value), read from its context after the start.
+   */
+  readonly correlationKeys?: Readonly<Record<string, string>>;
+  /** On an event a message from another service became (delivered or started): which one. */
+  readonly message?: MessageReference;
+}
+
+/**
+ * The message an event came from: its id and name, and the instance's revision after the append
+ * it was recorded in (the event's own facts included), which is what the delivery answered.
+ */
+export interface MessageReference {
+  readonly id: string;
+  readonly name: string;
+  /** The key value the message was correlated by (for a start message: the instance id). */
+  readonly correlationKey: string;
+  readonly revisionAfter: number;
 }
 
 /**

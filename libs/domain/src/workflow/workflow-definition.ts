@@ -2,6 +2,7 @@ import { fromPromise } from 'xstate';
 import type {
   AnyStateMachine,
   AnyStateNode,
+  ContextFrom,
   EmittedFrom,
   EventFromLogic,
   InputFrom,
@@ -48,7 +49,65 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   readonly schemaNamespace: string;
   /** Derives the instance id from the start payload when the client gives none (business key). */
   readonly instanceIdFrom?: (input: InputFrom<TMachine>) => string | undefined;
+  /**
+   * The keys an instance declares for message correlation, each read from its context right
+   * after its start event (and recorded with it): `{ orderId: (context) => context.orderId }`.
+   */
+  readonly correlationKeys: Readonly<Record<string, (context: ContextFrom<TMachine>) => unknown>>;
+  /** The messages from other services this workflow receives, by message name. */
+  readonly messages: Readonly<Record<string, MessageDefinition>>;
 }
+
+/**
+ * What happens to a message that arrives after its instance moved past every state that would
+ * accept it (e.g. a payment after the payment window's timer cancelled the order): `ignore`
+ * records it as `late` and does nothing else; `quarantine` sets it aside (`LATE_MESSAGE`) for an
+ * operator; `{ deliver: 'LatePaymentReceived' }` delivers that event instead, when the instance's
+ * state accepts it (recorded as `late`, with the revision).
+ */
+export type LatePolicy = 'ignore' | 'quarantine' | { readonly deliver: string };
+
+/** A message a workflow receives, as {@link defineWorkflow} checked it. */
+export interface MessageDefinition {
+  /** PascalCase, unique across the application (`PaymentReceived`). */
+  readonly name: string;
+  readonly workflow: string;
+  /** The event it becomes: the start event for a start message, else one the machine accepts. */
+  readonly event: string;
+  /**
+   * True: it starts an instance whose id is the message's correlation key (its business key); a
+   * second start for the same key is a duplicate, never a second instance.
+   */
+  readonly starts: boolean;
+  /** The instance key it is matched against (one of `correlationKeys`); empty for a start message. */
+  readonly correlateBy: string;
+  /** How long it waits in the buffer for an instance to accept it, unless the sender says. */
+  readonly ttlSeconds: number;
+  readonly late: LatePolicy;
+}
+
+/** How a workflow declares a message in {@link WorkflowDefinitionSpec.messages}. */
+export type MessageSpec<TEvent extends string = string, TKey extends string = string> =
+  | {
+      /** A start message: its correlation key is the new instance's id. */
+      readonly starts: true;
+    }
+  | {
+      readonly starts?: false;
+      /** The instance key it is matched against. */
+      readonly correlateBy: TKey;
+      /** The event it becomes (default: the message's name). */
+      readonly event?: TEvent;
+      /** Buffer time-to-live in seconds (default {@link DEFAULT_MESSAGE_TTL_SECONDS}). */
+      readonly ttlSeconds?: number;
+      /** Default `ignore`. */
+      readonly late?: 'ignore' | 'quarantine' | { readonly deliver: TEvent };
+    };
+
+/** A buffered message waits a day for its instance unless its definition or sender says. */
+export const DEFAULT_MESSAGE_TTL_SECONDS = 86_400;
+/** The longest buffer time-to-live accepted: a year. */
+export const MAX_MESSAGE_TTL_SECONDS = 366 * 86_400;
 
 /**
  * An invoked actor carried out as a command. The invoke's `input` is the command's payload
@@ -107,6 +166,19 @@ export interface WorkflowDefinitionSpec<
   readonly schemaNamespace?: string;
   /** The business key: an instance id derived from the start payload. */
   readonly instanceIdFrom?: (input: InputFrom<TMachine>) => string | undefined;
+  /**
+   * Keys the instance declares for correlating messages, read from its context after the start
+   * event: `{ orderId: (context) => context.orderId }`. A key whose value is missing (undefined,
+   * null, empty) is not declared by that instance.
+   */
+  readonly correlationKeys?: Readonly<
+    Record<string, (context: ContextFrom<TMachine>) => string | number | null | undefined>
+  >;
+  /**
+   * Messages from other services, by name: a start message (`{ starts: true }`, becoming the
+   * start event) or one correlated to running instances (`{ correlateBy: 'orderId' }`).
+   */
+  readonly messages?: Readonly<Record<string, MessageSpec<MachineEventType<TMachine>>>>;
 }
 
 function invalid(message: string): EsflowError {
@@ -155,6 +227,16 @@ export function defineWorkflow<TMachine extends AnyStateMachine, TStart extends 
     retries[type] = checkedRetryPolicy(spec.name, type, policy);
   }
   const machine = withDurableInvokes(spec.name, spec.machine, invokes);
+  const correlationKeys = {
+    ...(spec.correlationKeys ?? {}),
+  } as WorkflowDefinition<TMachine>['correlationKeys'];
+  const messages = checkedMessages(
+    spec.name,
+    startEvent,
+    inputEvents,
+    correlationKeys,
+    spec.messages ?? {},
+  );
   return {
     name: spec.name,
     version: spec.version,
@@ -165,6 +247,8 @@ export function defineWorkflow<TMachine extends AnyStateMachine, TStart extends 
     invokes,
     retries,
     schemaNamespace: spec.schemaNamespace ?? `esflow.${spec.name}`,
+    correlationKeys,
+    messages,
     ...(spec.instanceIdFrom ? { instanceIdFrom: spec.instanceIdFrom } : {}),
   };
 }
@@ -219,6 +303,86 @@ function withDurableInvokes<TMachine extends AnyStateMachine>(
   return machine.provide({
     actors: Object.fromEntries(missing.map((src) => [src, durableCommand()])),
   }) as TMachine;
+}
+
+function checkedMessages(
+  workflow: string,
+  startEvent: string,
+  inputEvents: readonly string[],
+  correlationKeys: Readonly<Record<string, unknown>>,
+  specs: Readonly<Record<string, MessageSpec>>,
+): Record<string, MessageDefinition> {
+  const messages: Record<string, MessageDefinition> = {};
+  const keys = Object.keys(correlationKeys);
+  const accepted = (event: string, what: string) => {
+    if (!inputEvents.includes(event))
+      throw invalid(
+        `workflow ${workflow}: ${what} ${event}, which the machine does not accept (it accepts ${inputEvents.join(', ')})`,
+      );
+  };
+  for (const [name, spec] of Object.entries(specs)) {
+    const at = `messages.${name}`;
+    if (!TYPE_NAME.test(name))
+      throw invalid(
+        `workflow ${workflow}: message "${name}" must be PascalCase (e.g. PaymentReceived)`,
+      );
+    if (spec.starts === true) {
+      messages[name] = {
+        name,
+        workflow,
+        event: startEvent,
+        starts: true,
+        correlateBy: '',
+        ttlSeconds: DEFAULT_MESSAGE_TTL_SECONDS,
+        late: 'ignore',
+      };
+      continue;
+    }
+    if (!keys.includes(spec.correlateBy))
+      throw invalid(
+        `workflow ${workflow}: ${at}.correlateBy names key "${spec.correlateBy}", which correlationKeys does not declare (${keys.join(', ') || 'none'})`,
+      );
+    const event = spec.event ?? name;
+    accepted(event, `${at} becomes event`);
+    const ttlSeconds = spec.ttlSeconds ?? DEFAULT_MESSAGE_TTL_SECONDS;
+    if (!(Number.isInteger(ttlSeconds) && ttlSeconds >= 1 && ttlSeconds <= MAX_MESSAGE_TTL_SECONDS))
+      throw invalid(
+        `workflow ${workflow}: ${at}.ttlSeconds must be a whole number from 1 to ${MAX_MESSAGE_TTL_SECONDS}, got ${ttlSeconds}`,
+      );
+    const late = spec.late ?? 'ignore';
+    if (typeof late === 'object') accepted(late.deliver, `${at}.late delivers`);
+    else if (late !== 'ignore' && late !== 'quarantine')
+      throw invalid(
+        `workflow ${workflow}: ${at}.late must be "ignore", "quarantine" or { deliver: event }, got ${JSON.stringify(late)}`,
+      );
+    messages[name] = {
+      name,
+      workflow,
+      event,
+      starts: false,
+      correlateBy: spec.correlateBy,
+      ttlSeconds,
+      late,
+    };
+  }
+  return messages;
+}
+
+/**
+ * The correlation keys `definition` declares for an instance whose context is `context`, as
+ * text (a number as its decimal form); a key whose value is undefined, null or empty is left out.
+ */
+export function correlationKeysOf(
+  definition: WorkflowDefinition,
+  context: unknown,
+): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const [name, read] of Object.entries(definition.correlationKeys)) {
+    const value = read(context as never);
+    if (value === undefined || value === null || value === '') continue;
+    keys[name] = String(value);
+  }
+  return keys;
 }
 
 function checkedRetryPolicy(

@@ -12,6 +12,8 @@ import {
   CommandDispatcherObserver,
   CommandQueue,
   EventStore,
+  MessageCorrelationService,
+  MessageStreams,
   PayloadCodec,
   Processor,
   ProcessorStatus,
@@ -69,6 +71,11 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
    */
   private dispatcher: CommandDispatcher | undefined;
   private readonly commandObservers: CommandDispatcherObserver[] = [];
+  /**
+   * Follows messages and instances into the message index, and delivers buffered messages as
+   * soon as an instance can take them (one process at a time, by its lease).
+   */
+  readonly messages: MessageCorrelationService;
   /** The lease owner name of this process. */
   readonly owner = leaseOwner('projector');
 
@@ -115,7 +122,19 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       },
       onError: (message, error) => this.logger.error({ err: error }, message),
     });
-    this.others = [this.timers, ...(processors ?? [])];
+    this.messages = new MessageCorrelationService({
+      store,
+      catalog,
+      index: runtime.messageIndex,
+      correlator: runtime.messages,
+      streams: new MessageStreams(store, codec, runtime.ids),
+      leases: readModel,
+      owner: this.owner,
+      clock: runtime.clock,
+      leaseTtlMs: options.projections.leaseMs,
+      onError: (message, error) => this.logger.error({ err: error }, message),
+    });
+    this.others = [this.timers, this.messages, ...(processors ?? [])];
   }
 
   onApplicationBootstrap(): void {

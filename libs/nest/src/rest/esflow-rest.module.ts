@@ -10,6 +10,7 @@ import { ErrorCode, EsflowError } from '@esflow/core';
 import { CommandsController } from './commands/commands.controller';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { IncidentsController } from './incidents/incidents.controller';
+import { MessagesController } from './messages/messages.controller';
 import { ProjectionsController } from './projections/projections.controller';
 import { EsflowRestOptions, ESFLOW_REST_OPTIONS, ResolvedRestOptions } from './rest-options';
 import { TimersController } from './timers/timers.controller';
@@ -82,6 +83,7 @@ export class EsflowRestModule implements NestModule {
         TimersController,
         CommandsController,
         IncidentsController,
+        MessagesController,
       ],
       providers: [options, JsonBodyMiddleware],
     };
@@ -95,6 +97,7 @@ export class EsflowRestModule implements NestModule {
         ProjectionsController,
         CommandsController,
         IncidentsController,
+        MessagesController,
       );
   }
 }

@@ -9,6 +9,10 @@ import {
   EventStore,
   FeatureSource,
   IdGenerator,
+  createMemoryMessageIndex,
+  MessageCorrelator,
+  MessageIndex,
+  InboundMessageMapping,
   Sleep,
   StreamLimits,
   ProjectionDefinition,
@@ -43,6 +47,8 @@ export interface EsflowRuntimeOptions {
   readonly ids?: IdGenerator;
   /** How the engine waits before retrying a lost race; tests may pass one that returns at once. */
   readonly sleep?: Sleep;
+  /** Where messages and instances' correlation keys are indexed (default: in memory). */
+  readonly messageIndex?: MessageIndex;
 }
 
 /** The engine over an application's features, and what it was built from. */
@@ -52,6 +58,15 @@ export interface EsflowRuntime {
   readonly clock: Clock;
   readonly codec: AvroPayloadCodec;
   readonly catalog: WorkflowCatalog;
+  readonly ids: IdGenerator;
+  /**
+   * Where messages from other services enter (`POST /messages`, the inbound Kafka consumer) and
+   * operators retry and discard them; built over `messageIndex`.
+   */
+  readonly messages: MessageCorrelator;
+  readonly messageIndex: MessageIndex;
+  /** The features' inbound Kafka mappings (each names a message a workflow declares). */
+  readonly inbound: readonly InboundMessageMapping[];
   /** The built-in projections first, then the features' own. */
   readonly projections: readonly ProjectionDefinition[];
   /** Every schema directory read, the framework's first. */
@@ -84,12 +99,13 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
     store: options.store,
   });
   const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? nodeIdGenerator;
   const engine = createWorkflowEngine({
     store: options.store,
     codec,
     catalog,
     clock,
-    ids: options.ids ?? nodeIdGenerator,
+    ids,
     ...(options.sleep ? { sleep: options.sleep } : {}),
     ...(options.instanceCacheSize === undefined
       ? {}
@@ -97,11 +113,26 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
     ...(options.instanceCacheBytes === undefined ? {} : { cacheBytes: options.instanceCacheBytes }),
     ...(options.limits ? { limits: options.limits } : {}),
   });
+  const messageIndex = options.messageIndex ?? createMemoryMessageIndex();
+  // Message names are checked here, at start-up: one name declared by two workflows stops it.
+  const messages = new MessageCorrelator({
+    engine,
+    catalog,
+    store: options.store,
+    codec,
+    index: messageIndex,
+    clock,
+    ids,
+  });
   return {
     engine,
     clock,
     codec,
     catalog,
+    ids,
+    messages,
+    messageIndex,
+    inbound: composed.inbound,
     projections: [...builtInProjections(catalog.names()), ...composed.projections],
     schemaDirectories,
   };

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMachine } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineWorkflow, FRAMEWORK_EVENT_TYPES } from '@esflow/core';
+import { defineWorkflow, FRAMEWORK_EVENT_TYPES, MessageEvent } from '@esflow/core';
+
+/** Every framework record the gate requires: the instances' facts and the message streams'. */
+const FRAMEWORK_RECORDS = [...FRAMEWORK_EVENT_TYPES, ...Object.values(MessageEvent)];
 import { CompatibilityLevel } from '../compatibility/compatibility-level';
 import { CompatibilityRule } from '../compatibility/compatibility-rule';
 import { GateRule } from './gate-failure';
@@ -43,7 +46,7 @@ function recordFile(
 }
 
 // A stand-in schema for each framework fact of @esflow/core: the gate requires them all.
-const framework = FRAMEWORK_EVENT_TYPES.map((type) =>
+const framework = FRAMEWORK_RECORDS.map((type) =>
   recordFile(`framework/${type}.avsc`, type, [{ name: 'id', type: 'string' }], 'esflow.framework'),
 );
 
@@ -479,7 +482,7 @@ describe('runSchemaCheck / runSchemaRegister (files)', () => {
     expect(first.report.ok).toBe(true);
     // Every framework fact (from @esflow/core) and shop's four subjects:
     expect(first.registered.map((registered) => registered.subject).sort()).toEqual([
-      ...FRAMEWORK_EVENT_TYPES.map((type) => `esflow.framework.${type}`).sort(),
+      ...FRAMEWORK_RECORDS.map((type) => `esflow.framework.${type}`).sort(),
       'esflow.shop.Line',
       'esflow.shop.OrderPlaced',
       'esflow.shop.PaymentReceived',

@@ -1,4 +1,9 @@
-import { FRAMEWORK_EVENT_TYPES, FRAMEWORK_NAMESPACE, WorkflowDefinition } from '@esflow/core';
+import {
+  FRAMEWORK_EVENT_TYPES,
+  FRAMEWORK_NAMESPACE,
+  MessageEvent,
+  WorkflowDefinition,
+} from '@esflow/core';
 import { GateFailure, GateRule } from './gate-failure';
 import { WorkingSchema } from './working-tree';
 
@@ -49,6 +54,15 @@ export function requiredSchemas(
         place: `${type}.avsc to @esflow/core's schemas (is the package complete?)`,
       });
   }
+  // The correlator records these in the streams of messages from other services.
+  if (workflows.length > 0)
+    for (const type of Object.values(MessageEvent))
+      need(`${FRAMEWORK_NAMESPACE}.${type}`, {
+        workflow: workflows[0]!.name,
+        type,
+        role: 'a fact esflow records in the streams of messages from other services',
+        place: `${type}.avsc to @esflow/core's schemas (is the package complete?)`,
+      });
   return needs;
 }
 

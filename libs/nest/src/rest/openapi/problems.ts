@@ -141,6 +141,25 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
       knownTypes: names('The input events of the definition the instance is pinned to'),
     },
   },
+  [ErrorCode.UnknownMessage]: {
+    meaning: 'no workflow declares a message of that name',
+    extensions: {
+      name: text('The message name sent'),
+      knownMessages: names('The message names the workflows declare'),
+    },
+  },
+  [ErrorCode.MessageNotFound]: {
+    meaning: 'no message of that id was received',
+    extensions: { messageId: text('The message id asked for') },
+  },
+  [ErrorCode.MessageSettled]: {
+    meaning:
+      'the message is delivered, started or discarded (or a start found its instance already started): there is nothing to retry or discard',
+    extensions: {
+      messageId: text('The message'),
+      status: text('Where it stands: delivered, started, duplicate or discarded'),
+    },
+  },
   [ErrorCode.HostNotAllowed]: {
     meaning: 'the `Host` header names a host this api does not serve (see ESFLOW_ALLOWED_HOSTS)',
   },
