@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, EventStore, GlobalPosition } from '@esflow/core';
+import {
+  MESSAGE_RECORD_OVERHEAD_BYTES,
+  ErrorCode,
+  EventStore,
+  GlobalPosition,
+  MAX_MESSAGE_TTL_SECONDS,
+  MessageDefinition,
+} from '@esflow/core';
 import { orderFulfillmentFeature } from '@esflow/example-order-fulfillment';
 import { kycOnboardingFeature } from '@esflow/example-kyc-onboarding';
 import { createSqliteEventStore } from '@esflow/sqlite';
@@ -17,6 +24,7 @@ import {
   notAnObject,
   notJsonContentType,
   notJsonText,
+  sampleOf,
   schemasOf,
   WorkflowSchemas,
 } from '../support/bad-input';
@@ -37,7 +45,25 @@ const CODES = new Set<string>(Object.values(ErrorCode));
 let api: AppProcess;
 let http: ReturnType<typeof httpClient>;
 let store: EventStore;
-const schemas = schemasOf([orderFulfillmentFeature, kycOnboardingFeature]);
+const FEATURES = [orderFulfillmentFeature, kycOnboardingFeature];
+const schemas = schemasOf(FEATURES);
+/** A message the shipped workflows declare, with its workflow's schemas. */
+interface DeclaredMessage {
+  readonly message: MessageDefinition;
+  readonly schemas: WorkflowSchemas;
+}
+const messages: DeclaredMessage[] = FEATURES.flatMap((feature) =>
+  feature.workflows.flatMap((definition) => Object.values(definition.messages)),
+)
+  .map((message) => ({
+    message,
+    schemas: schemas.find((w) => w.workflow === message.workflow)!,
+  }))
+  .filter(({ message, schemas: w }) => w.events.has(message.event));
+/** A buffered message (no instance has its key), which the operators' bad requests name. */
+const PARKED = `parked-${SEED}`;
+/** The message ids the bad `POST /messages` requests carried: none may be known afterwards. */
+const messageIdsSent = new Set<string>();
 /** A running instance of each workflow, which the send cases target. */
 const targets = new Map<string, string>();
 /** Their ETags before the run. */
@@ -60,6 +86,13 @@ beforeAll(async () => {
     revisions.set(id, (await http.get(`/workflows/${workflow}/${id}`)).headers.get('etag')!);
   const listed = await http.get<{ projections: { name: string }[] }>('/projections');
   for (const { name } of listed.body.projections) projections.add(name);
+  const parked = await http.post<{ outcome: string }>('/messages', {
+    name: 'PaymentReceived',
+    correlationKey: `nobody-${SEED}`,
+    messageId: PARKED,
+    payload: { paymentId: 'p', amountCents: 1 },
+  });
+  expect([parked.status, parked.body.outcome]).toEqual([202, 'buffered']);
 });
 afterAll(async () => {
   await store?.close();
@@ -73,6 +106,8 @@ interface BadRequest {
   readonly path: string;
   readonly body?: string;
   readonly headers?: Record<string, string>;
+  /** A `POST /messages`: the message id it names (or would have named, had it been valid). */
+  readonly messageId?: string;
 }
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -193,7 +228,12 @@ function badRequest(): fc.Arbitrary<BadRequest> {
   const badHeaders = fc
     .oneof(
       badIfMatch.map((value) => ({ 'if-match': value })),
-      fc.integer({ min: 1, max: 10 ** 9 }).map((revision) => ({ 'if-match': `"${revision}"` })),
+      // A stale or future revision: not the order's own (1), which would take the payment.
+      fc
+        .integer({ min: 1, max: 10 ** 9 })
+        .map((revision) => `"${revision}"`)
+        .filter((etag) => etag !== revisions.get(targets.get('orderFulfillment')!))
+        .map((etag) => ({ 'if-match': etag })),
       badIdempotencyKey.map((value) => ({ 'idempotency-key': value })),
     )
     .map((headers) => ({
@@ -315,9 +355,186 @@ function badRequest(): fc.Arbitrary<BadRequest> {
         '/projections/instances/rebuild',
         '/commands/lease',
         '/incidents',
+        '/messages',
+        `/messages/${PARKED}`,
+        `/messages/${PARKED}/retry`,
+        `/messages/${PARKED}/discard`,
       ),
     )
     .map(([method, path]) => ({ kind: 'wrong method', method, path, body: '{}' }));
+  // The messages: a `POST /messages` body broken in one place (its envelope, its ids, its name,
+  // or its payload against the schema of the event it becomes), to the running instance of its
+  // workflow, under a message id of its own that must stay unknown; a valid one that is not
+  // sent as JSON. An operator's retry or discard of a buffered message with a bad body (a good
+  // one would record an attempt), or sent as something else than JSON; a good body naming a
+  // message never received, or a bad id; a read of a bad id; a bad query of the list.
+  const fuzzMessageId = fc.nat({ max: 10 ** 6 }).map((n) => `fuzz-msg-${SEED}-${n}`);
+  const validMessage = ({ message, schemas: w }: DeclaredMessage, messageId: string) => ({
+    name: message.name,
+    correlationKey: targets.get(message.workflow)!,
+    messageId,
+    payload: sampleOf(w.events.get(message.event)!, w.named),
+  });
+  const brokenMessage = fc
+    .tuple(fc.constantFrom(...messages), fuzzMessageId)
+    .chain(([declared, messageId]) => {
+      const valid = validMessage(declared, messageId);
+      const { event } = declared.message;
+      return fc
+        .oneof(
+          brokenPayload(declared.schemas, event)
+            // Over the event size limit: the api records it today; see the test of its own below.
+            .filter((broken) => !broken.mutation.endsWith(' is 80 KB'))
+            .map((broken) => ({
+              kind: `message: ${event} field`,
+              body: { ...valid, payload: broken.payload },
+            })),
+          notAnObject.map((payload) => ({
+            kind: 'message: payload not an object',
+            body: { ...valid, payload },
+          })),
+          fc
+            .tuple(
+              fc.constantFrom('name', 'correlationKey', 'messageId'),
+              fc.oneof(fc.constant(undefined), fc.constant(null), fc.integer(), fc.boolean()),
+            )
+            .map(([field, value]) => ({
+              kind: 'message: field missing or not a string',
+              body: { ...valid, [field]: value },
+            })),
+          fc
+            .stringMatching(/^[a-z]{1,8}$/)
+            .filter((key) => key !== 'name' && key !== 'payload')
+            .map((key) => ({ kind: 'message: unknown member', body: { ...valid, [key]: 1 } })),
+          fc
+            .oneof(
+              fc.integer({ max: 0 }),
+              fc.integer({ min: MAX_MESSAGE_TTL_SECONDS + 1 }),
+              fc.constantFrom(1.5, '60', null),
+            )
+            .map((ttlSeconds) => ({ kind: 'message: ttlSeconds', body: { ...valid, ttlSeconds } })),
+          fc
+            .oneof(
+              fc.constant(''),
+              fc.constant(declared.message.name.toLowerCase()),
+              fc.string({ maxLength: 6 }).map((s) => `Nope${s}`),
+            )
+            .map((name) => ({ kind: 'message: unknown name', body: { ...valid, name } })),
+          fc.constantFrom('', 'k'.repeat(201)).map((correlationKey) => ({
+            kind: 'message: correlationKey',
+            body: { ...valid, correlationKey },
+          })),
+          badId.map((id) => ({
+            kind: 'message: bad messageId',
+            body: { ...valid, messageId: id },
+          })),
+        )
+        .map(({ kind, body }) => ({
+          kind,
+          method: 'POST',
+          path: '/messages',
+          body: json(body),
+          messageId,
+        }));
+    });
+  const messageNotJson = fc
+    .tuple(
+      fc.constantFrom(...messages),
+      fuzzMessageId,
+      fc.oneof(
+        notJsonText.map((body) => ({ body })),
+        notJsonContentType.map((type) => ({ type })),
+      ),
+    )
+    .map(([declared, messageId, wrong]) => ({
+      kind: 'body' in wrong ? 'message: body not JSON' : 'message: content type not JSON',
+      method: 'POST',
+      path: '/messages',
+      body: 'body' in wrong ? wrong.body : json(validMessage(declared, messageId)),
+      ...('type' in wrong ? { headers: { 'content-type': wrong.type } } : {}),
+      messageId,
+    }));
+  const badBy = fc.oneof(
+    fc.constantFrom('', 'b'.repeat(201), null),
+    fc.integer(),
+    fc.array(fc.string({ maxLength: 3 }), { maxLength: 2 }),
+  );
+  const badOperatorBody = fc.oneof(
+    fc
+      .oneof(
+        // A `null` body is read as no body (as for an incident retry): a retry, not a refusal.
+        notAnObject.filter((body) => body !== null),
+        badBy.map((by) => ({ by })),
+        fc
+          .stringMatching(/^[a-z]{1,8}$/)
+          .filter((key) => key !== 'by')
+          .map((key) => ({ [key]: 1 })),
+      )
+      .map((body) => ({ action: 'retry', body })),
+    fc
+      .oneof(
+        notAnObject,
+        fc.constantFrom({}, { by: 'ops' }),
+        fc
+          .oneof(fc.constantFrom('', 'r'.repeat(2001), null), fc.integer())
+          .map((reason) => ({ reason })),
+        badBy.map((by) => ({ reason: 'a sandbox payment', by })),
+        fc
+          .stringMatching(/^[a-z]{1,8}$/)
+          .filter((key) => key !== 'by' && key !== 'reason')
+          .map((key) => ({ reason: 'a sandbox payment', [key]: 1 })),
+      )
+      .map((body) => ({ action: 'discard', body })),
+  );
+  const goodOperatorBody = fc.constantFrom(
+    { action: 'retry', body: { by: 'ops' } },
+    { action: 'discard', body: { reason: 'a sandbox payment' } },
+  );
+  const badMessageOperator = fc.oneof(
+    badOperatorBody.map(({ action, body }) => ({
+      kind: `message ${action} body`,
+      method: 'POST',
+      path: `/messages/${PARKED}/${action}`,
+      body: json(body),
+    })),
+    fc.tuple(goodOperatorBody, notJsonContentType).map(([{ action, body }, type]) => ({
+      kind: `message ${action}: content type not JSON`,
+      method: 'POST',
+      path: `/messages/${PARKED}/${action}`,
+      body: json(body),
+      headers: { 'content-type': type },
+    })),
+    fc.tuple(goodOperatorBody, fc.oneof(fc.uuid(), badId)).map(([{ action, body }, id]) => ({
+      kind: `message ${action}: unknown or bad id`,
+      method: 'POST',
+      path: `/messages/${segment(id)}/${action}`,
+      body: json(body),
+    })),
+    fc.oneof(fc.uuid(), badId).map((id) => ({
+      kind: 'message read: unknown or bad id',
+      method: 'GET',
+      path: `/messages/${segment(id)}`,
+    })),
+  );
+  const badMessageQuery = fc
+    .oneof(
+      fc.constantFrom(
+        'limit=0',
+        'limit=1e1',
+        'limit=1001',
+        'limit=%205',
+        'limit=1&limit=2',
+        'after=x',
+        'after=1/2',
+        'status=bogus',
+        'status=BUFFERED',
+      ),
+      fc
+        .stringMatching(/^[a-z]{1,8}$/)
+        .filter((key) => !['status', 'name', 'workflow', 'limit', 'after'].includes(key))
+        .map((key) => `${key}=1`),
+    )
+    .map((query) => ({ kind: '/messages query', method: 'GET', path: `/messages?${query}` }));
   return fc.oneof(
     { arbitrary: brokenStart, weight: 5 },
     { arbitrary: brokenSend, weight: 5 },
@@ -332,6 +549,10 @@ function badRequest(): fc.Arbitrary<BadRequest> {
     { arbitrary: badLease, weight: 1 },
     { arbitrary: badReport, weight: 1 },
     { arbitrary: badWorkerQuery, weight: 1 },
+    { arbitrary: brokenMessage, weight: 4 },
+    { arbitrary: messageNotJson, weight: 1 },
+    { arbitrary: badMessageOperator, weight: 2 },
+    { arbitrary: badMessageQuery, weight: 1 },
   );
 }
 
@@ -355,6 +576,7 @@ describe('bad input, generated', () => {
       await fc.assert(
         fc.asyncProperty(badRequest(), async (request) => {
           kinds.set(request.kind, (kinds.get(request.kind) ?? 0) + 1);
+          if (request.messageId) messageIdsSent.add(request.messageId);
           const response = await http.request(request.method, request.path, request.body, {
             ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
             ...request.headers,
@@ -382,6 +604,17 @@ describe('bad input, generated', () => {
           .join('; ')}`,
       );
       expect([...kinds.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(CASES);
+      // No message was recorded, under the id any of the bad ones named; the buffered one the
+      // operators' bad requests named is as it was.
+      expect(messageIdsSent.size).toBeGreaterThan(0);
+      for (const messageId of messageIdsSent) {
+        const read = await http.get<{ code: string }>(`/messages/${messageId}`);
+        expect([read.status, read.body.code], messageId).toEqual([404, 'MESSAGE_NOT_FOUND']);
+      }
+      const parked = await http.get<{ message: { status: string; attempts: number } }>(
+        `/messages/${PARKED}`,
+      );
+      expect(parked.body.message).toMatchObject({ status: 'buffered', attempts: 1 });
       // Alive, the instances as they were, memory bounded.
       expect((await http.get('/health')).status).toBe(200);
       for (const [workflow, id] of targets)
@@ -466,4 +699,29 @@ describe('bad input, generated', () => {
     expect((await store.readAll({ after: head, maxCount: 1 })).length).toBe(0);
     expect((await http.get('/health')).status).toBe(200);
   }, 60_000);
+});
+
+describe('a message over the event size limit', () => {
+  it('is refused with 413 PAYLOAD_TOO_LARGE and writes nothing, as any event over it is', async () => {
+    // ESFLOW_MAX_EVENT_SIZE is 64 KB here: a payment with an 80 KB field (under the body limit),
+    // once for an order that does not exist (it would be buffered) and once for the waiting
+    // order (it would be delivered).
+    const head = await headOfStore();
+    const keys = [`nobody-big-${SEED}`, targets.get('orderFulfillment')!];
+    for (const [i, correlationKey] of keys.entries()) {
+      const messageId = `big-${SEED}-${i}`;
+      const sent = await http.post<{ code?: string; limitBytes?: number }>('/messages', {
+        name: 'PaymentReceived',
+        correlationKey,
+        messageId,
+        payload: { paymentId: 'p'.repeat(80 * 1024), amountCents: 1 },
+      });
+      const context = `${correlationKey}: ${sent.status} ${JSON.stringify(sent.body).slice(0, 300)}`;
+      expect([sent.status, sent.body.code], context).toEqual([413, ErrorCode.PayloadTooLarge]);
+      // The event limit less the room the message's own record keeps beside its payload.
+      expect(sent.body.limitBytes, context).toBe(64 * 1024 - MESSAGE_RECORD_OVERHEAD_BYTES);
+      expect((await http.get(`/messages/${messageId}`)).status, context).toBe(404);
+    }
+    expect((await store.readAll({ after: head, maxCount: 1 })).length).toBe(0);
+  });
 });

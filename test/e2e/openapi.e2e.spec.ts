@@ -827,6 +827,273 @@ describe('every operation through every answer it declares', () => {
     }
   });
 
+  it('the messages: every answer of sending, listing, reading, retrying and discarding them', async () => {
+    const run = uid();
+    const payment = (correlationKey: string) => ({
+      name: 'PaymentReceived',
+      correlationKey,
+      messageId: `pay-${run}-${uid()}`,
+      payload: { paymentId: `p-${correlationKey}`, amountCents: 4999 },
+    });
+    const send = async (body: unknown, outcome: string) => {
+      const sent = await call('POST', '/messages', { body });
+      expectAnswer(sent, 202);
+      expect(sent.json['outcome'], sent.body).toBe(outcome);
+      return sent.json;
+    };
+    const stateOf = async (orderId: string) => {
+      const read = await call('GET', `${WORKFLOW}/${orderId}`);
+      expectAnswer(read, 200);
+      return read.json['state'];
+    };
+    const unknown = `never-${randomUUID()}`;
+
+    // Buffered: no order has its key yet (answered from the message's own stream, at once); a
+    // second one for the same key, for a list of two; the first one again is a duplicate.
+    const early = `early-${run}`;
+    const buffered = payment(early);
+    expect(await send(buffered, 'buffered')).toMatchObject({ expiresAt: expect.any(String) });
+    expect(await send(buffered, 'duplicate')).toMatchObject({ firstOutcome: 'buffered' });
+    const second = { ...payment(early), ttlSeconds: 600 };
+    await send(second, 'buffered');
+
+    // Delivered at once to an order waiting for its payment; the same messageId again is a
+    // duplicate of it.
+    const order = anOrder();
+    expectAnswer(await call('POST', WORKFLOW, { body: { input: order } }), 201);
+    const paid = payment(order.orderId);
+    expect(await send(paid, 'delivered')).toMatchObject({
+      instanceId: order.orderId,
+      revision: 3,
+    });
+    expect(await send(paid, 'duplicate')).toMatchObject({ firstOutcome: 'delivered' });
+    expect(await stateOf(order.orderId)).toBe('fetchingGoods');
+
+    // Late: once the payment window has cancelled the order, a payment is quarantined
+    // (LATE_MESSAGE, the workflow's late policy for it) and a payment failure is ignored.
+    const lapsed = anOrder();
+    expectAnswer(
+      await call('POST', WORKFLOW, { body: { input: { ...lapsed, paymentWindowSeconds: 1 } } }),
+      201,
+    );
+    await waitFor(async () => (await stateOf(lapsed.orderId)) === 'cancelled', {
+      what: 'the payment window to cancel the order',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+    const latePayment = payment(lapsed.orderId);
+    expect(await send(latePayment, 'quarantined')).toMatchObject({
+      reason: 'LATE_MESSAGE',
+      instanceId: lapsed.orderId,
+    });
+    const lateFailure = {
+      name: 'PaymentFailed',
+      correlationKey: lapsed.orderId,
+      messageId: `fail-${run}`,
+      payload: { reason: 'card declined' },
+    };
+    expect(await send(lateFailure, 'late')).toMatchObject({ instanceId: lapsed.orderId });
+
+    // The refusals of a send; none of them is recorded.
+    const refused = payment(`refused-${run}`);
+    for (const [body, code] of [
+      ['{"name": ', ErrorCode.MalformedRequest],
+      [{ ...refused, messageId: undefined }, ErrorCode.MalformedRequest],
+      [{ ...refused, colour: 'red' }, ErrorCode.MalformedRequest],
+      [{ ...refused, ttlSeconds: 1.5 }, ErrorCode.MalformedRequest],
+      [{ ...refused, payload: [] }, ErrorCode.MalformedRequest],
+      [{ ...refused, messageId: 'not an id' }, ErrorCode.InvalidId],
+      [{ ...refused, correlationKey: 'k'.repeat(201) }, ErrorCode.InvalidId],
+      [{ ...refused, name: 'PaymentTeleported' }, ErrorCode.UnknownMessage],
+      [
+        { ...refused, payload: { paymentId: 'p', amountCents: 'lots' } },
+        ErrorCode.SchemaValidationFailed,
+      ],
+    ] as const)
+      expectAnswer(await call('POST', '/messages', { body }), 400, code);
+    const unknownName = await call('POST', '/messages', {
+      body: { ...refused, name: 'PaymentTeleported' },
+    });
+    expect(unknownName.json['knownMessages']).toContain('PaymentReceived');
+    const invalid = await call('POST', '/messages', {
+      body: { ...refused, payload: { paymentId: 7 } },
+    });
+    expectAnswer(invalid, 400, ErrorCode.SchemaValidationFailed);
+    expect((invalid.json['errors'] as { path: string }[]).map((e) => e.path).sort()).toEqual([
+      'payload.amountCents',
+      'payload.paymentId',
+    ]);
+    expectAnswer(
+      await call('GET', `/messages/${refused.messageId}`),
+      404,
+      ErrorCode.MessageNotFound,
+    );
+
+    // One message read back: buffered (from its stream), delivered at once (from the index,
+    // once the projector indexed it), and the refusals of a read.
+    const read = await call('GET', `/messages/${buffered.messageId}`);
+    expectAnswer(read, 200);
+    expect(read.json).toMatchObject({
+      message: { status: 'buffered', correlationKey: early, source: 'rest', attempts: 1 },
+      payload: buffered.payload,
+      source: { kind: 'rest' },
+      attempts: [{ trigger: 'received', outcome: 'buffered' }],
+    });
+    const indexed = await waitFor(
+      async () => {
+        const found = await call('GET', `/messages/${paid.messageId}`);
+        expectAnswer(found, found.status === 200 ? 200 : 404);
+        return found.status === 200 && found;
+      },
+      { what: 'the delivered payment indexed', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(indexed.json).toMatchObject({
+      message: { status: 'delivered', instanceId: order.orderId, revision: 3 },
+      payload: null,
+    });
+    expectAnswer(await call('GET', `/messages/${unknown}`), 404, ErrorCode.MessageNotFound);
+    expectAnswer(await call('GET', '/messages/sp%20ace'), 400, ErrorCode.InvalidId);
+    expectAnswer(await call('GET', `/messages/${'m'.repeat(201)}`), 400, ErrorCode.InvalidId);
+
+    // The list, a page at a time and by every filter.
+    const page = await waitFor(
+      async () => {
+        const listed = await call('GET', `/messages?correlationKey=${early}&limit=1`);
+        expectAnswer(listed, 200);
+        return typeof listed.json['next'] === 'string' && listed;
+      },
+      { what: 'both early payments listed', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(page.json['messages']).toMatchObject([{ messageId: buffered.messageId }]);
+    const rest = await call(
+      'GET',
+      `/messages?correlationKey=${early}&limit=1&after=${encodeURIComponent(String(page.json['next']))}`,
+    );
+    expectAnswer(rest, 200);
+    expect(rest.json['messages']).toMatchObject([{ messageId: second.messageId }]);
+    const filtered = `/messages?status=quarantined&name=PaymentReceived&workflow=orderFulfillment&instance_id=${lapsed.orderId}`;
+    await waitFor(
+      async () => {
+        const listed = await call('GET', filtered);
+        expectAnswer(listed, 200);
+        return (listed.json['messages'] as { messageId: string }[]).some(
+          (m) => m.messageId === latePayment.messageId,
+        );
+      },
+      { what: 'the late payment listed as quarantined', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    for (const query of ['limit=0', 'limit=1e1', 'colour=red', 'status=lost', 'after=bogus'])
+      expectAnswer(await call('GET', `/messages?${query}`), 400, ErrorCode.MalformedRequest);
+
+    // Retried: a buffered message (with or without a body) stays buffered, a quarantined one
+    // stays quarantined; each attempt recorded. The refusals of a retry.
+    const retry = (messageId: string) => `/messages/${messageId}/retry`;
+    const again = await call('POST', retry(buffered.messageId));
+    expectAnswer(again, 200);
+    expect(again.json).toMatchObject({ outcome: 'buffered', messageId: buffered.messageId });
+    const byOps = await call('POST', retry(second.messageId), { body: { by: 'ops@example.com' } });
+    expectAnswer(byOps, 200);
+    expect(byOps.json['outcome']).toBe('buffered');
+    const stillLate = await call('POST', retry(latePayment.messageId), { body: {} });
+    expectAnswer(stillLate, 200);
+    expect(stillLate.json).toMatchObject({ outcome: 'quarantined', reason: 'LATE_MESSAGE' });
+    const history = await call('GET', `/messages/${second.messageId}`);
+    expectAnswer(history, 200);
+    expect(history.json['attempts']).toMatchObject([
+      { trigger: 'received', by: null },
+      { trigger: 'retry', outcome: 'buffered', by: 'ops@example.com' },
+    ]);
+    for (const body of [{ by: '' }, { by: 7 }, { colour: 'red' }, []])
+      expectAnswer(
+        await call('POST', retry(buffered.messageId), { body }),
+        400,
+        ErrorCode.MalformedRequest,
+      );
+    expectAnswer(await call('POST', retry('sp%20ace'), { body: {} }), 400, ErrorCode.InvalidId);
+    expectAnswer(await call('POST', retry(unknown), { body: {} }), 404, ErrorCode.MessageNotFound);
+    const settled = await call('POST', retry(paid.messageId), { body: {} });
+    expectAnswer(settled, 409, ErrorCode.MessageSettled);
+    expect(settled.json['detail']).toMatch(/ is delivered;/);
+
+    // Discarded, with a reason: a buffered message and a late one; once discarded, it is
+    // settled. The refusals of a discard.
+    const discard = (messageId: string) => `/messages/${messageId}/discard`;
+    const reason = { reason: 'a sandbox payment', by: 'ops@example.com' };
+    const discarded = await call('POST', discard(buffered.messageId), { body: reason });
+    expectAnswer(discarded, 200);
+    expect(discarded.json).toMatchObject({ outcome: 'discarded', messageId: buffered.messageId });
+    const dropped = await call('POST', discard(lateFailure.messageId), {
+      body: { reason: 'the order was cancelled' },
+    });
+    expectAnswer(dropped, 200);
+    expect(dropped.json['outcome']).toBe('discarded');
+    const gone = await call('GET', `/messages/${buffered.messageId}`);
+    expectAnswer(gone, 200);
+    expect(gone.json).toMatchObject({
+      message: { status: 'discarded', expiresAt: null },
+      discarded: { reason: reason.reason, by: reason.by },
+    });
+    for (const [action, body] of [
+      [discard, reason],
+      [retry, { by: 'ops@example.com' }],
+    ] as const) {
+      const refusal = await call('POST', action(buffered.messageId), { body });
+      expectAnswer(refusal, 409, ErrorCode.MessageSettled);
+      expect(refusal.json['detail']).toMatch(/ is discarded;/);
+    }
+    expectAnswer(
+      await call('POST', discard(paid.messageId), { body: reason }),
+      409,
+      ErrorCode.MessageSettled,
+    );
+    for (const body of [
+      {},
+      { by: 'ops' },
+      { reason: '' },
+      { reason: 'r'.repeat(2001) },
+      { reason: 'x', by: '' },
+      { reason: 'x', colour: 'red' },
+    ])
+      expectAnswer(
+        await call('POST', discard(second.messageId), { body }),
+        400,
+        ErrorCode.MalformedRequest,
+      );
+    expectAnswer(
+      await call('POST', discard('sp%20ace'), { body: reason }),
+      400,
+      ErrorCode.InvalidId,
+    );
+    expectAnswer(
+      await call('POST', discard(unknown), { body: reason }),
+      404,
+      ErrorCode.MessageNotFound,
+    );
+
+    // The body edge of their POSTs.
+    for (const path of ['/messages', retry(second.messageId), discard(second.messageId)]) {
+      expectAnswer(
+        await call('POST', path, { body: '{"not json' }),
+        400,
+        ErrorCode.MalformedRequest,
+      );
+      expectAnswer(
+        await raw('POST', path, 'Content-Type: application/json\r\nContent-Length: 300000\r\n'),
+        413,
+        ErrorCode.PayloadTooLarge,
+      );
+      expectAnswer(
+        await call('POST', path, { body: '{}', headers: { 'content-type': 'text/plain' } }),
+        415,
+        ErrorCode.UnsupportedMediaType,
+      );
+    }
+    // None of them touched the message they named.
+    const untouched = await call('GET', `/messages/${second.messageId}`);
+    expectAnswer(untouched, 200);
+    expect(untouched.json).toMatchObject({ message: { status: 'buffered', attempts: 2 } });
+  });
+
   it('the projection actions: 202 retry and skip on a projection stopped by a poison event, 429 REBUILD_TOO_SOON', async () => {
     // A poison event: a kycOnboarding UserCreated whose data cannot be decoded, as a bad schema
     // change or a corrupted row would leave one. Only the example's projection decodes it.
@@ -961,8 +1228,9 @@ describe('every operation through every answer it declares', () => {
           ...(other === 'GET' ? {} : { body: {} }),
         });
         expectAnswer(refused, 405, ErrorCode.MethodNotAllowed);
+        // Every method of the path, sorted, HEAD with GET (`/messages` has GET and POST).
         expect(refused.headers['allow']).toBe(
-          methods.includes('GET') ? 'GET, HEAD' : methods.join(', '),
+          [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].sort().join(', '),
         );
       }
     }

@@ -316,7 +316,7 @@ export type {
   MessageSource,
   UnreadableMessage,
 } from './messages/message-intake';
-export { MessageCorrelator } from './messages/message-correlator';
+export { MESSAGE_RECORD_OVERHEAD_BYTES, MessageCorrelator } from './messages/message-correlator';
 export type {
   MessageCorrelatorOptions,
   MessageDetails,

@@ -88,7 +88,8 @@ export type Rejection =
       readonly code: typeof ErrorCode.MessageSettled;
       readonly message: string;
       readonly messageId: string;
-      readonly status: string;
+      /** Where the message stands: delivered, started, duplicate or discarded. */
+      readonly messageStatus: string;
     };
 
 /**

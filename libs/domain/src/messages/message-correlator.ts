@@ -49,6 +49,11 @@ export interface MessageCorrelatorOptions {
   readonly ids: IdGenerator;
   /** How many instances declaring one key are considered (default 20); more are ignored. */
   readonly maxCandidates?: number;
+  /**
+   * The most bytes one stored event may hold (the engine's `maxEventBytes`, default 256 KiB): a
+   * message's payload, as UTF-8 JSON, may take all of it but {@link MESSAGE_RECORD_OVERHEAD_BYTES}.
+   */
+  readonly maxEventBytes?: number;
 }
 
 /** Sees every outcome recorded and how long its correlation took (metrics). */
@@ -87,6 +92,14 @@ interface Decision {
   /** Delivered: by an earlier attempt (this one found it done), not by this one. */
   readonly already?: boolean;
 }
+
+/**
+ * Room a message's own record keeps beside its payload (ids, name, key, times, source), so a
+ * payload that fits its event also fits the message's stream when it waits.
+ */
+export const MESSAGE_RECORD_OVERHEAD_BYTES = 2048;
+
+const utf8 = new TextEncoder();
 
 /** Correlation gives way to a concurrent writer this many times before it buffers the message. */
 const MAX_RACES = 4;
@@ -176,7 +189,7 @@ export class MessageCorrelator implements MessageIntake {
         workflow: definition?.workflow ?? '',
         keyName: definition?.correlateBy ?? '',
         correlationKey: message.correlationKey,
-        payloadJson: message.rawPayload,
+        payloadJson: this.cut(message.rawPayload),
         ttlSeconds: definition?.ttlSeconds ?? 0,
         source: message.source,
       },
@@ -337,7 +350,21 @@ export class MessageCorrelator implements MessageIntake {
         message: `payload does not match the schema of ${definition.event}, the event message ${definition.name} becomes`,
         errors: prefixIssues('payload', issues),
       });
+    const bytes = utf8.encode(JSON.stringify(message.payload)).byteLength;
+    if (bytes > this.payloadBudget)
+      return reject({
+        code: ErrorCode.PayloadTooLarge,
+        message: `the payload is ${bytes} bytes as JSON; a message's payload may be at most ${this.payloadBudget} (the event size limit less its record)`,
+        eventType: definition.event,
+        eventBytes: bytes,
+        limitBytes: this.payloadBudget,
+      });
     return ok(definition);
+  }
+
+  /** The most bytes of JSON a message's payload may have. */
+  private get payloadBudget(): number {
+    return (this.options.maxEventBytes ?? 256 * 1024) - MESSAGE_RECORD_OVERHEAD_BYTES;
   }
 
   private payloadIssues(definition: MessageDefinition, payload: unknown) {
@@ -707,6 +734,15 @@ export class MessageCorrelator implements MessageIntake {
     );
   }
 
+  /** A raw value kept for the operator, cut to what the message's record may hold. */
+  private cut(raw: string): string {
+    const bytes = utf8.encode(raw).byteLength;
+    if (bytes <= this.payloadBudget) return raw;
+    // At most 4 bytes a character: what is kept fits whatever it holds.
+    const kept = raw.slice(0, Math.floor(this.payloadBudget / 4) - 64);
+    return `${kept}… (cut: ${bytes} bytes in all)`;
+  }
+
   private now(): string {
     return this.options.clock.now().toISOString();
   }
@@ -727,7 +763,7 @@ function settledRejection(messageId: string, status: MessageStatus): Rejection {
     code: ErrorCode.MessageSettled,
     message: `message ${messageId} is ${status}; only a buffered, quarantined or late message can be retried or discarded`,
     messageId,
-    status,
+    messageStatus: status,
   };
 }
 

@@ -123,6 +123,9 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
     index: messageIndex,
     clock,
     ids,
+    ...(options.limits?.maxEventBytes === undefined
+      ? {}
+      : { maxEventBytes: options.limits.maxEventBytes }),
   });
   return {
     engine,

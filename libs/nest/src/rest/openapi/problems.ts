@@ -157,7 +157,7 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
       'the message is delivered, started or discarded (or a start found its instance already started): there is nothing to retry or discard',
     extensions: {
       messageId: text('The message'),
-      status: text('Where it stands: delivered, started, duplicate or discarded'),
+      messageStatus: text('Where it stands: delivered, started, duplicate or discarded'),
     },
   },
   [ErrorCode.HostNotAllowed]: {

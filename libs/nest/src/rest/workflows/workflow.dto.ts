@@ -133,6 +133,20 @@ export class SchemaReferenceResponse {
   @ApiProperty({ type: 'integer', description: 'Registry schema id' }) id!: number;
 }
 
+/** The message an event came from, in its metadata. */
+export class MessageReferenceResponse {
+  @ApiProperty({ description: "The sender's message id" }) id!: string;
+  @ApiProperty({ example: 'PaymentReceived' }) name!: string;
+  @ApiProperty({ description: 'The key it was correlated by (a start message: the instance id)' })
+  correlationKey!: string;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description: "The instance's revision after the append the message was recorded in",
+  })
+  revisionAfter!: number;
+}
+
 export class EventMetadataResponse {
   @ApiProperty({ format: 'uuid' }) eventId!: string;
   @ApiProperty({
@@ -156,6 +170,19 @@ export class EventMetadataResponse {
   @ApiProperty(STATE_VALUE_SCHEMA) stateAfter!: unknown;
   @ApiProperty({ enum: INSTANCE_STATUSES }) statusAfter!: string;
   @ApiProperty({ format: 'date-time' }) occurredAt!: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description:
+      'On a start event: the correlation keys the new instance declares (key name → value)',
+    example: { orderId: 'order-1001', customerId: 'c-7' },
+  })
+  correlationKeys?: Record<string, string>;
+  @ApiPropertyOptional({
+    type: MessageReferenceResponse,
+    description: 'On an event a message from another service became: which message',
+  })
+  message?: MessageReferenceResponse;
 }
 
 export class HistoryEntryResponse {
