@@ -21,7 +21,7 @@ type Outcome = {
 type Listed = { messages: { messageId: string; status: string; reason: string | null }[] };
 type Details = {
   message: { status: string; instanceId: string | null; reason: string | null };
-  attempts: { trigger: string; outcome: string; by: string | null }[];
+  attempts: { trigger: string; outcome: string; by: string | null; candidates: string[] }[];
   discarded?: { reason: string; by: string | null };
 };
 
@@ -207,6 +207,41 @@ describe('POST /messages and the message operators, over the built api and proje
       payload: { reason: 'too late anyway' },
     });
     expect(failedLate.body).toMatchObject({ outcome: 'late', instanceId: orderId });
+  });
+
+  it('quarantines a cancellation that two waiting orders of one customer accept (AMBIGUOUS_CORRELATION), delivering it to neither', async () => {
+    const customerId = unique('customer');
+    const [first, second] = [unique('order'), unique('order')];
+    for (const orderId of [first, second])
+      await apps.http.post('/workflows/orderFulfillment', order(orderId, { customerId }));
+    const messageId = unique('cancel');
+    await apps.http.post<Outcome>('/messages', {
+      name: 'OrderCancelled',
+      correlationKey: customerId,
+      messageId,
+      payload: { reason: 'the customer called' },
+    });
+    // Answered at once if the index knew both orders, else buffered and judged by the projector
+    // as soon as it does: either way it ends quarantined, and neither order moved.
+    await waitFor(async () => (await messageStatus(messageId))?.status === 'quarantined', {
+      timeoutMs: 10_000,
+      what: 'the ambiguous cancellation quarantined',
+    });
+    const { body } = await apps.http.get<Details>(`/messages/${messageId}`);
+    expect(body.message.reason).toBe('AMBIGUOUS_CORRELATION');
+    expect(body.attempts.at(-1)).toMatchObject({
+      candidates: expect.arrayContaining([first, second]),
+    });
+    expect([await stateOf(first), await stateOf(second)]).toEqual([
+      'awaitingPayment',
+      'awaitingPayment',
+    ]);
+    const listed = await apps.http.get<Listed>(
+      `/messages?status=quarantined&correlationKey=${customerId}`,
+    );
+    expect(listed.body.messages.map((m) => [m.messageId, m.reason])).toEqual([
+      [messageId, 'AMBIGUOUS_CORRELATION'],
+    ]);
   });
 
   it('keeps buffered messages across a restart of both processes and delivers them after it', async () => {

@@ -134,5 +134,8 @@ export const orderFulfillment = defineWorkflow({
     PaymentFailed: { correlateBy: 'orderId', ttlSeconds: 3_600 },
     // The carrier's notice may come before the warehouse reports the goods fetched: it waits.
     ShipmentDispatched: { correlateBy: 'orderId', ttlSeconds: 86_400 },
+    // The support desk cancels "the customer's unpaid order": matched by customer, so a customer
+    // with two unpaid orders makes it ambiguous, and an operator decides which one.
+    OrderCancelled: { correlateBy: 'customerId', ttlSeconds: 600 },
   },
 });
