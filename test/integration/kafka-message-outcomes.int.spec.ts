@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineFeature, InboundMessageMapping, MessageCorrelator } from '@esflow/core';
+import {
+  defineFeature,
+  InboundMessageMapping,
+  MessageCorrelator,
+  MessageIntake,
+} from '@esflow/core';
 import {
   ORDER_FULFILLMENT_SCHEMAS,
   orderFulfillment,
@@ -254,5 +259,65 @@ describe('message outcomes through Kafka', () => {
     expect(JSON.stringify(details.payload)).toContain(
       Buffer.from('not avro at all').toString('base64'),
     );
+  });
+
+  it('a crash between the durable outcome and the offset commit: the record comes again, as a duplicate, and is delivered once', async () => {
+    // A topic and group of their own; the first consumer's intake records the outcome and then
+    // never answers, as a process killed right after its append and before its commit.
+    const crashTopic = uniqueCategory('crash');
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: crashTopic, numPartitions: 1, replicationFactor: 1 }],
+    });
+    const crashMappings = mappings.map((mapping) => ({ ...mapping, topic: crashTopic }));
+    const correlator = app.app.get<MessageCorrelator>(MESSAGE_CORRELATOR);
+    const outcomes: string[] = [];
+    const dying: MessageIntake = {
+      receive: async (message) => {
+        const result = await correlator.receive(message);
+        if (result.ok) outcomes.push(result.value.outcome);
+        return new Promise(() => undefined);
+      },
+      quarantineUnreadable: (message) => correlator.quarantineUnreadable(message),
+    };
+    const groupId = `${crashTopic}-group`;
+    const consumerOf = (intake: MessageIntake) =>
+      createInboundMessageConsumer({
+        brokers: broker.brokers,
+        groupId,
+        registryUrl: registryServer.url,
+        mappings: crashMappings,
+        intake,
+        stopTimeoutMs: 100,
+      });
+    const orderId = uniqueCategory('order');
+    await placeOrder(orderId);
+    const first = consumerOf(dying);
+    first.start();
+    await producer.send({
+      topic: crashTopic,
+      messages: [{ key: orderId, value: await captured(`evt-${orderId}`, orderId) }],
+    });
+    await waitFor(async () => (await stateOf(orderId)) === 'fetchingGoods', {
+      timeoutMs: 20_000,
+      what: 'the payment delivered by the consumer that then dies',
+    });
+    await first.stop();
+    expect(first.stats().committed).toBe(0);
+    const second = consumerOf(correlator);
+    second.start();
+    try {
+      await waitFor(async () => second.stats().duplicates === 1 && second.stats().committed === 1, {
+        timeoutMs: 30_000,
+        what: 'the redelivered record answered as a duplicate and committed',
+      });
+    } finally {
+      await second.stop();
+    }
+    expect(outcomes).toEqual(['delivered']);
+    const { body } = await http().get<{ events: { type: string }[] }>(
+      `/workflows/orderFulfillment/${orderId}/history`,
+    );
+    expect(body.events.filter((e) => e.type === 'PaymentReceived')).toHaveLength(1);
   });
 });

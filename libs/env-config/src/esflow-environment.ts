@@ -97,6 +97,7 @@ const environment = z.object({
     .default(3),
   KAFKA_CLIENT_ID: z.string().min(1).default('esflow'),
   KAFKA_TRANSACTIONAL_ID: z.string().min(1).default('esflow-bridge'),
+  KAFKA_INBOUND_GROUP_ID: z.string().min(1).optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       errorMap: () => ({
@@ -150,6 +151,11 @@ export interface EsflowEnvironment {
     readonly clientId: string;
     /** One per bridge deployment: a second bridge with the same id fences the first. */
     readonly transactionalId: string;
+    /**
+     * The consumer group of the inbound mappings: one per application (its projectors share the
+     * topics' partitions); `<clientId>-inbound` unless KAFKA_INBOUND_GROUP_ID says.
+     */
+    readonly inboundGroupId: string;
   };
 }
 
@@ -217,6 +223,7 @@ export function loadEsflowEnvironment(
             topicPartitions: values.KAFKA_TOPIC_PARTITIONS,
             clientId: values.KAFKA_CLIENT_ID,
             transactionalId: values.KAFKA_TRANSACTIONAL_ID,
+            inboundGroupId: values.KAFKA_INBOUND_GROUP_ID ?? `${values.KAFKA_CLIENT_ID}-inbound`,
           },
         }
       : {}),

@@ -23,6 +23,7 @@ function inboundFor(
   return createInboundMessageConsumer({
     brokers: config.kafka.brokers,
     clientId: `${config.kafka.clientId}-inbound`,
+    groupId: config.kafka.inboundGroupId,
     registryUrl: config.schemaRegistryUrl,
     mappings: runtime.inbound,
     intake: runtime.messages,

@@ -34,6 +34,7 @@ export interface RecordingContext {
     readonly id: string;
     readonly name: string;
     readonly correlationKey: string;
+    readonly source: string;
   };
 }
 

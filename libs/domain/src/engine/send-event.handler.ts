@@ -34,6 +34,7 @@ export interface SendEventCommand {
     readonly id: string;
     readonly name: string;
     readonly correlationKey: string;
+    readonly source: string;
   };
 }
 

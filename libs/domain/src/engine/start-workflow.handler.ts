@@ -31,6 +31,7 @@ export interface StartWorkflowCommand {
     readonly id: string;
     readonly name: string;
     readonly correlationKey: string;
+    readonly source: string;
   };
 }
 

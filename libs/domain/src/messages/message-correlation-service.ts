@@ -142,7 +142,7 @@ export async function messageIndexUpdateOf(
           detail: null,
           instanceId,
           revision: message.revisionAfter,
-          source: 'unknown',
+          source: message.source ?? 'rest',
           receivedAt: metadata.occurredAt,
           expiresAt: null,
           updatedAt: metadata.occurredAt,

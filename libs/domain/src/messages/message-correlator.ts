@@ -79,6 +79,7 @@ interface Correlatable {
   readonly name: string;
   readonly correlationKey: string;
   readonly payload: unknown;
+  readonly source: { readonly kind: string };
 }
 
 /** What one correlation attempt came to, before it is recorded. */
@@ -410,6 +411,7 @@ export class MessageCorrelator implements MessageIntake {
         id: message.messageId,
         name: message.name,
         correlationKey: message.correlationKey,
+        source: message.source.kind,
       },
     });
     const base = baseOf(definition, message);
@@ -445,7 +447,7 @@ export class MessageCorrelator implements MessageIntake {
     message: IncomingMessage,
   ): Promise<Result<MessageOutcome>> {
     const ttlSeconds = message.ttlSeconds ?? definition.ttlSeconds;
-    const decision = await this.decide(definition, message, ttlSeconds);
+    const decision = await this.decide(definition, message);
     const base = baseOf(definition, message);
     if (decision.outcome === MessageStatus.Delivered && decision.late === undefined)
       return ok(
@@ -537,16 +539,13 @@ export class MessageCorrelator implements MessageIntake {
         detail: `payload does not match the schema of ${definition.event}: ${issues.map((i) => `${i.path || '(payload)'} ${i.message}`).join('; ')}`,
         candidates: [],
       };
-    const decision = await this.decide(
-      definition,
-      {
-        messageId: received.messageId,
-        name: received.name,
-        correlationKey: received.correlationKey,
-        payload,
-      },
-      received.ttlSeconds,
-    );
+    const decision = await this.decide(definition, {
+      messageId: received.messageId,
+      name: received.name,
+      correlationKey: received.correlationKey,
+      payload,
+      source: record.source,
+    });
     if (trigger === 'expired' && decision.outcome === MessageStatus.Buffered)
       return {
         ...decision,
@@ -561,7 +560,6 @@ export class MessageCorrelator implements MessageIntake {
   private async decide(
     definition: MessageDefinition,
     message: Correlatable,
-    ttlSeconds: number,
   ): Promise<Decision & { late?: true }> {
     const { engine } = this.options;
     for (let race = 0; race < MAX_RACES; race++) {
@@ -597,6 +595,7 @@ export class MessageCorrelator implements MessageIntake {
             id: message.messageId,
             name: message.name,
             correlationKey: message.correlationKey,
+            source: message.source.kind,
           },
         });
         if (sent.ok)
@@ -636,7 +635,6 @@ export class MessageCorrelator implements MessageIntake {
       detail: `the instances with ${definition.correlateBy}=${message.correlationKey} kept changing while it was correlated; it waits in the buffer`,
       candidates: [],
     };
-    void ttlSeconds;
   }
 
   /** Every candidate has moved past the states that accept the message: the late policy. */

@@ -61,6 +61,8 @@ export interface MessageReference {
   readonly name: string;
   /** The key value the message was correlated by (for a start message: the instance id). */
   readonly correlationKey: string;
+  /** Where it came from: `rest` or `kafka`. */
+  readonly source: string;
   readonly revisionAfter: number;
 }
 

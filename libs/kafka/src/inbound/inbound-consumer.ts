@@ -292,6 +292,10 @@ export function createInboundMessageConsumer(
       readUncommitted: false,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 1_000,
+      // A dead member's partitions go to the others once its session ends: 10 s, not kafkajs's
+      // 30 s (the broker's least is 6 s), heartbeats every 3 s.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 3_000,
       // A crash ends the session; the retry below starts the next one.
       retry: { restartOnFailure: async () => false },
     });

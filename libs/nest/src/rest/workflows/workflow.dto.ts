@@ -139,6 +139,8 @@ export class MessageReferenceResponse {
   @ApiProperty({ example: 'PaymentReceived' }) name!: string;
   @ApiProperty({ description: 'The key it was correlated by (a start message: the instance id)' })
   correlationKey!: string;
+  @ApiProperty({ example: 'kafka', description: 'Where it came from: rest or kafka' })
+  source!: string;
   @ApiProperty({
     type: 'integer',
     minimum: 0,
