@@ -6,8 +6,8 @@
  * BENCH_SECONDS (default 10) sets each scenario's duration.
  * BENCH_ONLY (default all) runs only the scenarios it names, comma-separated, of: rest (REST
  * transitions, with the raw store appends they are compared with), rebuild, kafka,
- * projector-memory, timers, commands; e.g. `BENCH_ONLY=timers npm run bench`. The JSON then
- * holds only what ran.
+ * projector-memory, timers, commands, messages; e.g. `BENCH_ONLY=timers npm run bench`. The
+ * JSON then holds only what ran.
  * BENCH_TIMERS (default 10 000, or 1 000 per BENCH_SECOND below 10) sets how many timers fall
  * due together in the timers scenario, and how many event sends its baseline makes;
  * BENCH_TIMERS_CLOCK (held, the default, or manual) how they fall due (see
@@ -19,6 +19,11 @@
  * indexing the queue included; at its default 32 in flight, and at 64 for comparison), and
  * through 4 external workers leasing RunKycCheck over REST from the built api, with the
  * projector's dispatcher filling the queue (see bench/scenarios/commands.ts).
+ * BENCH_MESSAGES (default 5 000, or 500 per BENCH_SECOND below 10) sets how many messages the
+ * messages scenario correlates each way, and how many event sends its baseline makes (before and
+ * after, whose ratios are to the two's mean): `PaymentReceived` delivered at once to orders whose
+ * keys the SQLite message index holds, buffered for orders not placed yet, then delivered by a
+ * MessageCorrelationService as those orders are placed (see bench/scenarios/messages.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,10 +37,19 @@ import { measureProjectionRebuild, RebuildResult } from './scenarios/projection-
 import { measureProjectorMemory } from './scenarios/projector-memory';
 import { measureTimers, TIMER_TARGETS, TimerClockMode, TimersResult } from './scenarios/timers';
 import { COMMAND_TARGETS, CommandsResult, measureCommands } from './scenarios/commands';
+import { measureMessages, MESSAGE_TARGETS, MessagesResult } from './scenarios/messages';
 
 const REPO = resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
-const SCENARIOS = ['rest', 'rebuild', 'kafka', 'projector-memory', 'timers', 'commands'] as const;
+const SCENARIOS = [
+  'rest',
+  'rebuild',
+  'kafka',
+  'projector-memory',
+  'timers',
+  'commands',
+  'messages',
+] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
   .split(',')
@@ -105,6 +119,13 @@ function commandCount(): number {
   return SECONDS >= 10 ? 5_000 : Math.max(500, Math.round(SECONDS * 500));
 }
 
+/** How many messages the messages scenario correlates each way: 5 000, fewer for short runs. */
+function messageCount(): number {
+  const given = process.env['BENCH_MESSAGES'];
+  if (given !== undefined) return Number(given);
+  return SECONDS >= 10 ? 5_000 : Math.max(500, Math.round(SECONDS * 500));
+}
+
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   for (const name of ONLY)
@@ -151,6 +172,12 @@ async function main(): Promise<void> {
     const count = commandCount();
     log(`commands: ${count} in process and ${count} through external workers vs event sends…`);
     commands = await measureCommands(count);
+  }
+  let messages: MessagesResult | undefined;
+  if (selected('messages')) {
+    const count = messageCount();
+    log(`messages: ${count} delivered, ${count} buffered then delivered, vs event sends…`);
+    messages = await measureMessages(count);
   }
 
   const table = new Table({
@@ -337,6 +364,61 @@ async function main(): Promise<void> {
         ],
       );
   }
+  if (messages) {
+    const sends = messages.baselineSends;
+    const after = messages.baselineSendsAfter;
+    const mean = messages.baselineSendsPerSecond;
+    const { delivered, buffered, bufferedThenDelivered: later } = messages;
+    const unexpected = (outcomes: Readonly<Record<string, number>>, expected: string) =>
+      String(messages.instances - (outcomes[expected] ?? 0));
+    table.push(
+      [
+        `engine event sends (PaymentReceived), ${messages.concurrency} in flight, sends/s (baseline, before)`,
+        fixed(sends.perSecond),
+        `${ratio(sends.perSecond, mean)} mean of both`,
+        fixed(sends.latency.p50Ms, 2),
+        fixed(sends.latency.p99Ms, 2),
+        fixed(sends.appendsPerFsync, 2),
+        String(sends.errors),
+      ],
+      [
+        `engine event sends (PaymentReceived), ${messages.concurrency} in flight, sends/s (baseline, after)`,
+        fixed(after.perSecond),
+        `${ratio(after.perSecond, mean)} mean of both`,
+        fixed(after.latency.p50Ms, 2),
+        fixed(after.latency.p99Ms, 2),
+        fixed(after.appendsPerFsync, 2),
+        String(after.errors),
+      ],
+      [
+        `${messages.instances} messages received and delivered, messages/s`,
+        fixed(delivered.run.perSecond),
+        `${ratio(delivered.run.perSecond, mean)} sends (≥ ${MESSAGE_TARGETS.deliveredVsSends.toFixed(2)}×: ${met(messages.targets.deliveredAtLeast0_8xSends)})`,
+        fixed(delivered.run.latency.p50Ms, 2),
+        fixed(delivered.run.latency.p99Ms, 2),
+        fixed(delivered.run.appendsPerFsync, 2),
+        unexpected(delivered.outcomes, 'delivered'),
+      ],
+      [
+        `${messages.instances} messages received and buffered, messages/s`,
+        fixed(buffered.run.perSecond),
+        `${ratio(buffered.run.perSecond, delivered.run.perSecond)} delivered (≥ ${MESSAGE_TARGETS.bufferedVsDelivered.toFixed(2)}×: ${met(messages.targets.bufferingNoDearerThanDelivering)})`,
+        fixed(buffered.run.latency.p50Ms, 2),
+        fixed(buffered.run.latency.p99Ms, 2),
+        fixed(buffered.run.appendsPerFsync, 2),
+        unexpected(buffered.outcomes, 'buffered'),
+      ],
+      [
+        `  the buffered delivered by the service as their orders are placed, messages/s`,
+        fixed(later.messagesPerSecond),
+        `${ratio(later.messagesPerSecond, mean)} sends (information)`,
+        '—',
+        '—',
+        fixed(later.appendsPerFsync, 2),
+        String(messages.instances - later.delivered),
+      ],
+    );
+  }
   if (table.length > 0) process.stdout.write(`${table.toString()}\n`);
   if (projectorMemory && !('skipped' in projectorMemory))
     process.stdout.write(
@@ -368,6 +450,18 @@ async function main(): Promise<void> {
     );
   }
 
+  if (messages) {
+    const { delivered, buffered, bufferedThenDelivered: later } = messages;
+    const counts = (outcomes: Readonly<Record<string, number>>) =>
+      Object.entries(outcomes)
+        .map(([kind, n]) => `${n} ${kind}`)
+        .join(', ') || 'none';
+    process.stdout.write(
+      `messages baseline: ${fixed(messages.baselineSends.perSecond)} sends/s before, ${fixed(messages.baselineSendsAfter.perSecond)} after, ratios against their mean ${fixed(messages.baselineSendsPerSecond)}\n` +
+        `messages: ${messages.instances} delivered in ${fixed(delivered.run.seconds, 2)} s, ${fixed(delivered.run.perSecond)}/s = ${ratio(delivered.run.perSecond, messages.baselineSendsPerSecond)} sends (≥ ${MESSAGE_TARGETS.deliveredVsSends.toFixed(2)}×: ${met(messages.targets.deliveredAtLeast0_8xSends)}; ${counts(delivered.outcomes)}; ${delivered.instancesInFetchingGoods} in fetchingGoods; index caught up first in ${fixed(delivered.indexCatchUpSeconds, 2)} s); buffered in ${fixed(buffered.run.seconds, 2)} s, ${fixed(buffered.run.perSecond)}/s = ${ratio(buffered.run.perSecond, delivered.run.perSecond)} delivered (≥ ${MESSAGE_TARGETS.bufferedVsDelivered.toFixed(2)}×: ${met(messages.targets.bufferingNoDearerThanDelivering)}; ${counts(buffered.outcomes)}); then ${later.delivered} delivered by the service in ${fixed(later.seconds, 2)} s from the first order placed (${fixed(later.messagesPerSecond)}/s, last ${fixed(later.lastDeliveredSecondsAfterStarts, 2)} s after the last order, all in the index ${fixed(later.allDeliveredInIndexSeconds, 2)} s; ${later.instancesInFetchingGoods} in fetchingGoods, ${later.messagesDeliveredInIndex} delivered in the index); ${messages.firstErrors.length} errors${messages.firstErrors.length > 0 ? ` (first: ${messages.firstErrors[0]})` : ''}\n`,
+    );
+  }
+
   const result = {
     recordedAt: new Date().toISOString(),
     machine: {
@@ -391,6 +485,7 @@ async function main(): Promise<void> {
     ...(projectorMemory ? { projectorMemory } : {}),
     ...(timers ? { timers } : {}),
     ...(commands ? { commands } : {}),
+    ...(messages ? { messages } : {}),
     ratios: {
       ...(rest
         ? {
@@ -411,6 +506,13 @@ async function main(): Promise<void> {
                   commandsExternalVsSends:
                     commands.external.commandsPerSecond / commands.baselineSendsPerSecond,
                 }),
+          }
+        : {}),
+      ...(messages
+        ? {
+            messagesDeliveredVsSends: messages.delivered.deliveredVsSends,
+            messagesBufferedVsDelivered: messages.buffered.bufferedVsDelivered,
+            messagesBufferedThenDeliveredVsSends: messages.bufferedThenDelivered.messagesVsSends,
           }
         : {}),
     },

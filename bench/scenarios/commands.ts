@@ -18,7 +18,7 @@ import {
 } from '@esflow/sqlite';
 import { jsonPoster } from '../http-load';
 import { LatencySummary, summarise } from '../stats';
-import { EngineOpsResult, engineOver, timedOps } from './engine-ops';
+import { EngineOpsResult, engineOver, measureSendBaseline, timedOps } from './engine-ops';
 
 /** The issue's targets (measured and reported, never asserted). */
 export const COMMAND_TARGETS = { inProcessVsSends: 0.5, externalPerSecond: 1_000 } as const;
@@ -141,31 +141,8 @@ async function waitUntil(
 
 const log = (line: string) => process.stderr.write(`  commands: ${line}\n`);
 
-/** 1. The baseline: `instances` orders placed, then one `OrderCancelled` sent to each. */
-async function measureBaseline(dir: string, name: string, instances: number, concurrency: number) {
-  const database = join(dir, `${name}.sqlite`);
-  const store = createSqliteEventStore({ filename: database });
-  try {
-    const starter = (await engineOver(store, database, systemClock)).engine;
-    const starts = await timedOps(store, instances, concurrency, async (i) => {
-      const input = sampleOrder(`base-${i}`);
-      return (await starter.startWorkflow.handle({ workflow: 'orderFulfillment', input })).ok;
-    });
-    const sender = (await engineOver(store, database, systemClock)).engine;
-    const sends = await timedOps(store, instances, concurrency, async (i) => {
-      const sent = await sender.sendEvent.handle({
-        workflow: 'orderFulfillment',
-        id: `base-${i}`,
-        type: 'OrderCancelled',
-        payload: { reason: 'bench' },
-      });
-      return sent.ok;
-    });
-    return { baselineStarts: starts, baselineSends: sends };
-  } finally {
-    await store.close();
-  }
-}
+/** The baseline's event: one `OrderCancelled` to each order. */
+const CANCELLATION = { type: 'OrderCancelled', payloadOf: () => ({ reason: 'bench' }) };
 
 /** 2. In-process handlers: RefundPayment answered at once with PaymentRefunded. */
 async function measureInProcess(
@@ -588,11 +565,12 @@ export async function measureCommands(
   const concurrency = options.concurrency ?? 32;
   const dir = mkdtempSync(join(tmpdir(), 'esflow-bench-commands-'));
   try {
-    const { baselineStarts, baselineSends } = await measureBaseline(
+    const { baselineStarts, baselineSends } = await measureSendBaseline(
       dir,
       'baseline-before',
       instances,
       concurrency,
+      CANCELLATION,
     );
     log(
       `baseline ${baselineSends.perSecond.toFixed(0)} sends/s (${baselineStarts.perSecond.toFixed(0)} starts/s)`,
@@ -604,11 +582,12 @@ export async function measureCommands(
       DISPATCHER_CONCURRENCY,
     );
     const at64Run = await measureInProcess(dir, instances, concurrency, 64);
-    const { baselineSends: baselineSendsAfter } = await measureBaseline(
+    const { baselineSends: baselineSendsAfter } = await measureSendBaseline(
       dir,
       'baseline-after',
       instances,
       concurrency,
+      CANCELLATION,
     );
     const baselineSendsPerSecond = (baselineSends.perSecond + baselineSendsAfter.perSecond) / 2;
     log(

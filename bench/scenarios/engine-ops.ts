@@ -1,7 +1,13 @@
-import { Clock } from '@esflow/core';
-import { orderFulfillmentFeature } from '@esflow/example-order-fulfillment';
+import { join } from 'node:path';
+import { Clock, WorkflowEngine } from '@esflow/core';
+import { systemClock } from '@esflow/core/node';
+import { orderFulfillmentFeature, sampleOrder } from '@esflow/example-order-fulfillment';
 import { createEsflowRuntime } from '@esflow/nest';
-import { createEmbeddedSchemaRegistry, SqliteEventStore } from '@esflow/sqlite';
+import {
+  createEmbeddedSchemaRegistry,
+  createSqliteEventStore,
+  SqliteEventStore,
+} from '@esflow/sqlite';
 import { LatencySummary, summarise } from '../stats';
 
 // What the engine-level scenarios (timers, commands) share: timed engine operations against a
@@ -62,4 +68,50 @@ export async function engineOver(store: SqliteEventStore, database: string, cloc
     features: [{ feature: orderFulfillmentFeature, registeredBy: 'bench' }],
     clock,
   });
+}
+
+/** `count` orders placed (`<prefix>-<i>`), `concurrency` in flight, through `engine`. */
+export const placeOrders = (
+  engine: WorkflowEngine,
+  store: SqliteEventStore,
+  prefix: string,
+  count: number,
+  concurrency: number,
+) =>
+  timedOps(store, count, concurrency, async (i) => {
+    const input = sampleOrder(`${prefix}-${i}`);
+    return (await engine.startWorkflow.handle({ workflow: 'orderFulfillment', input })).ok;
+  });
+
+/**
+ * The baseline the engine-level scenarios (commands, messages) measure against: `instances`
+ * orders placed on a store of its own (`<dir>/<name>.sqlite`), then one event of `type` sent to
+ * each through another engine (its instance cache cold, as another process's would be).
+ */
+export async function measureSendBaseline(
+  dir: string,
+  name: string,
+  instances: number,
+  concurrency: number,
+  event: { readonly type: string; readonly payloadOf: (i: number) => Record<string, unknown> },
+): Promise<{ baselineStarts: EngineOpsResult; baselineSends: EngineOpsResult }> {
+  const database = join(dir, `${name}.sqlite`);
+  const store = createSqliteEventStore({ filename: database });
+  try {
+    const starter = (await engineOver(store, database, systemClock)).engine;
+    const starts = await placeOrders(starter, store, 'base', instances, concurrency);
+    const sender = (await engineOver(store, database, systemClock)).engine;
+    const sends = await timedOps(store, instances, concurrency, async (i) => {
+      const sent = await sender.sendEvent.handle({
+        workflow: 'orderFulfillment',
+        id: `base-${i}`,
+        type: event.type,
+        payload: event.payloadOf(i),
+      });
+      return sent.ok;
+    });
+    return { baselineStarts: starts, baselineSends: sends };
+  } finally {
+    await store.close();
+  }
 }

@@ -91,7 +91,14 @@ describe('POST /messages and the message operators, over the built api and proje
       timeoutMs: 10_000,
       what: 'the buffered payment delivered once the order started',
     });
-    const { body } = await apps.http.get<Details>(`/messages/${message.messageId}`);
+    // The delivery is recorded in the message's stream right after the order's.
+    const body = await waitFor(
+      async () => {
+        const { body } = await apps.http.get<Details>(`/messages/${message.messageId}`);
+        return body.message.status === 'delivered' ? body : undefined;
+      },
+      { what: 'the delivery recorded with the message' },
+    );
     expect(body.message).toMatchObject({ status: 'delivered', instanceId: orderId });
     expect(body.attempts.map((a) => a.outcome)).toEqual(['buffered', 'delivered']);
   });
@@ -242,6 +249,29 @@ describe('POST /messages and the message operators, over the built api and proje
     expect(listed.body.messages.map((m) => [m.messageId, m.reason])).toEqual([
       [messageId, 'AMBIGUOUS_CORRELATION'],
     ]);
+  });
+
+  it("starts an onboarding from the sign-up service's message, once per user: a repeat and another message for the same user are duplicates", async () => {
+    const userId = unique('user');
+    const message = {
+      name: 'UserCreated',
+      correlationKey: userId,
+      messageId: unique('signup'),
+      payload: { userId, email: `${userId}@example.com`, fullName: 'Ada', country: 'GB' },
+    };
+    const started = await apps.http.post<Outcome>('/messages', message);
+    expect(started.body).toMatchObject({ outcome: 'started', instanceId: userId });
+    const repeated = await apps.http.post<Outcome>('/messages', message);
+    expect(repeated.body).toMatchObject({ outcome: 'duplicate', firstOutcome: 'started' });
+    const other = await apps.http.post<Outcome>('/messages', {
+      ...message,
+      messageId: unique('signup'),
+    });
+    expect(other.body).toMatchObject({ outcome: 'duplicate', instanceId: userId });
+    const { body } = await apps.http.get<{ events: { type: string }[] }>(
+      `/workflows/kycOnboarding/${userId}/history`,
+    );
+    expect(body.events.filter((e) => e.type === 'UserCreated')).toHaveLength(1);
   });
 
   it('keeps buffered messages across a restart of both processes and delivers them after it', async () => {

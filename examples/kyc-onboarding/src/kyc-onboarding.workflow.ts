@@ -226,6 +226,8 @@ export const kycOnboarding = defineWorkflow({
   // the user it is about; a verdict for a sign-up not recorded yet waits for it.
   correlationKeys: { userId: (context) => context.userId },
   messages: {
+    // The sign-up service announces a new user: it starts the onboarding, once per user id.
+    UserCreated: { starts: true },
     KYCCompleted: { correlateBy: 'userId', ttlSeconds: 3_600 },
     KYCFailed: { correlateBy: 'userId', ttlSeconds: 3_600 },
   },

@@ -69,6 +69,16 @@ export class InstanceRepository {
     return state;
   }
 
+  /**
+   * The instance as this process last knew it, without a read of the store when it is cached
+   * (loaded and cached like {@link load} otherwise): for a first look whose decision is then
+   * made, or refused, on a {@link load} (message correlation inspects its candidates so, and
+   * delivers through the ordinary send). It may be behind the stream, never ahead of it.
+   */
+  async peek(workflow: string, instanceId: string): Promise<InstanceState | undefined> {
+    return this.cache.get(streamNameOf(workflow, instanceId)) ?? this.load(workflow, instanceId);
+  }
+
   /** The instance as it was right after `revision` (to repeat an earlier request's answer). */
   async loadAt(
     workflow: string,

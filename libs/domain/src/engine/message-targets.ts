@@ -14,8 +14,11 @@ export interface MessageTarget {
   readonly keys: Readonly<Record<string, string>>;
   /** Its current state accepts the probe event (guards evaluated with the payload). */
   readonly acceptsNow: boolean;
-  /** It is running and some state it can still reach has a transition for the probe event. */
-  readonly mayAcceptLater: boolean;
+  /**
+   * Whether it is running and some state it can still reach has a transition for the probe
+   * event: a walk of the machine's state graph, so only computed when asked (and then once).
+   */
+  mayAcceptLater(): boolean;
   /** This message (by id) was already delivered to it: the revision its delivery reached. */
   readonly deliveredAt?: number;
 }
@@ -26,24 +29,35 @@ export function messageIdempotencyKey(messageId: string): string {
 }
 
 /**
- * Read-only looks at instances for message correlation, from the engine's instance repository
- * (cached instances brought up to date with their stream, so the answer is as current as the
- * store): what the correlator decides on before it delivers through the ordinary send.
+ * Read-only looks at instances for message correlation: as their streams are now (`fresh`, the
+ * default), or as this process last knew them (`fresh: false`: the cached instance, possibly
+ * behind its stream, for a first look whose one choice — deliver to this instance — the send then
+ * decides on the stream).
  */
 export class MessageTargets {
   constructor(private readonly engine: EngineContext) {}
 
   /**
    * The instance `id` of `workflow` as a target of message `messageId` becoming event
-   * `eventType` with `payload`; undefined when the instance does not exist.
+   * `eventType` with `payload`; undefined when the instance does not exist (or, not fresh, when
+   * this process has never seen it and its stream has no event).
    */
   async inspect(
     workflow: string,
     id: string,
-    probe: { readonly messageId: string; readonly eventType: string; readonly payload: unknown },
+    probe: {
+      readonly messageId: string;
+      readonly eventType: string;
+      readonly payload: unknown;
+      /** Read the stream (default); false: the cached instance when there is one. */
+      readonly fresh?: boolean;
+    },
   ): Promise<MessageTarget | undefined> {
     const { instances, ids } = this.engine;
-    const state = await instances.load(workflow, id);
+    const state =
+      probe.fresh === false
+        ? await instances.peek(workflow, id)
+        : await instances.load(workflow, id);
     if (!state) return undefined;
     const { snapshot, definition } = state;
     const eventId = ids.deterministic(
@@ -51,6 +65,7 @@ export class MessageTargets {
     );
     const deliveredAt = state.requestRevisions.get(eventId);
     const payload = (probe.payload ?? {}) as Record<string, unknown>;
+    let later: boolean | undefined;
     return {
       workflow,
       instanceId: id,
@@ -61,7 +76,7 @@ export class MessageTargets {
         snapshot.status === 'active' &&
         definition.inputEvents.includes(probe.eventType) &&
         snapshot.can(machineEvent(probe.eventType, payload)),
-      mayAcceptLater: canStillAccept(snapshot, probe.eventType),
+      mayAcceptLater: () => (later ??= canStillAccept(snapshot, probe.eventType)),
       ...(deliveredAt === undefined ? {} : { deliveredAt }),
     };
   }

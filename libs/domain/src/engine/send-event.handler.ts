@@ -123,14 +123,16 @@ export class SendEventHandler {
       ? ids.deterministic(`${streamName}/${command.idempotencyKey}`)
       : ids.random();
     const key = command.idempotencyKey;
-    const fingerprint = key
-      ? requestFingerprint(ids, {
-          operation: 'send',
-          workflow: command.workflow,
-          type: command.type,
-          body: command.payload,
-        })
-      : undefined;
+    // A message's repeat is its first outcome again whatever it carries: no fingerprint to compare.
+    const fingerprint =
+      key && !command.message
+        ? requestFingerprint(ids, {
+            operation: 'send',
+            workflow: command.workflow,
+            type: command.type,
+            body: command.payload,
+          })
+        : undefined;
     const answeredAt = state.requestRevisions.get(eventId);
     if (answeredAt !== undefined) {
       const reused =

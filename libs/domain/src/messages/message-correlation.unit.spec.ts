@@ -143,6 +143,23 @@ describe('MessageCorrelator', () => {
     });
   });
 
+  it('answers a repeat of a waiting message the index has not learnt of yet as a duplicate, from its stream', async () => {
+    const world = await aWorld(); // no correlation service: the index stays empty
+    const message = {
+      name: 'PaymentReceived',
+      payload: paid,
+      messageId: 'twice',
+      correlationKey: 'o-404',
+    };
+    expect(valueOf(await world.send(message))).toMatchObject({ outcome: 'buffered' });
+    expect(valueOf(await world.send(message))).toMatchObject({
+      outcome: 'duplicate',
+      firstOutcome: 'buffered',
+    });
+    const stream = await world.store.readStream('esflow.message-twice');
+    expect(stream.map((e) => e.type)).toEqual(['MessageReceived', 'MessageCorrelated']);
+  });
+
   it('refuses a bad message with nothing written: unknown name, invalid payload, bad ids and ttl', async () => {
     const world = await aWorld();
     await world.place('o-1');

@@ -162,7 +162,12 @@ export class MessageCorrelator implements MessageIntake {
     const checked = this.check(message);
     if (!checked.ok) return checked;
     const definition = checked.value;
-    const prior = await this.prior(message.messageId);
+    // The index knows every message id but the last moments'; those are caught where they would
+    // take effect: a delivery or a start by the instance's event id, any other outcome by its
+    // stream, which only the first copy creates. (So a repeat of a message that still waits,
+    // made before the index learnt of it and once an instance takes it, is delivered — once, by
+    // that event id — and answered `delivered`.)
+    const prior = await this.options.index.get(message.messageId);
     const outcome = prior
       ? duplicateOf(prior)
       : definition.starts
@@ -351,7 +356,9 @@ export class MessageCorrelator implements MessageIntake {
         message: `payload does not match the schema of ${definition.event}, the event message ${definition.name} becomes`,
         errors: prefixIssues('payload', issues),
       });
-    const bytes = utf8.encode(JSON.stringify(message.payload)).byteLength;
+    const json = JSON.stringify(message.payload);
+    // A UTF-16 unit is at most 3 bytes of UTF-8: only a long text needs counting.
+    const bytes = json.length * 3 <= this.payloadBudget ? 0 : utf8.encode(json).byteLength;
     if (bytes > this.payloadBudget)
       return reject({
         code: ErrorCode.PayloadTooLarge,
@@ -466,16 +473,23 @@ export class MessageCorrelator implements MessageIntake {
     const at = this.now();
     const payload = receivedPayload({ ...received, receivedAt: at });
     const attempt = this.attemptOf(decision, 'received', undefined, undefined, received.ttlSeconds);
-    try {
-      await this.streams.append(received.messageId, ExpectedRevision.NoStream, [
+    // A second copy racing the first: its append is the same append (same ids) or a conflict.
+    const first = await this.streams
+      .append(received.messageId, ExpectedRevision.NoStream, [
         { type: MessageEvent.Received, payload },
         { type: MessageEvent.Correlated, payload: attempt },
-      ]);
-    } catch (error) {
-      if (!hasErrorCode(error, ErrorCode.RevisionConflict)) throw error;
+      ])
+      .catch((error: unknown) => {
+        if (hasErrorCode(error, ErrorCode.RevisionConflict)) return { duplicate: true };
+        throw error;
+      });
+    if (first.duplicate) {
       const prior = await this.prior(received.messageId);
       if (prior) return duplicateOf(prior).value;
-      throw error;
+      throw new EsflowError(
+        ErrorCode.Internal,
+        `message ${received.messageId}: its stream was written concurrently but cannot be read`,
+      );
     }
     return outcomeOf(
       indexedFromRecord({
@@ -562,8 +576,12 @@ export class MessageCorrelator implements MessageIntake {
     message: Correlatable,
   ): Promise<Decision & { late?: true }> {
     const { engine } = this.options;
+    // The first look is at the instances as this process last knew them (no store read when
+    // cached): a delivery to the one that accepts is then decided on its stream by the send.
+    // Any other conclusion is drawn on a fresh look only, as another process may have moved them.
+    let fresh = false;
     for (let race = 0; race < MAX_RACES; race++) {
-      const targets = await this.targets(definition, message, definition.event);
+      const targets = await this.targets(definition, message, definition.event, fresh);
       const candidates = targets.map((target) => target.instanceId);
       const done = targets.find((target) => target.deliveredAt !== undefined);
       if (done)
@@ -576,6 +594,11 @@ export class MessageCorrelator implements MessageIntake {
           already: true,
         };
       const accepting = targets.filter((target) => target.acceptsNow);
+      if (accepting.length !== 1 && !fresh) {
+        fresh = true;
+        race--;
+        continue;
+      }
       if (accepting.length > 1)
         return {
           outcome: MessageStatus.Quarantined,
@@ -616,7 +639,7 @@ export class MessageCorrelator implements MessageIntake {
           candidates,
         };
       }
-      const waiting = targets.filter((target) => target.mayAcceptLater);
+      const waiting = targets.filter((target) => target.mayAcceptLater());
       if (targets.length === 0 || waiting.length > 0)
         return {
           outcome: MessageStatus.Buffered,
@@ -711,6 +734,7 @@ export class MessageCorrelator implements MessageIntake {
     definition: MessageDefinition,
     message: Correlatable,
     eventType: string,
+    fresh = true,
   ): Promise<MessageTarget[]> {
     const { index, engine } = this.options;
     const limit = this.options.maxCandidates ?? 20;
@@ -722,7 +746,7 @@ export class MessageCorrelator implements MessageIntake {
       limit,
     );
     const ids = named.includes(key) || instanceIdProblem(key) ? named : [...named, key];
-    const probe = { messageId: message.messageId, eventType, payload: message.payload };
+    const probe = { messageId: message.messageId, eventType, payload: message.payload, fresh };
     const found = await Promise.all(
       ids.map((id) => engine.messageTargets.inspect(definition.workflow, id, probe)),
     );

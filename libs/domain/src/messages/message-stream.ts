@@ -121,8 +121,9 @@ export class MessageStreams {
   /**
    * Appends events to the message's stream at `expectedRevision` (`no_stream` for a new
    * message): throws RevisionConflictError when another writer came first, so the caller
-   * decides again. Event ids derive from the stream and revision, so a retried append is
-   * recognised by the store.
+   * decides again. A new message's events have ids derived from the message id, so a second
+   * copy's first append is recognised by the store as the same append (`duplicate: true`, nothing
+   * written) or refused as a conflict; later attempts' events have ids of their own.
    */
   async append(
     messageId: string,
@@ -135,12 +136,14 @@ export class MessageStreams {
         }
       | { readonly type: typeof MessageEvent.Discarded; readonly payload: MessageDiscardedPayload }
     )[],
-  ): Promise<number> {
+  ): Promise<{ readonly revision: number; readonly duplicate: boolean }> {
     const streamName = messageStreamName(messageId);
-    const first = expectedRevision === ExpectedRevision.NoStream ? 0 : expectedRevision + 1;
+    const isNew = expectedRevision === ExpectedRevision.NoStream;
     const encoded = await Promise.all(
       events.map(async (event, index) => {
-        const eventId = this.ids.deterministic(`${streamName}/${first + index}`);
+        const eventId = isNew
+          ? this.ids.deterministic(`${streamName}/${index}`)
+          : this.ids.random();
         const { data, schema } = await this.codec.encode(schemaOf(event.type), event.payload);
         return {
           eventId,
@@ -157,7 +160,7 @@ export class MessageStreams {
       }),
     );
     const appended = await this.store.append(streamName, encoded, { expectedRevision });
-    return appended.nextExpectedRevision;
+    return { revision: appended.nextExpectedRevision, duplicate: appended.deduplicated };
   }
 
   /** Decodes one event of a message stream (the follower's view). */
