@@ -283,10 +283,17 @@ describe('POST /messages and the message operators, over the built api and proje
     });
     await Promise.all([apps.projector.kill('SIGKILL'), apps.api.kill('SIGTERM')]);
     await Promise.all([apps.projector.restart(), apps.api.restart()]);
-    const listed = await apps.http.get<Listed>(
-      `/messages?status=buffered&correlationKey=${orderId}`,
+    // The api answers from the index, which the restarted projector brings up to date.
+    const listed = await waitFor(
+      async () => {
+        const { body } = await apps.http.get<Listed>(
+          `/messages?status=buffered&correlationKey=${orderId}`,
+        );
+        return body.messages.length > 0 ? body.messages : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the buffered message listed after the restart' },
     );
-    expect(listed.body.messages.map((m) => m.messageId)).toEqual([message.messageId]);
+    expect(listed.map((m) => m.messageId)).toEqual([message.messageId]);
     await apps.http.post('/workflows/orderFulfillment', order(orderId));
     await waitFor(async () => (await stateOf(orderId)) === 'fetchingGoods', {
       timeoutMs: 15_000,

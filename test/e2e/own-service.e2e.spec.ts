@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FRAMEWORK_EVENT_TYPES } from '@esflow/core';
+import { FRAMEWORK_RECORD_TYPES } from '@esflow/core';
 import { freePort } from '../support/app-process';
 import { waitFor } from '../support/wait-for';
 
@@ -153,7 +153,7 @@ describe('README: use esflow in your own service (packed packages, a project out
   it("runs the schema gate on the project's own schemas", () => {
     const all = outputs.join('\n');
     // leaveRequest's four and every framework fact of @esflow/core.
-    const subjects = 4 + FRAMEWORK_EVENT_TYPES.length;
+    const subjects = 4 + FRAMEWORK_RECORD_TYPES.length;
     expect(all).toContain(`registered ${subjects} schema versions`);
     expect(all).toContain(`schemas check passed: ${subjects} subjects`);
     const lock = JSON.parse(readFileSync(join(project, 'schemas/schemas.lock.json'), 'utf8')) as {

@@ -3,7 +3,7 @@ import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FRAMEWORK_EVENT_TYPES } from '@esflow/core';
+import { FRAMEWORK_RECORD_TYPES } from '@esflow/core';
 import { freePort, runToExit } from '../support/app-process';
 import { startSchemaRegistry } from '../support/infra/schema-registry.mjs';
 import type { SchemaRegistryServer } from '../support/infra/schema-registry.d.mts';
@@ -34,7 +34,7 @@ describe('the api on a schema registry it cannot use', () => {
   // A store that keeps no schema id yet: every subject needs an id only the registry hands out.
   // Subjects are listed in order, the framework's first (every fact of @esflow/core), the first
   // ten by name and the rest counted.
-  const FRAMEWORK_SUBJECTS = [...FRAMEWORK_EVENT_TYPES]
+  const FRAMEWORK_SUBJECTS = [...FRAMEWORK_RECORD_TYPES]
     .sort()
     .slice(0, 10)
     .map((type) => `esflow\\.framework\\.${type}`)

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FRAMEWORK_EVENT_TYPES } from '@esflow/core';
+import { FRAMEWORK_RECORD_TYPES } from '@esflow/core';
 import {
   checkCompatibility,
   CompatibilityLevel,
@@ -203,7 +203,7 @@ describe('the CI gate with --registry against a real registry', () => {
     const first = await runSchemaRegister(options());
     expect(first.report.failures).toEqual([]);
     // orderFulfillment's ten subjects and every framework fact of @esflow/core.
-    expect(first.registered.length).toBe(10 + FRAMEWORK_EVENT_TYPES.length);
+    expect(first.registered.length).toBe(10 + FRAMEWORK_RECORD_TYPES.length);
     expect(first.registered.map((item) => item.subject)).toEqual(
       expect.arrayContaining([
         'esflow.framework.TimerScheduled',

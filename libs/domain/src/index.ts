@@ -323,6 +323,7 @@ export type {
   MessageOutcomeListener,
 } from './messages/message-correlator';
 export {
+  FRAMEWORK_RECORD_TYPES,
   MESSAGE_STREAM_PREFIX,
   MessageEvent,
   MessageStreams,

@@ -2,7 +2,7 @@ import { PayloadCodec } from '../codec/payload-codec.port';
 import { EventStore, ExpectedRevision, RecordedEvent } from '../event-store/event-store.port';
 import { IdGenerator } from '../ports/id-generator.port';
 import { EventCategory } from '../workflow/event-metadata';
-import { FRAMEWORK_NAMESPACE } from '../workflow/framework-events';
+import { FRAMEWORK_EVENT_TYPES, FRAMEWORK_NAMESPACE } from '../workflow/framework-events';
 import { IndexedMessage, MessageStatus } from './message-index.port';
 import { MessageSource } from './message-intake';
 
@@ -28,6 +28,15 @@ export const MessageEvent = {
   Discarded: 'MessageDiscarded',
 } as const;
 export type MessageEvent = (typeof MessageEvent)[keyof typeof MessageEvent];
+
+/**
+ * Every record type of `esflow.framework` the registry holds: the facts the engine records in
+ * instances' streams, then the records of the message streams. The schema gate requires each.
+ */
+export const FRAMEWORK_RECORD_TYPES: readonly string[] = [
+  ...FRAMEWORK_EVENT_TYPES,
+  ...Object.values(MessageEvent),
+];
 
 /** What started a correlation attempt. */
 export type CorrelationTrigger = 'received' | 'instanceChanged' | 'recheck' | 'expired' | 'retry';

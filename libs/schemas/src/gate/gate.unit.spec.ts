@@ -3,10 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMachine } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineWorkflow, FRAMEWORK_EVENT_TYPES, MessageEvent } from '@esflow/core';
-
-/** Every framework record the gate requires: the instances' facts and the message streams'. */
-const FRAMEWORK_RECORDS = [...FRAMEWORK_EVENT_TYPES, ...Object.values(MessageEvent)];
+import { defineWorkflow, FRAMEWORK_RECORD_TYPES as FRAMEWORK_RECORDS } from '@esflow/core';
 import { CompatibilityLevel } from '../compatibility/compatibility-level';
 import { CompatibilityRule } from '../compatibility/compatibility-rule';
 import { GateRule } from './gate-failure';

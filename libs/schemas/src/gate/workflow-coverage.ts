@@ -1,9 +1,4 @@
-import {
-  FRAMEWORK_EVENT_TYPES,
-  FRAMEWORK_NAMESPACE,
-  MessageEvent,
-  WorkflowDefinition,
-} from '@esflow/core';
+import { FRAMEWORK_NAMESPACE, FRAMEWORK_RECORD_TYPES, WorkflowDefinition } from '@esflow/core';
 import { GateFailure, GateRule } from './gate-failure';
 import { WorkingSchema } from './working-tree';
 
@@ -45,24 +40,15 @@ export function requiredSchemas(
     for (const type of workflow.inputEvents) own(type, 'an event it accepts');
     for (const type of workflow.commands) own(type, 'a command it emits');
     for (const type of invokeOutputs(workflow)) own(type, 'the output of an actor it invokes');
-    // The engine records these facts in every workflow's streams.
-    for (const type of FRAMEWORK_EVENT_TYPES)
+    // The engine records these facts in every workflow's streams (and the message streams' own).
+    for (const type of FRAMEWORK_RECORD_TYPES)
       need(`${FRAMEWORK_NAMESPACE}.${type}`, {
         workflow: workflow.name,
         type,
-        role: 'a framework fact esflow records in its streams',
+        role: 'a framework record esflow writes',
         place: `${type}.avsc to @esflow/core's schemas (is the package complete?)`,
       });
   }
-  // The correlator records these in the streams of messages from other services.
-  if (workflows.length > 0)
-    for (const type of Object.values(MessageEvent))
-      need(`${FRAMEWORK_NAMESPACE}.${type}`, {
-        workflow: workflows[0]!.name,
-        type,
-        role: 'a fact esflow records in the streams of messages from other services',
-        place: `${type}.avsc to @esflow/core's schemas (is the package complete?)`,
-      });
   return needs;
 }
 
