@@ -272,6 +272,19 @@ describe('POST /messages and the message operators, over the built api and proje
       `/workflows/kycOnboarding/${userId}/history`,
     );
     expect(body.events.filter((e) => e.type === 'UserCreated')).toHaveLength(1);
+
+    // The KYC provider's verdict comes as a message too, matched by the user it is about.
+    const verdict = await apps.http.post<Outcome>('/messages', {
+      name: 'KYCCompleted',
+      correlationKey: userId,
+      messageId: unique('kyc'),
+      payload: { checkId: `kyc-${userId}` },
+    });
+    expect(verdict.body).toMatchObject({ outcome: 'delivered', instanceId: userId });
+    const { body: after } = await apps.http.get<{ state: unknown }>(
+      `/workflows/kycOnboarding/${userId}`,
+    );
+    expect(after.state).not.toBe('awaitingKyc');
   });
 
   it('keeps buffered messages across a restart of both processes and delivers them after it', async () => {
@@ -283,6 +296,8 @@ describe('POST /messages and the message operators, over the built api and proje
     });
     await Promise.all([apps.projector.kill('SIGKILL'), apps.api.kill('SIGTERM')]);
     await Promise.all([apps.projector.restart(), apps.api.restart()]);
+    // A rebuild of the read models leaves the messages be: they live in their own streams.
+    expect((await apps.http.post('/projections/instances/rebuild', {})).status).toBe(202);
     // The api answers from the index, which the restarted projector brings up to date.
     const listed = await waitFor(
       async () => {

@@ -222,6 +222,25 @@ describe('orderFulfillment, as recorded (WorkflowSpecification)', () => {
         timerCancelled({ cancelledByEventType: 'PaymentReceived' }),
       ]);
   });
+  it('takes the payment service’s message as the payment: correlated by the order, once', async () => {
+    await spec
+      .given(placed)
+      .whenMessage({ name: 'PaymentReceived', payload: { paymentId: 'p-m', amountCents: 4999 } })
+      .then([
+        { type: 'PaymentReceived', data: { paymentId: 'p-m' } },
+        timerCancelled({ cancelledByEventType: 'PaymentReceived' }),
+      ]);
+  });
+
+  it('refuses a payment message whose payload breaks the schema, naming the field', async () => {
+    const rejection = await spec
+      .given(placed)
+      .whenMessage({ name: 'PaymentReceived', payload: { paymentId: 'p-m' } })
+      .thenRejected('SCHEMA_VALIDATION_FAILED');
+    expect(rejection).toMatchObject({
+      errors: [expect.objectContaining({ path: 'payload.amountCents' })],
+    });
+  });
 });
 
 describe('the RefundPayment handler', () => {

@@ -25,6 +25,7 @@ export type {
   RecordedFact,
   ScenarioResult,
   SpecCommandResult,
+  SpecMessage,
   SpecEvent,
   WorkflowSpecificationOptions,
 } from './workflow-specification';

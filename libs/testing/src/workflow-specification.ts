@@ -7,9 +7,12 @@ import {
   EsflowFeature,
   EventStore,
   FrameworkEvent,
+  correlationKeysOf,
   InstanceView,
+  MessageOutcome,
   readEsflowMetadata,
   Rejection,
+  START_POSITION,
   schemaNameOf,
   streamNameOf,
   WorkflowDefinition,
@@ -129,9 +132,22 @@ export interface WorkflowSpecificationOptions {
   readonly clock?: Clock;
 }
 
+/** A message from another service under test (see {@link Scenario.whenMessage}). */
+export interface SpecMessage {
+  /** A message name the workflow declares (`PaymentReceived`). */
+  readonly name: string;
+  /** The fields of the event it becomes. */
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** Default: a new id. */
+  readonly messageId?: string;
+  /** Default: the value the scenario's instance declares for the message's key. */
+  readonly correlationKey?: string;
+}
+
 type Outcome =
   | { readonly ok: true; readonly recorded: RecordedFact[]; readonly instance: InstanceView }
-  | { readonly ok: false; readonly rejection: Rejection };
+  | { readonly ok: false; readonly rejection: Rejection }
+  | { readonly ok: false; readonly notDelivered: MessageOutcome };
 
 /**
  * Given/when/then specifications of a workflow, run by the real engine on the in-memory store
@@ -204,7 +220,8 @@ export class WorkflowSpecification {
       | { readonly event: SpecEvent }
       | { readonly timer: string | undefined }
       | { readonly completes: string; readonly result: SpecCommandResult }
-      | { readonly fails: string; readonly error: string },
+      | { readonly fails: string; readonly error: string }
+      | { readonly message: SpecMessage },
   ): Promise<Outcome> {
     const { engine } = this.runtime;
     const workflow = this.definition.name;
@@ -231,8 +248,11 @@ export class WorkflowSpecification {
             })
           : 'timer' in when
             ? await this.fireTimer(id, when.timer)
-            : await this.settleCommand(id, when);
-    if (!result.ok) return { ok: false, rejection: result.rejection };
+            : 'message' in when
+              ? await this.deliverMessage(id, when.message)
+              : await this.settleCommand(id, when);
+    if (!result.ok)
+      return 'notDelivered' in result ? result : { ok: false, rejection: result.rejection };
     const appended = (await this.store.readStream(streamNameOf(workflow, id))).slice(before);
     const recorded = await Promise.all(
       appended.map(async (event): Promise<RecordedFact> => {
@@ -287,6 +307,44 @@ export class WorkflowSpecification {
       ...(reply ? { reply: { type: reply.type, payload: withoutType(reply) } } : {}),
       ...(output === undefined ? {} : { output }),
     });
+  }
+
+  /**
+   * Gives `message` to the application's correlator, keyed by the instance's own value of the
+   * message's key unless it says: delivered, the instance's view; any other outcome is reported
+   * as not delivered.
+   */
+  private async deliverMessage(id: string, message: SpecMessage) {
+    const { engine, messages } = this.runtime;
+    const workflow = this.definition.name;
+    const definition = this.definition.messages[message.name];
+    const current = await engine.queries.get(workflow, id);
+    if (!current.ok) throw givenFailed('the instance', current.rejection);
+    const keys = correlationKeysOf(this.definition, current.value.context);
+    const correlationKey =
+      message.correlationKey ?? (definition ? keys[definition.correlateBy] : undefined) ?? id;
+    // What the projector's correlation service would have indexed: this instance's keys. Scenarios
+    // share their inputs, so only the scenario's own instance declares them while it runs.
+    const { messageIndex } = this.runtime;
+    const at = (await messageIndex.checkpoint()) ?? START_POSITION;
+    const declare = (declared: Record<string, string>) =>
+      messageIndex.apply([{ kind: 'instanceKeys', workflow, instanceId: id, keys: declared }], at);
+    await declare(keys);
+    const received = await messages
+      .receive({
+        name: message.name,
+        correlationKey,
+        messageId: message.messageId ?? `spec-message-${randomUUID()}`,
+        payload: message.payload,
+        source: { kind: 'rest' },
+      })
+      .finally(() => declare({}));
+    if (!received.ok) return received;
+    if (received.value.outcome !== 'delivered')
+      return { ok: false as const, notDelivered: received.value };
+    const after = await engine.queries.get(workflow, id);
+    if (!after.ok) throw givenFailed('the instance', after.rejection);
+    return { ok: true as const, value: { instance: after.value } };
   }
 
   /**
@@ -369,6 +427,17 @@ export class Scenario {
   whenCommandFails(commandType: string, error: string): Then {
     return new Then(() => this.spec.run(this.given, { fails: commandType, error }));
   }
+
+  /**
+   * A message from another service arrives for the instance (correlated by the value the
+   * instance declares for the message's key, unless `correlationKey` says), through the same
+   * correlator as `POST /messages`: `then` sees what its delivery recorded; a message the
+   * instance does not take (buffered, late, quarantined) fails `then` naming the outcome, and a
+   * bad message is a rejection for `thenRejected`.
+   */
+  whenMessage(message: SpecMessage): Then {
+    return new Then(() => this.spec.run(this.given, { message }));
+  }
 }
 
 /** The then part of a scenario: what must have been recorded, or the rejection. */
@@ -383,7 +452,9 @@ export class Then {
     const outcome = await this.outcome();
     if (!outcome.ok)
       throw new WorkflowSpecificationError(
-        `expected ${describeList(expected)} to be recorded, but the event was rejected with ${outcome.rejection.code}: ${outcome.rejection.message}`,
+        'notDelivered' in outcome
+          ? `expected ${describeList(expected)} to be recorded, but the message was ${outcome.notDelivered.outcome}${outcome.notDelivered.reason ? ` (${outcome.notDelivered.reason})` : ''}: ${outcome.notDelivered.detail ?? ''}`
+          : `expected ${describeList(expected)} to be recorded, but the event was rejected with ${outcome.rejection.code}: ${outcome.rejection.message}`,
       );
     const problems = compare(expected, outcome.recorded);
     if (problems.length > 0)
@@ -405,6 +476,10 @@ export class Then {
     if (outcome.ok)
       throw new WorkflowSpecificationError(
         `expected a rejection with ${code}, but ${describeList(outcome.recorded)} was recorded`,
+      );
+    if ('notDelivered' in outcome)
+      throw new WorkflowSpecificationError(
+        `expected a rejection with ${code}, but the message was ${outcome.notDelivered.outcome}`,
       );
     const { rejection } = outcome;
     const problems = [

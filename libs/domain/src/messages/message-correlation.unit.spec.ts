@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, waitFor } from '@esflow/testing';
 import { orderFulfillment } from '@esflow/example-order-fulfillment';
+import { join } from 'node:path';
+import { setup } from 'xstate';
 import { anOrder, createTestEngine, soleLeases } from '../../../../test/support/engine-fixture';
 import { Result } from '../errors/rejection';
 import { EventStore } from '../event-store/event-store.port';
@@ -58,7 +60,12 @@ afterEach(async () => {
 });
 
 async function aWorld(
-  options: { definition?: WorkflowDefinition; store?: EventStore; index?: MessageIndex } = {},
+  options: {
+    definition?: WorkflowDefinition;
+    store?: EventStore;
+    index?: MessageIndex;
+    schemas?: string;
+  } = {},
 ) {
   const clock = new ManualClock(new Date());
   const store = options.store ?? createMemoryEventStore();
@@ -66,6 +73,7 @@ async function aWorld(
     clock,
     store,
     definitions: [options.definition ?? withMessages()],
+    ...(options.schemas ? { schemas: options.schemas } : {}),
   });
   const index = options.index ?? createMemoryMessageIndex();
   const correlator = new MessageCorrelator({
@@ -423,5 +431,77 @@ describe('MessageCorrelator', () => {
       what: 'the buffered message quarantined by the restarted service',
     });
     expect(await index.get('dropped-1')).toMatchObject({ reason: 'UNKNOWN_MESSAGE' });
+  });
+});
+
+/**
+ * A case file: a reply while it is open answers it; once it is closed, a reply can only be filed
+ * with it (the late policy delivers LateReplyFiled instead).
+ */
+const caseFileMachine = setup({
+  types: {
+    input: {} as { caseId: string },
+    context: {} as { caseId: string; reply: string | null },
+    events: {} as
+      | { type: 'ReplyReceived'; text: string }
+      | { type: 'CaseClosed'; reason: string }
+      | { type: 'LateReplyFiled'; text: string },
+  },
+}).createMachine({
+  id: 'caseFile',
+  initial: 'open',
+  context: ({ input }) => ({ caseId: input.caseId, reply: null }),
+  states: {
+    open: { on: { ReplyReceived: 'answered', CaseClosed: 'closed' } },
+    closed: { on: { LateReplyFiled: 'closedWithLateReply' } },
+    answered: { type: 'final' },
+    closedWithLateReply: { type: 'final' },
+  },
+});
+
+describe('the late policy { deliver }', () => {
+  it('delivers the declared late event to an instance that moved past the state that would have taken the message', async () => {
+    const caseFile = defineWorkflow({
+      name: 'caseFile',
+      version: 1,
+      machine: caseFileMachine,
+      startEvent: 'CaseOpened',
+      instanceIdFrom: (input) => input.caseId,
+      correlationKeys: { caseId: (context) => context.caseId },
+      messages: { ReplyReceived: { correlateBy: 'caseId', late: { deliver: 'LateReplyFiled' } } },
+    });
+    const world = await aWorld({
+      definition: caseFile,
+      schemas: join(__dirname, '../../../../test/support/schemas/caseFile'),
+    });
+    const open = async (caseId: string) =>
+      valueOf(await world.engine.startWorkflow.handle({ workflow: 'caseFile', input: { caseId } }));
+    await open('case-1');
+    valueOf(
+      await world.engine.sendEvent.handle({
+        workflow: 'caseFile',
+        id: 'case-1',
+        type: 'CaseClosed',
+        payload: { reason: 'no answer' },
+      }),
+    );
+    const reply = {
+      name: 'ReplyReceived',
+      payload: { text: 'sorry, late' },
+      correlationKey: 'case-1',
+    };
+    const late = valueOf(await world.send({ ...reply, messageId: 'late-1' }));
+    // CaseOpened, CaseClosed, then LateReplyFiled and WorkflowCompleted.
+    expect(late).toMatchObject({ outcome: 'late', instanceId: 'case-1', revision: 3 });
+    expect(late.detail).toContain('delivered as its late event LateReplyFiled');
+    const filed = valueOf(await world.engine.queries.get('caseFile', 'case-1'));
+    expect(filed.state).toBe('closedWithLateReply');
+    // Once filed, a second late reply has nowhere to go: recorded late, nothing delivered.
+    const again = valueOf(await world.send({ ...reply, messageId: 'late-2' }));
+    expect(again).toMatchObject({ outcome: 'late' });
+    expect(again.detail).toContain('no instance accepted its late event LateReplyFiled');
+    expect(await world.correlator.details('late-1')).toMatchObject({
+      message: { status: 'late', instanceId: 'case-1' },
+    });
   });
 });
