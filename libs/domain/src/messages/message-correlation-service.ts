@@ -1,4 +1,9 @@
-import { AllStreamFilter, EventStore, RecordedEvent } from '../event-store/event-store.port';
+import {
+  AllStreamFilter,
+  EventStore,
+  GlobalPosition,
+  RecordedEvent,
+} from '../event-store/event-store.port';
 import { Clock } from '../ports/clock.port';
 import { realSleepUnlessAborted } from '../ports/sleeper.port';
 import { LeasedFollower } from '../processing/leased-follower';
@@ -159,6 +164,12 @@ export async function messageIndexUpdateOf(
 const isCause = (type: string) =>
   type === 'TimerFired' || type === 'CommandCompleted' || type === 'CommandFailed';
 
+/**
+ * A batch that changes nothing in the index still moves its checkpoint, but only every this
+ * many batches: a restart then re-reads at most so many batches that change nothing.
+ */
+const CHECKPOINT_EVERY_BATCHES = 20;
+
 /** What {@link MessageCorrelationService} runs on. */
 export interface MessageCorrelationServiceOptions {
   readonly store: EventStore;
@@ -194,6 +205,12 @@ export class MessageCorrelationService implements Processor {
   private readonly pendingMessages = new Set<string>();
   private readonly pendingInstances = new Map<string, { workflow: string; instanceId: string }>();
   private wake: (() => void) | undefined;
+  /** Batches applied since the checkpoint was last written. */
+  private unchangedBatches = 0;
+  /** The position of the last batch applied, while its checkpoint is not written yet. */
+  private unwritten: GlobalPosition | undefined;
+  /** The index's writes, one at a time in order, so a checkpoint never goes back. */
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: MessageCorrelationServiceOptions) {
     const { store, index, catalog, streams } = options;
@@ -212,7 +229,14 @@ export class MessageCorrelationService implements Processor {
         checkpoint: () => index.checkpoint(),
         apply: async (batch) => {
           const update = await messageIndexUpdateOf(batch, streams, catalog);
-          await index.apply(update.changes, batch[batch.length - 1]!.position);
+          // Most batches change nothing (instances moving, no message among them): their
+          // checkpoint is written every so often only, not a write transaction each.
+          const position = batch[batch.length - 1]!.position;
+          if (update.changes.length > 0 || ++this.unchangedBatches >= CHECKPOINT_EVERY_BATCHES) {
+            this.unwritten = undefined;
+            this.unchangedBatches = 0;
+            await this.written(() => index.apply(update.changes, position));
+          } else this.unwritten = position;
           for (const id of update.buffered) this.pendingMessages.add(id);
           for (const [key, instance] of update.instances) this.pendingInstances.set(key, instance);
           this.wake?.();
@@ -245,6 +269,8 @@ export class MessageCorrelationService implements Processor {
       // One indexed query: cheap enough to make on every round, however busy.
       await this.guard('quarantining expired messages', signal, () => this.expire(signal));
       if (this.pendingInstances.size > 0 || this.pendingMessages.size > 0) continue;
+      // Idle: the checkpoint catches up with what was applied (lag reads 0 when all is done).
+      await this.guard('writing the checkpoint', signal, () => this.flushCheckpoint());
       await this.waitFor(expiryCheckMs, signal);
     }
   }
@@ -268,6 +294,8 @@ export class MessageCorrelationService implements Processor {
     const instances = [...this.pendingInstances.values()];
     this.pendingInstances.clear();
     await this.inParallel(messages, signal, (id) => this.again(id, 'recheck'));
+    // Nothing waits at all (the common case under load): no instance needs a look.
+    if (instances.length === 0 || !(await this.anyBuffered())) return;
     await this.inParallel(instances, signal, async ({ workflow, instanceId }) => {
       const buffered = await this.options.index.bufferedFor(workflow, instanceId, 100);
       for (const message of buffered) {
@@ -275,6 +303,26 @@ export class MessageCorrelationService implements Processor {
         await this.again(message.messageId, 'instanceChanged');
       }
     });
+  }
+
+  private written(write: () => Promise<void>): Promise<void> {
+    const next = this.writes.then(write);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  private flushCheckpoint(): Promise<void> {
+    return this.written(async () => {
+      const position = this.unwritten;
+      if (!position) return;
+      this.unwritten = undefined;
+      await this.options.index.apply([], position);
+    });
+  }
+
+  private async anyBuffered(): Promise<boolean> {
+    const page = await this.options.index.list({ status: MessageStatus.Buffered, limit: 1 });
+    return page.messages.length > 0;
   }
 
   private async expire(signal: AbortSignal): Promise<void> {
