@@ -27,18 +27,17 @@ import {
  * workflows that declare messages or correlation keys.
  */
 export function messageEventFilter(catalog: WorkflowCatalog): AllStreamFilter {
-  const workflows = catalog
-    .names()
-    .filter((name) =>
-      catalog
-        .all()
-        .some(
-          (d) =>
-            d.name === name &&
-            (Object.keys(d.messages).length > 0 || Object.keys(d.correlationKeys).length > 0),
-        ),
-    );
-  return { streamNamePrefixes: [MESSAGE_STREAM_PREFIX, ...workflows.map((name) => `${name}-`)] };
+  const workflows = new Set(
+    catalog
+      .all()
+      .filter(
+        (d) => Object.keys(d.messages).length > 0 || Object.keys(d.correlationKeys).length > 0,
+      )
+      .map((d) => d.name),
+  );
+  return {
+    streamNamePrefixes: [MESSAGE_STREAM_PREFIX, ...[...workflows].map((name) => `${name}-`)],
+  };
 }
 
 /** What the events of one batch change in the index, and what they ask to be correlated again. */

@@ -152,11 +152,6 @@ export class MessageCorrelator implements MessageIntake {
       listener(outcome, trigger, this.options.clock.now().getTime() - started);
   }
 
-  /** The messages the application's workflows declare (their latest versions), by name. */
-  definitions(): readonly MessageDefinition[] {
-    return [...this.messages.values()];
-  }
-
   async receive(message: IncomingMessage): Promise<Result<MessageOutcome>> {
     const started = this.options.clock.now().getTime();
     const checked = this.check(message);
@@ -456,7 +451,7 @@ export class MessageCorrelator implements MessageIntake {
     const ttlSeconds = message.ttlSeconds ?? definition.ttlSeconds;
     const decision = await this.decide(definition, message);
     const base = baseOf(definition, message);
-    if (decision.outcome === MessageStatus.Delivered && decision.late === undefined)
+    if (decision.outcome === MessageStatus.Delivered)
       return ok(
         decision.already
           ? { ...base, outcome: 'duplicate', firstOutcome: 'delivered', ...instanceOf(decision) }
@@ -571,10 +566,7 @@ export class MessageCorrelator implements MessageIntake {
   }
 
   /** Finds who takes the message now and delivers it there; see the class's rules. */
-  private async decide(
-    definition: MessageDefinition,
-    message: Correlatable,
-  ): Promise<Decision & { late?: true }> {
+  private async decide(definition: MessageDefinition, message: Correlatable): Promise<Decision> {
     const { engine } = this.options;
     // The first look is at the instances as this process last knew them (no store read when
     // cached): a delivery to the one that accepts is then decided on its stream by the send.
@@ -665,7 +657,7 @@ export class MessageCorrelator implements MessageIntake {
     definition: MessageDefinition,
     message: Correlatable,
     targets: readonly MessageTarget[],
-  ): Promise<(Decision & { late: true }) | 'race'> {
+  ): Promise<Decision | 'race'> {
     const target = targets[targets.length - 1]!;
     const candidates = targets.map((t) => t.instanceId);
     const past = `${target.instanceId} has moved past the states that accept ${definition.event} (it is ${target.status} in ${JSON.stringify(target.state)})`;
@@ -677,7 +669,6 @@ export class MessageCorrelator implements MessageIntake {
         detail: past,
         instanceId: target.instanceId,
         candidates,
-        late: true,
       };
     if (policy === 'ignore')
       return {
@@ -685,7 +676,6 @@ export class MessageCorrelator implements MessageIntake {
         detail: `${past}; ignored`,
         instanceId: target.instanceId,
         candidates,
-        late: true,
       };
     const takers = (await this.targets(definition, message, policy.deliver)).filter(
       (t) => t.acceptsNow,
@@ -696,7 +686,6 @@ export class MessageCorrelator implements MessageIntake {
         detail: `${past}; ${takers.length === 0 ? 'no instance' : `${takers.length} instances`} accepted its late event ${policy.deliver}, so it was ignored`,
         instanceId: target.instanceId,
         candidates,
-        late: true,
       };
     const sent = await this.options.engine.sendEvent.handle({
       workflow: definition.workflow,
@@ -713,7 +702,6 @@ export class MessageCorrelator implements MessageIntake {
             detail: `${past}; its late event ${policy.deliver} was refused: ${sent.rejection.message}`,
             instanceId: takers[0]!.instanceId,
             candidates,
-            late: true,
           };
     return {
       outcome: MessageStatus.Late,
@@ -721,7 +709,6 @@ export class MessageCorrelator implements MessageIntake {
       instanceId: takers[0]!.instanceId,
       revision: sent.value.instance.revision,
       candidates,
-      late: true,
     };
   }
 
