@@ -1,4 +1,4 @@
-import { transition } from 'xstate';
+import { pureTransition } from '../workflow/pure-transition';
 import { ErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
 import { EventCategory } from '../workflow/event-metadata';
@@ -148,7 +148,7 @@ export class CommandOutcomeHandler {
       const { cause, before, event, replyType, outputJson } = planned.value;
       const accepted = event !== undefined && current.snapshot.can(event);
       const [nextSnapshot, actions] = accepted
-        ? transition(current.definition.machine, current.snapshot, event)
+        ? pureTransition(current.definition.machine, current.snapshot, event)
         : [current.snapshot, []];
       const completed = this.fact(current, completedId, FrameworkEvent.CommandCompleted, {
         commandId: command.commandId,
@@ -203,7 +203,7 @@ export class CommandOutcomeHandler {
         attempts: command.attempts,
         error: command.error,
       } satisfies CommandFailedPayload);
-      const [nextSnapshot, actions] = transition(
+      const [nextSnapshot, actions] = pureTransition(
         current.definition.machine,
         current.snapshot,
         event,
@@ -418,7 +418,7 @@ export class CommandOutcomeHandler {
       const event = planned?.value.event;
       const accepted = event !== undefined && current.snapshot.can(event);
       const [nextSnapshot, actions] = accepted
-        ? transition(current.definition.machine, current.snapshot, event)
+        ? pureTransition(current.definition.machine, current.snapshot, event)
         : [current.snapshot, []];
       const facts = accepted
         ? this.planFactsOf(current, resolved, event.type, nextSnapshot, actions, inFlight!)
@@ -480,22 +480,21 @@ export class CommandOutcomeHandler {
       const reloaded = await reloadInstance(this.engine, state.definition.name, state.instanceId);
       return ok({ outcome: 'replayed', instance: viewOf(reloaded) });
     }
-    const next = afterAppend(state, {
+    // A command fact after the first event answers a request of its own, at its own revision,
+    // exactly as foldInstance notes it (the first event's is noted by afterAppend).
+    const first = appended.nextExpectedRevision - events.length + 1;
+    const settled = afterAppend(state, {
       snapshot: nextSnapshot,
       revision: appended.nextExpectedRevision,
       requestEventId: events[0]!.eventId,
       bytes: appended.bytes,
       events,
+      alsoAnswered: events.flatMap((event, index) =>
+        index > 0 && event.type === FrameworkEvent.CommandCompleted
+          ? [[event.eventId, first + index] as const]
+          : [],
+      ),
     });
-    // A command fact after the first event answers a request of its own, at its own revision,
-    // exactly as foldInstance notes it (the first event's is noted by afterAppend).
-    const first = appended.nextExpectedRevision - events.length + 1;
-    const requestRevisions = new Map(next.requestRevisions);
-    events.forEach((event, index) => {
-      if (index > 0 && event.type === FrameworkEvent.CommandCompleted)
-        requestRevisions.set(event.eventId, first + index);
-    });
-    const settled: InstanceState = { ...next, requestRevisions };
     instances.remember(settled);
     return ok({
       outcome: 'recorded',

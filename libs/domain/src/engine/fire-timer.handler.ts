@@ -1,4 +1,4 @@
-import { transition } from 'xstate';
+import { pureTransition } from '../workflow/pure-transition';
 import { ok, Result } from '../errors/rejection';
 import { EventCategory } from '../workflow/event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from '../workflow/framework-events';
@@ -69,7 +69,7 @@ export class FireTimerHandler {
 
     const { definition } = state;
     const event = timerEvent(timer);
-    const [nextSnapshot, actions] = transition(definition.machine, state.snapshot, event);
+    const [nextSnapshot, actions] = pureTransition(definition.machine, state.snapshot, event);
     const latenessMs = now.getTime() - dueAt.getTime();
     const payload: TimerFiredPayload = {
       timerId: timer.timerId,

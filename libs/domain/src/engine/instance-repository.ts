@@ -79,6 +79,15 @@ export class InstanceRepository {
     return this.cache.get(streamNameOf(workflow, instanceId)) ?? this.load(workflow, instanceId);
   }
 
+  /**
+   * The instance as this process last knew it, or undefined when it is not cached: no read of
+   * the store. It may be behind the stream, never ahead of it; a decision that writes rests on
+   * the append's revision check, and one that refuses must be confirmed on a {@link load}.
+   */
+  cached(streamName: string): InstanceState | undefined {
+    return this.cache.get(streamName);
+  }
+
   /** The instance as it was right after `revision` (to repeat an earlier request's answer). */
   async loadAt(
     workflow: string,

@@ -48,6 +48,12 @@ export interface SendOutcome {
   readonly replayed: boolean;
 }
 
+/** Refusals a newer state of the instance could turn into an acceptance. */
+const STATE_DEPENDENT_REFUSALS: ReadonlySet<string> = new Set([
+  ErrorCode.EventNotAccepted,
+  ErrorCode.RevisionConflict,
+]);
+
 /**
  * Delivers an event to an instance: validate → accepted in the current state? → plan the
  * transition and its facts → one atomic append with the expected revision → on a lost race,
@@ -99,10 +105,26 @@ export class SendEventHandler {
     command: SendEventCommand,
     streamName: string,
   ): Promise<Result<SendOutcome>> {
-    const { instances, codec, ids, recorder } = this.engine;
+    // While this process is the instance's only writer, its cached state is the stream's: decide
+    // on it without reading the stream's tail. A write still carries the expected revision (a
+    // writer elsewhere makes it a conflict, retried on a fresh load); a refusal that depends on
+    // the state is confirmed on a fresh load before it is given.
+    const cached = this.engine.instances.cached(streamName);
+    if (cached) {
+      const decided = await this.decide(command, streamName, cached);
+      if (decided.ok || !STATE_DEPENDENT_REFUSALS.has(decided.rejection.code)) return decided;
+    }
     const loaded = await loadInstance(this.engine, command.workflow, command.id);
     if (!loaded.ok) return loaded;
-    const state = loaded.value;
+    return this.decide(command, streamName, loaded.value);
+  }
+
+  private async decide(
+    command: SendEventCommand,
+    streamName: string,
+    state: InstanceState,
+  ): Promise<Result<SendOutcome>> {
+    const { instances, codec, ids, recorder } = this.engine;
     const { definition } = state;
     if (!definition.inputEvents.includes(command.type))
       return reject({

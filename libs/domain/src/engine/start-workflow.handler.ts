@@ -1,4 +1,5 @@
-import { initialTransition } from 'xstate';
+import { pureInitialTransition } from '../workflow/pure-transition';
+import { HistoryMap } from '../workflow/history-map';
 import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
 import { ExpectedRevision } from '../event-store/event-store.port';
@@ -114,10 +115,11 @@ export class StartWorkflowHandler {
           body: input,
         })
       : undefined;
-    const existing = await instances.load(definition.name, id);
-    if (existing) return this.replayOrConflict(definition, id, eventId, fingerprint, command);
+    // No read before the append: its no-stream check tells whether the instance exists.
+    if (instances.cached(streamName))
+      return this.replayOrConflict(definition, id, eventId, fingerprint, command);
 
-    const [snapshot, actions] = initialTransition(definition.machine, input);
+    const [snapshot, actions] = pureInitialTransition(definition.machine, input);
     const startEvent: PlannedEvent = {
       eventId,
       type: definition.startEvent,
@@ -168,8 +170,14 @@ export class StartWorkflowHandler {
         streamName,
         snapshot,
         revision: appended.nextExpectedRevision,
-        requestRevisions: new Map([[eventId, appended.nextExpectedRevision]]),
-        requestFingerprints: new Map(fingerprint === undefined ? [] : [[eventId, fingerprint]]),
+        requestRevisions: HistoryMap.of(
+          [[eventId, appended.nextExpectedRevision]],
+          appended.nextExpectedRevision,
+        ),
+        requestFingerprints: HistoryMap.of(
+          fingerprint === undefined ? [] : [[eventId, fingerprint]],
+          appended.nextExpectedRevision,
+        ),
         bytes: appended.bytes,
         correlationId,
         pendingTimers: nextPendingTimers(new Map(), facts),
@@ -181,7 +189,7 @@ export class StartWorkflowHandler {
       instances.remember(state);
       return ok({ instance: viewOf(state), replayed: false });
     } catch (error) {
-      // Another process started the same instance between our read and our append.
+      // The instance exists: started before, by this request or another, here or elsewhere.
       if (hasErrorCode(error, ErrorCode.RevisionConflict))
         return this.replayOrConflict(definition, id, eventId, fingerprint, command);
       throw error;

@@ -1,4 +1,4 @@
-import { transition } from 'xstate';
+import { pureTransition } from '../workflow/pure-transition';
 import { EventCategory } from '../workflow/event-metadata';
 import { FRAMEWORK_NAMESPACE, FrameworkEvent } from '../workflow/framework-events';
 import { InstanceState, machineEvent, statusOf } from '../workflow/instance-state';
@@ -62,7 +62,7 @@ export interface FactContext {
   readonly deriveId: (name: string) => string;
 }
 
-/** The params of XState's `xstate.spawnChild` action, as the pure `transition()` returns them. */
+/** The params of XState's `xstate.spawnChild` action, as the pure transition returns them. */
 interface SpawnedChild {
   readonly id?: string;
   readonly src?: unknown;
@@ -187,7 +187,7 @@ export function planTransition(
   now: Date,
 ): TransitionPlan {
   const { definition } = state;
-  const [nextSnapshot, actions] = transition(
+  const [nextSnapshot, actions] = pureTransition(
     definition.machine,
     state.snapshot,
     machineEvent(type, payload),

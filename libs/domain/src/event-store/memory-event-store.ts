@@ -64,35 +64,35 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
       return { nextExpectedRevision: last.revision, position: last.position, deduplicated: false };
     },
 
+    // A stream's array index is its revision and the log's is the position: reads slice, so a
+    // read costs what it returns, not the length of the stream or the log.
     async readStream(streamName, readOptions: ReadStreamOptions = {}) {
       const stream = streams.get(streamName) ?? [];
       const maxCount = readOptions.maxCount ?? Number.MAX_SAFE_INTEGER;
       if (readOptions.direction === 'backwards') {
-        const from = readOptions.fromRevision ?? stream.length - 1;
-        return stream
-          .filter((e) => e.revision <= from)
-          .reverse()
-          .slice(0, maxCount);
+        const from = Math.min(readOptions.fromRevision ?? stream.length - 1, stream.length - 1);
+        return stream.slice(Math.max(0, from - maxCount + 1), from + 1).reverse();
       }
-      const from = readOptions.fromRevision ?? 0;
-      return stream.filter((e) => e.revision >= from).slice(0, maxCount);
+      const from = Math.max(0, readOptions.fromRevision ?? 0);
+      return stream.slice(from, from + maxCount);
     },
 
     async readAll(readOptions: ReadAllOptions = {}) {
       const maxCount = readOptions.maxCount ?? Number.MAX_SAFE_INTEGER;
-      const after = readOptions.after;
-      const backwards = readOptions.direction === 'backwards';
-      const ordered = backwards ? [...log].reverse() : log;
-      return ordered
-        .filter(
-          (e) =>
-            !after ||
-            (backwards
-              ? comparePositions(e.position, after) < 0
-              : comparePositions(e.position, after) > 0),
-        )
-        .filter((e) => matchesFilter(e, readOptions.filter))
-        .slice(0, maxCount);
+      const after = readOptions.after === undefined ? undefined : Number(readOptions.after.commit);
+      const found: RecordedEvent[] = [];
+      if (readOptions.direction === 'backwards') {
+        for (let i = Math.min(after ?? log.length, log.length) - 1; i >= 0; i--) {
+          if (found.length >= maxCount) break;
+          if (matchesFilter(log[i]!, readOptions.filter)) found.push(log[i]!);
+        }
+        return found;
+      }
+      for (let i = after === undefined ? 0 : Math.max(0, after + 1); i < log.length; i++) {
+        if (found.length >= maxCount) break;
+        if (matchesFilter(log[i]!, readOptions.filter)) found.push(log[i]!);
+      }
+      return found;
     },
 
     subscribeToAll(subscribeOptions: SubscribeToAllOptions = {}): EventStoreSubscription {

@@ -1,4 +1,5 @@
-import { AnyMachineSnapshot, initialTransition, transition } from 'xstate';
+import type { AnyMachineSnapshot } from 'xstate';
+import { pureInitialTransition, pureTransition } from './pure-transition';
 import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { RecordedEvent, StreamRevision } from '../event-store/event-store.port';
 import { EventCategory, InstanceStatus, readEsflowMetadata } from './event-metadata';
@@ -10,6 +11,7 @@ import {
   NO_COMMANDS,
 } from './instance-commands';
 import { nextPendingTimers, PendingTimer, TimerFact, timerEvent } from './instance-timers';
+import { HistoryMap } from './history-map';
 import { WorkflowDefinition } from './workflow-definition';
 
 /** A recorded event with its payload decoded to plain values. */
@@ -31,14 +33,16 @@ export interface InstanceState {
   readonly revision: StreamRevision;
   /**
    * For each request event id (the first event a request recorded), the revision of the last
-   * event that request appended: the revision its first answer reported.
+   * event that request appended: the revision its first answer reported. Shared with the
+   * instance's earlier states (each sees only what its own revision had), so a transition adds
+   * one entry rather than copying them all.
    */
-  readonly requestRevisions: ReadonlyMap<string, StreamRevision>;
+  readonly requestRevisions: HistoryMap<StreamRevision>;
   /**
    * For each request that carried an idempotency key (by its request event id), the fingerprint
    * of that request (its operation and body): a key reused for another request is refused.
    */
-  readonly requestFingerprints: ReadonlyMap<string, string>;
+  readonly requestFingerprints: HistoryMap<string>;
   /** Bytes of stored event data in the stream: what the instance's size limit and cache count. */
   readonly bytes: number;
   /** The correlation id of the start request; later events inherit it unless given one. */
@@ -176,6 +180,8 @@ export interface AppendedStep {
   readonly events: readonly TimerFact[];
   /** Set when a timer caused the transition. */
   readonly movedByTimer?: TimerMove;
+  /** Requests the append answered beside its first event's (a command's completion, say). */
+  readonly alsoAnswered?: readonly (readonly [string, StreamRevision])[];
 }
 
 /**
@@ -188,11 +194,14 @@ export function afterAppend(state: InstanceState, step: AppendedStep): InstanceS
     ...rest,
     snapshot: step.snapshot,
     revision: step.revision,
-    requestRevisions: new Map(state.requestRevisions).set(step.requestEventId, step.revision),
+    requestRevisions: state.requestRevisions.with(
+      [[step.requestEventId, step.revision], ...(step.alsoAnswered ?? [])],
+      step.revision,
+    ),
     requestFingerprints:
       step.fingerprint === undefined
         ? state.requestFingerprints
-        : new Map(state.requestFingerprints).set(step.requestEventId, step.fingerprint),
+        : state.requestFingerprints.with([[step.requestEventId, step.fingerprint]], step.revision),
     bytes: state.bytes + step.bytes,
     pendingTimers: nextPendingTimers(state.pendingTimers, step.events),
     commands: nextCommandBook(
@@ -214,7 +223,7 @@ function corrupt(streamName: string, revision: number, why: string): EsflowError
 }
 
 /**
- * Rebuilds an instance by folding its events through the machine's pure `transition()`:
+ * Rebuilds an instance by folding its events through the machine's pure transition ({@link pureTransition}):
  * no action runs while replaying. The first event is the start event (the machine's input);
  * later workflow events are machine events; framework facts only mark which request they
  * belong to. Pass `from` to continue folding a state with the events recorded after it.
@@ -230,8 +239,11 @@ export function foldInstance(
   let revision: number;
   let streamName: string;
   let correlationId: string;
-  const requestRevisions = new Map(from?.requestRevisions ?? []);
-  const requestFingerprints = new Map(from?.requestFingerprints ?? []);
+  // What this fold learns, added to `from`'s views once at the end.
+  const requestRevisions = new Map<string, StreamRevision>();
+  const requestFingerprints = new Map<string, string>();
+  const isRequest = (eventId: string) =>
+    requestRevisions.has(eventId) || (from?.requestRevisions.has(eventId) ?? false);
   let bytes = from?.bytes ?? 0;
   let pendingTimers = from?.pendingTimers ?? new Map<string, PendingTimer>();
   let movedByTimer = from?.movedByTimer;
@@ -253,7 +265,7 @@ export function foldInstance(
         0,
         `expected start event ${definition.startEvent}, found ${first.recorded.type}`,
       );
-    [snapshot] = initialTransition(definition.machine, first.payload);
+    [snapshot] = pureInitialTransition(definition.machine, first.payload);
     noteRequest(first.recorded);
     movedByTimer = undefined;
     bytes += first.recorded.data.byteLength;
@@ -270,7 +282,7 @@ export function foldInstance(
     if (recorded.type === FrameworkEvent.TimerFired) {
       // A timer's event is a cause, like a client's: it moves the machine, its facts follow.
       const fired = payload as unknown as TimerFiredPayload;
-      [snapshot] = transition(definition.machine, snapshot, timerEvent(fired));
+      [snapshot] = pureTransition(definition.machine, snapshot, timerEvent(fired));
       pendingTimers = nextPendingTimers(pendingTimers, [{ ...recorded, payload }]);
       movedByTimer = {
         timerId: fired.timerId,
@@ -287,19 +299,18 @@ export function foldInstance(
       // machine, and the facts after it are its own.
       const outcome = commandOutcomeEvent(commands, recorded.type, payload);
       if (outcome) {
-        [snapshot] = transition(definition.machine, snapshot, outcome);
+        [snapshot] = pureTransition(definition.machine, snapshot, outcome);
         movedByTimer = undefined;
       }
       pendingTimers = nextPendingTimers(pendingTimers, [fact]);
       commands = nextCommandBook(commands, [fact]);
-      if (requestRevisions.has(metadata.causationId))
-        requestRevisions.set(metadata.causationId, revision);
+      if (isRequest(metadata.causationId)) requestRevisions.set(metadata.causationId, revision);
       // A command's completion and an incident's facts answer requests of their own (a worker's,
       // an operator's): their deterministic ids make a repeated one recognisable.
       if (COMMAND_FACTS.has(recorded.type)) noteRequest(recorded);
       continue;
     }
-    [snapshot] = transition(definition.machine, snapshot, machineEvent(recorded.type, payload));
+    [snapshot] = pureTransition(definition.machine, snapshot, machineEvent(recorded.type, payload));
     movedByTimer = undefined;
     noteRequest(recorded);
   }
@@ -309,8 +320,12 @@ export function foldInstance(
     streamName,
     snapshot,
     revision,
-    requestRevisions,
-    requestFingerprints,
+    requestRevisions: from
+      ? from.requestRevisions.with(requestRevisions, revision)
+      : HistoryMap.of(requestRevisions, revision),
+    requestFingerprints: from
+      ? from.requestFingerprints.with(requestFingerprints, revision)
+      : HistoryMap.of(requestFingerprints, revision),
     bytes,
     correlationId,
     pendingTimers,
