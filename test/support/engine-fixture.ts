@@ -4,6 +4,7 @@ import {
   createMemoryEventStore,
   defineFeature,
   EventStore,
+  InstanceSnapshots,
   LeaseStore,
   StreamLimits,
   WorkflowCatalog,
@@ -30,6 +31,7 @@ export async function createTestEngine(
     clock?: Clock;
     /** The schema directory of `definitions` (default orderFulfillment's). */
     schemas?: string;
+    snapshots?: InstanceSnapshots;
   } = {},
 ): Promise<{
   engine: WorkflowEngine;
@@ -51,6 +53,7 @@ export async function createTestEngine(
     sleep: async () => {},
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.snapshots ? { snapshots: options.snapshots } : {}),
   });
   return { engine, store, codec, catalog };
 }

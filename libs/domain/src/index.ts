@@ -50,7 +50,17 @@ export { WorkflowCatalog } from './workflow/workflow-catalog';
 // The engine.
 export { createWorkflowEngine } from './engine/workflow-engine';
 export type { WorkflowEngine, WorkflowEngineOptions } from './engine/workflow-engine';
-export type { InstanceCacheStats } from './engine/instance-repository';
+export type {
+  InstanceCacheStats,
+  InstanceSnapshots,
+  SnapshotStats,
+} from './engine/instance-repository';
+
+// Instance snapshots: a cache of replays, discarded and rebuilt at will.
+export { createMemorySnapshotStore } from './snapshots/snapshot-store.port';
+export type { SnapshotStore, StoredSnapshot } from './snapshots/snapshot-store.port';
+export { DEFAULT_SNAPSHOT_POLICY, machineShapeOf } from './snapshots/instance-snapshot';
+export type { SnapshotPolicy } from './snapshots/instance-snapshot';
 export type { StartOutcome, StartWorkflowCommand } from './engine/start-workflow.handler';
 export type { SendEventCommand, SendOutcome } from './engine/send-event.handler';
 export type { StartWorkflowHandler } from './engine/start-workflow.handler';
@@ -155,7 +165,7 @@ export {
   START_POSITION,
 } from './event-store/position';
 export { recognisePriorAppend } from './event-store/append-retry';
-export type { StoredEventRef } from './event-store/append-retry';
+export type { StoredEventRef } from './event-store/event-store.port';
 export { CommitSignal, pollingSubscription } from './event-store/polling-subscription';
 export type { PollingSubscriptionSource } from './event-store/polling-subscription';
 export { createMemoryEventStore } from './event-store/memory-event-store';

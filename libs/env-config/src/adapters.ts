@@ -8,6 +8,7 @@ import {
   TimerIndex,
   CommandQueue,
   MessageIndex,
+  SnapshotStore,
 } from '@esflow/core';
 import { createEsdbEventStore } from '@esflow/eventstoredb';
 import {
@@ -24,6 +25,7 @@ import {
   createSqliteTimerIndex,
   createSqliteCommandQueue,
   createSqliteMessageIndex,
+  createSqliteSnapshotStore,
 } from '@esflow/sqlite';
 import { EsflowEnvironment } from './esflow-environment';
 
@@ -152,4 +154,14 @@ export function openTimerIndex(config: EsflowEnvironment): TimerIndex {
   return postgresUrl
     ? createPostgresTimerIndex({ connectionString: postgresUrl, schema })
     : createSqliteTimerIndex({ filename: join(config.dataDir, 'readmodel.sqlite') });
+}
+
+/**
+ * The instance snapshot store: `snapshots.sqlite` in the data directory (a cache of replays,
+ * local to this process's machine whatever the event store), or none when ESFLOW_SNAPSHOT_EVERY
+ * is 0.
+ */
+export function openSnapshotStore(config: EsflowEnvironment): SnapshotStore | undefined {
+  if (config.snapshotEvery === 0) return undefined;
+  return createSqliteSnapshotStore({ filename: join(config.dataDir, 'snapshots.sqlite') });
 }

@@ -41,6 +41,11 @@ const environment = z.object({
   ESFLOW_MAX_EVENT_SIZE: byteSize('ESFLOW_MAX_EVENT_SIZE', '256kb'),
   ESFLOW_MAX_INSTANCE_SIZE: byteSize('ESFLOW_MAX_INSTANCE_SIZE', '16mb'),
   ESFLOW_INSTANCE_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
+  ESFLOW_SNAPSHOT_EVERY: z.coerce
+    .number()
+    .int('ESFLOW_SNAPSHOT_EVERY must be a whole number of events')
+    .min(0, 'ESFLOW_SNAPSHOT_EVERY must be 0 (no snapshots) or more')
+    .default(500),
   ESDB_CONNECTION_STRING: z
     .string()
     .regex(
@@ -124,6 +129,8 @@ export interface EsflowEnvironment {
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
   readonly instanceCacheSize: number;
+  /** Events between an instance's snapshots (kept in `snapshots.sqlite`); 0: none. */
+  readonly snapshotEvery: number;
   /** The instance cache's budget in bytes of event data. */
   readonly instanceCacheBytes: number;
   /** Most bytes of one stored event, and of one instance's stream. */
@@ -200,6 +207,7 @@ export function loadEsflowEnvironment(
     sqliteSynchronous: values.ESFLOW_SQLITE_SYNCHRONOUS,
     bodyLimitBytes: parseByteSize(values.ESFLOW_BODY_LIMIT),
     instanceCacheSize: values.ESFLOW_INSTANCE_CACHE_SIZE,
+    snapshotEvery: values.ESFLOW_SNAPSHOT_EVERY,
     instanceCacheBytes: parseByteSize(values.ESFLOW_INSTANCE_CACHE_BYTES),
     maxEventBytes: parseByteSize(values.ESFLOW_MAX_EVENT_SIZE),
     maxInstanceBytes: parseByteSize(values.ESFLOW_MAX_INSTANCE_SIZE),

@@ -7,6 +7,7 @@ import {
   openReadModelStore,
   openSchemaRegistry,
   openTimerIndex,
+  openSnapshotStore,
 } from './adapters';
 import { EsflowEnvironment, loadEsflowEnvironment } from './esflow-environment';
 
@@ -50,6 +51,8 @@ export async function esflowOptionsFromEnvironment(
     const commandQueue = openCommandQueue(environment);
     opened.push({ close: async () => commandQueue.close?.() });
     const messageIndex = openMessageIndex(environment);
+    opened.push({ close: async () => messageIndex.close?.() });
+    const snapshots = openSnapshotStore(environment);
     return {
       store,
       registry,
@@ -59,6 +62,7 @@ export async function esflowOptionsFromEnvironment(
       messageIndex,
       instanceCacheSize: environment.instanceCacheSize,
       instanceCacheBytes: environment.instanceCacheBytes,
+      ...(snapshots ? { snapshots: { store: snapshots, every: environment.snapshotEvery } } : {}),
       limits: {
         maxEventBytes: environment.maxEventBytes,
         maxInstanceBytes: environment.maxInstanceBytes,

@@ -12,6 +12,7 @@ import {
   createMemoryTimerIndex,
   createMemoryMessageIndex,
   MessageIndex,
+  SnapshotStore,
 } from '@esflow/core';
 import { SchemaRegistry } from '@esflow/schemas';
 
@@ -68,6 +69,18 @@ export interface EsflowModuleOptions {
    * 16 MiB); larger is refused (413 PAYLOAD_TOO_LARGE / INSTANCE_TOO_LARGE), nothing written.
    */
   readonly limits?: { readonly maxEventBytes?: number; readonly maxInstanceBytes?: number };
+  /**
+   * Where instance snapshots are kept (e.g. `createSqliteSnapshotStore({ filename })` from
+   * @esflow/sqlite, a file of its own) and how often: every `every` events (default 500), keeping
+   * the requests answered in the last `rememberRequests` revisions (default 1 000). A cold load
+   * then replays from the latest snapshot instead of the stream's first event. Without one,
+   * every cold load replays the whole stream. Snapshots are a cache: delete them at will.
+   */
+  readonly snapshots?: {
+    readonly store: SnapshotStore;
+    readonly every?: number;
+    readonly rememberRequests?: number;
+  };
   readonly projections?: ProjectionRuntimeOptions;
   /** Features registered at the root, beside those of `EsflowModule.forFeature`. */
   readonly features?: readonly EsflowFeature[];
@@ -137,6 +150,16 @@ export function resolveEsflowOptions(options: EsflowModuleOptions): ResolvedEsfl
   integerIn(options.instanceCacheBytes, 'instanceCacheBytes', 0, 2 ** 40, problems);
   integerIn(options.limits?.maxEventBytes, 'limits.maxEventBytes', 1, 2 ** 30, problems);
   integerIn(options.limits?.maxInstanceBytes, 'limits.maxInstanceBytes', 1, 2 ** 40, problems);
+  integerIn(options.snapshots?.every, 'snapshots.every', 1, 10_000_000, problems);
+  integerIn(
+    options.snapshots?.rememberRequests,
+    'snapshots.rememberRequests',
+    0,
+    10_000_000,
+    problems,
+  );
+  if (options.snapshots !== undefined && typeof options.snapshots.store?.read !== 'function')
+    problems.push('snapshots.store does not implement its port (SnapshotStore): no read');
   integerIn(options.projections?.leaseMs, 'projections.leaseMs', 500, 3_600_000, problems);
   integerIn(options.projections?.batchSize, 'projections.batchSize', 1, 10_000, problems);
   if (options.features !== undefined && !Array.isArray(options.features))

@@ -99,6 +99,7 @@ class EsflowLifecycle implements OnApplicationShutdown {
     @Inject(TIMER_INDEX) private readonly timerIndex: TimerIndex,
     @Inject(COMMAND_QUEUE) private readonly commandQueue: CommandQueue,
     @Inject(MESSAGE_INDEX) private readonly messageIndex: MessageIndex,
+    @Inject(ESFLOW_OPTIONS) private readonly options: ResolvedEsflowOptions,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -109,6 +110,7 @@ class EsflowLifecycle implements OnApplicationShutdown {
       ['timer index', { close: async () => this.timerIndex.close?.() }],
       ['command queue', { close: async () => this.commandQueue.close?.() }],
       ['message index', { close: async () => this.messageIndex.close?.() }],
+      ['snapshot store', { close: async () => this.options.snapshots?.store.close() }],
     ] as const)
       await adapter
         .close()
@@ -189,6 +191,21 @@ const CORE_PROVIDERS: Provider[] = [
         instanceCacheBytes: options.instanceCacheBytes,
         limits: options.limits,
         messageIndex: options.messageIndex,
+        ...(options.snapshots
+          ? {
+              snapshots: {
+                store: options.snapshots.store,
+                policy: {
+                  ...(options.snapshots.every === undefined
+                    ? {}
+                    : { every: options.snapshots.every }),
+                  ...(options.snapshots.rememberRequests === undefined
+                    ? {}
+                    : { rememberRequests: options.snapshots.rememberRequests }),
+                },
+              },
+            }
+          : {}),
       }),
   },
   {

@@ -29,3 +29,6 @@ export type {
   EmbeddedSchemaRegistryOptions,
   RegistryCompatibilityCheck,
 } from './schema-registry/embedded-schema-registry';
+/** Instance snapshots in a file of their own, written without fsync: a cache of replays. */
+export { createSqliteSnapshotStore } from './snapshots/sqlite-snapshot-store';
+export type { SqliteSnapshotStoreOptions } from './snapshots/sqlite-snapshot-store';

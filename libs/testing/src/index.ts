@@ -70,6 +70,9 @@ export type {
   MessageIndexUnderTest,
   ReopenedMessageIndex,
 } from './contracts/message-index.contract';
+/** The contract suite every instance snapshot store adapter passes (memory, SQLite). */
+export { describeSnapshotStoreContract } from './contracts/snapshot-store.contract';
+export type { SnapshotStoreUnderTest } from './contracts/snapshot-store.contract';
 export type { ContractTestApi } from './contracts/test-api';
 export { waitFor } from './support/wait-for';
 export { uniqueCategory } from './support/unique';

@@ -25,17 +25,16 @@ export function requestFingerprint(ids: IdGenerator, request: RequestIdentity): 
 
 /**
  * An idempotency key identifies one request on one instance. When the key's earlier request
- * (`eventId`, recorded on `state`) was another one (another operation, type or body), the new one
- * is refused; a repeat of the same request is not (the caller replays the first answer). Requests
- * recorded before fingerprints were kept count as the same.
+ * (recorded on `state` with fingerprint `recorded`) was another one (another operation, type or
+ * body), the new one is refused; a repeat of the same request is not (the caller replays the
+ * first answer). Requests recorded before fingerprints were kept count as the same.
  */
 export function keyReusedFor(
   state: InstanceState,
-  eventId: string,
+  recorded: string | undefined,
   fingerprint: string,
   key: string,
 ): Rejection | undefined {
-  const recorded = state.requestFingerprints.get(eventId);
   if (recorded === undefined || recorded === fingerprint) return undefined;
   return {
     code: ErrorCode.IdempotencyKeyReused,

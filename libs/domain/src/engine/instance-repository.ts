@@ -6,6 +6,13 @@ import { DecodedEvent, foldInstance, InstanceState } from '../workflow/instance-
 import { WorkflowCatalog } from '../workflow/workflow-catalog';
 import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
 import { LruCache } from './lru-cache';
+import { SnapshotStore } from '../snapshots/snapshot-store.port';
+import {
+  decodeInstanceSnapshot,
+  DEFAULT_SNAPSHOT_POLICY,
+  encodeInstanceSnapshot,
+  SnapshotPolicy,
+} from '../snapshots/instance-snapshot';
 import { schemaNameOf } from './transition-planner';
 
 /** What the engine's instance cache holds now (for metrics). */
@@ -19,13 +26,34 @@ export interface InstanceCacheStats {
   readonly capacity: number;
 }
 
+/** What the instance repository did with snapshots since it started (for metrics). */
+export interface SnapshotStats {
+  /** Loads that started from a stored snapshot instead of the stream's first event. */
+  readonly restored: number;
+  /** Stored snapshots found unusable (another shape or format, or not the stream's). */
+  readonly ignored: number;
+  readonly written: number;
+  /** Writes or reads the snapshot store failed (the instance was replayed instead). */
+  readonly failed: number;
+}
+
+/** Where and how often the repository keeps instance snapshots. */
+export interface InstanceSnapshots {
+  readonly store: SnapshotStore;
+  readonly policy?: Partial<SnapshotPolicy>;
+}
+
 /**
- * Loads instances by replaying their streams, keeping hot ones in a bounded cache. A cached
- * instance is always brought up to date with a read of the events after its revision, so
- * decisions never rest on a stale state; the append's revision check covers the remaining race.
+ * Loads instances by replaying their streams, from their latest stored snapshot when one is
+ * kept, and keeps hot ones in a bounded cache. A cached instance is brought up to date with a
+ * read of the events after its revision before a decision that refuses; the append's revision
+ * check covers a decision that writes. A snapshot is checked against the stream (the event at
+ * its revision must be the one it was taken after) and ignored when it does not match.
  */
 export class InstanceRepository {
   private readonly cache: LruCache<string, InstanceState>;
+  private readonly policy: SnapshotPolicy;
+  private readonly counters = { restored: 0, ignored: 0, written: 0, failed: 0 };
 
   constructor(
     private readonly store: EventStore,
@@ -34,8 +62,14 @@ export class InstanceRepository {
     private readonly cacheCapacity = 10_000,
     /** The cache's budget in bytes of stored event data (an instance weighs its stream's bytes). */
     private readonly cacheBytes = 64 * 1024 * 1024,
+    private readonly snapshots?: InstanceSnapshots,
   ) {
     this.cache = new LruCache(cacheCapacity, cacheBytes);
+    this.policy = { ...DEFAULT_SNAPSHOT_POLICY, ...snapshots?.policy };
+  }
+
+  snapshotStats(): SnapshotStats {
+    return { ...this.counters };
   }
 
   cacheStats(): InstanceCacheStats {
@@ -62,11 +96,52 @@ export class InstanceRepository {
       this.remember(state);
       return state;
     }
+    const restored = await this.restore(instanceId, streamName);
+    if (restored) {
+      this.remember(restored);
+      return restored;
+    }
     const events = await this.store.readStream(streamName);
     if (events.length === 0) return undefined;
     const state = await this.fold(instanceId, events);
     this.remember(state);
     return state;
+  }
+
+  /** The instance from its stored snapshot and the events after it, if a usable one is kept. */
+  private async restore(
+    instanceId: string,
+    streamName: string,
+  ): Promise<InstanceState | undefined> {
+    if (!this.snapshots) return undefined;
+    let stored;
+    try {
+      stored = await this.snapshots.store.read(streamName);
+    } catch {
+      this.counters.failed++;
+      return undefined;
+    }
+    if (!stored) return undefined;
+    const state = decodeInstanceSnapshot(stored, instanceId, (workflow, version) =>
+      this.catalog.version(workflow, version),
+    );
+    // From the snapshot's own event on: it proves the snapshot belongs to this stream.
+    const events = state
+      ? await this.store.readStream(streamName, { fromRevision: stored.revision })
+      : [];
+    if (!state || events[0]?.eventId !== state.lastEventId) {
+      this.counters.ignored++;
+      return undefined;
+    }
+    this.counters.restored++;
+    const newer = events.slice(1);
+    if (newer.length === 0) return state;
+    return foldInstance(
+      state.definition,
+      instanceId,
+      await this.decodeAll(state.definition, newer),
+      state,
+    );
   }
 
   /**
@@ -88,6 +163,42 @@ export class InstanceRepository {
     return this.cache.get(streamName);
   }
 
+  /**
+   * The request whose first event is `eventId`, if `state`'s stream answered it: the revision its
+   * first answer reported and its fingerprint. From what the state remembers; for a state loaded
+   * from a snapshot that remembers only recent requests, from the store (when it can look event
+   * ids up) for older ones.
+   */
+  async earlierRequest(
+    state: InstanceState,
+    eventId: string,
+  ): Promise<{ readonly revision: StreamRevision; readonly fingerprint?: string } | undefined> {
+    const revision = state.requestRevisions.get(eventId);
+    if (revision !== undefined) {
+      const fingerprint = state.requestFingerprints.get(eventId);
+      return fingerprint === undefined ? { revision } : { revision, fingerprint };
+    }
+    const knownFrom = state.requestsKnownFrom;
+    if (knownFrom === undefined || !this.store.findEvent) return undefined;
+    const found = await this.store.findEvent(eventId);
+    if (!found || found.streamName !== state.streamName || found.revision >= knownFrom)
+      return undefined;
+    // The request's append: its first event, then the facts it caused, as recorded together.
+    const appended = await this.store.readStream(state.streamName, {
+      fromRevision: found.revision,
+      maxCount: 256,
+    });
+    let last = found.revision;
+    for (const event of appended.slice(1)) {
+      if (readEsflowMetadata(event.metadata).causationId !== eventId) break;
+      last = event.revision;
+    }
+    const fingerprint = appended[0]
+      ? readEsflowMetadata(appended[0].metadata).requestFingerprint
+      : undefined;
+    return fingerprint === undefined ? { revision: last } : { revision: last, fingerprint };
+  }
+
   /** The instance as it was right after `revision` (to repeat an earlier request's answer). */
   async loadAt(
     workflow: string,
@@ -100,8 +211,28 @@ export class InstanceRepository {
     return this.fold(instanceId, events);
   }
 
+  /**
+   * Caches `state`, which must be the stream's (loaded, or after an append this process made),
+   * and stores a snapshot of it when it has enough events after its last one. The write is not
+   * awaited: a lost snapshot only means a longer replay.
+   */
   remember(state: InstanceState): void {
-    this.cache.set(state.streamName, state, state.bytes);
+    const due =
+      this.snapshots !== undefined &&
+      state.revision - (state.snapshotRevision ?? -1) >= this.policy.every;
+    const kept = due ? { ...state, snapshotRevision: state.revision } : state;
+    this.cache.set(state.streamName, kept, state.bytes);
+    if (due) this.writeSnapshot(state);
+  }
+
+  private writeSnapshot(state: InstanceState): void {
+    // A machine snapshot that does not survive JSON is not stored; the instance is replayed.
+    const snapshot = encodeInstanceSnapshot(state, this.policy);
+    if (!snapshot) return;
+    this.snapshots!.store.write(snapshot).then(
+      () => this.counters.written++,
+      () => this.counters.failed++,
+    );
   }
 
   forget(streamName: string): void {

@@ -155,10 +155,13 @@ export class SendEventHandler {
             body: command.payload,
           })
         : undefined;
-    const answeredAt = state.requestRevisions.get(eventId);
+    const earlier = key ? await instances.earlierRequest(state, eventId) : undefined;
+    const answeredAt = earlier?.revision;
     if (answeredAt !== undefined) {
       const reused =
-        key && fingerprint ? keyReusedFor(state, eventId, fingerprint, key) : undefined;
+        key && fingerprint
+          ? keyReusedFor(state, earlier?.fingerprint, fingerprint, key)
+          : undefined;
       if (reused) return reject(reused);
       return ok({ instance: await this.viewAt(state, answeredAt), replayed: true });
     }

@@ -170,6 +170,7 @@ export class StartWorkflowHandler {
         streamName,
         snapshot,
         revision: appended.nextExpectedRevision,
+        lastEventId: (facts[facts.length - 1] ?? startEvent).eventId,
         requestRevisions: HistoryMap.of(
           [[eventId, appended.nextExpectedRevision]],
           appended.nextExpectedRevision,
@@ -207,9 +208,10 @@ export class StartWorkflowHandler {
     instances.forget(streamNameOf(definition.name, id));
     const current = await instances.load(definition.name, id);
     const key = command.idempotencyKey;
-    const answeredAt = key ? current?.requestRevisions.get(eventId) : undefined;
+    const earlier = current && key ? await instances.earlierRequest(current, eventId) : undefined;
+    const answeredAt = earlier?.revision;
     if (current && key && fingerprint && answeredAt !== undefined) {
-      const reused = keyReusedFor(current, eventId, fingerprint, key);
+      const reused = keyReusedFor(current, earlier?.fingerprint, fingerprint, key);
       if (reused) return reject(reused);
     }
     if (current && answeredAt !== undefined) {

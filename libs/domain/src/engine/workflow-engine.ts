@@ -7,7 +7,12 @@ import { InstanceQueries } from '../queries/instance-queries';
 import { WorkflowCatalog } from '../workflow/workflow-catalog';
 import { EngineContext } from './engine-context';
 import { DEFAULT_STREAM_LIMITS, EventRecorder, StreamLimits } from './event-recorder';
-import { InstanceCacheStats, InstanceRepository } from './instance-repository';
+import {
+  InstanceCacheStats,
+  InstanceRepository,
+  InstanceSnapshots,
+  SnapshotStats,
+} from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
 import { RetryPolicy } from '../retry/retry';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
@@ -38,6 +43,11 @@ export interface WorkflowEngineOptions {
   readonly cacheBytes?: number;
   /** How large an event and an instance may be (default {@link DEFAULT_STREAM_LIMITS}). */
   readonly limits?: Partial<StreamLimits>;
+  /**
+   * Where to keep instance snapshots, so that a long stream loads from its latest one (default:
+   * none; every load replays the whole stream).
+   */
+  readonly snapshots?: InstanceSnapshots;
 }
 
 /** The engine's use cases, wired to one shared context. A composition root, not a service. */
@@ -53,6 +63,8 @@ export interface WorkflowEngine {
   readonly messageTargets: MessageTargets;
   /** The instance cache's size now; the cache never exceeds its count or its byte budget. */
   cacheStats(): InstanceCacheStats;
+  /** Snapshots restored, ignored, written and failed since the engine was built. */
+  snapshotStats(): SnapshotStats;
 }
 
 /**
@@ -67,6 +79,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     options.catalog,
     options.cacheCapacity,
     options.cacheBytes,
+    options.snapshots,
   );
   const context: EngineContext = {
     store: options.store,
@@ -92,5 +105,6 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     queries: new InstanceQueries(options.store, options.catalog, instances),
     messageTargets: new MessageTargets(context),
     cacheStats: () => instances.cacheStats(),
+    snapshotStats: () => instances.snapshotStats(),
   };
 }

@@ -1,12 +1,5 @@
 import { ErrorCode, EsflowError } from '../errors/esflow-error';
-import { AppendResult, GlobalPosition } from './event-store.port';
-
-/** Where a stored event with a given id sits, as a store looks it up. */
-export interface StoredEventRef {
-  readonly streamName: string;
-  readonly revision: number;
-  readonly position: GlobalPosition;
-}
+import { AppendResult, StoredEventRef } from './event-store.port';
 
 /**
  * The port's retry rule (see {@link EventStore.append}), for stores that can look events up by

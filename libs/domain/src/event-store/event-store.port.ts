@@ -118,6 +118,13 @@ export interface EventStoreSubscription extends AsyncIterable<RecordedEvent> {
   close(): Promise<void>;
 }
 
+/** Where a stored event with a given id sits, as a store looks it up. */
+export interface StoredEventRef {
+  readonly streamName: string;
+  readonly revision: number;
+  readonly position: GlobalPosition;
+}
+
 /** Write counters of a store that batches appends: `appends / commits` is appends per fsync. */
 export interface StoreWriteStats {
   readonly commits: number;
@@ -164,6 +171,13 @@ export interface EventStore {
     readonly after?: GlobalPosition;
     readonly filter?: AllStreamFilter;
   }): Promise<number>;
+
+  /**
+   * Optional capability: where the event with `eventId` is stored, if it is (SQLite and memory
+   * index event ids; EventStoreDB does not). The engine uses it to answer a request repeated from
+   * before what an instance snapshot remembers.
+   */
+  findEvent?(eventId: string): Promise<StoredEventRef | undefined>;
 
   /**
    * Optional capability: write counters since the store was opened, for stores that commit

@@ -106,6 +106,17 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
       );
     },
 
+    async findEvent(eventId) {
+      const found = byEventId.get(eventId);
+      return (
+        found && {
+          streamName: found.streamName,
+          revision: found.revision,
+          position: found.position,
+        }
+      );
+    },
+
     async countEvents({ after, filter }) {
       return log.filter(
         (e) => (!after || comparePositions(e.position, after) > 0) && matchesFilter(e, filter),

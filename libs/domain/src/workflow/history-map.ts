@@ -44,6 +44,14 @@ export class HistoryMap<V> {
     return this.get(key) !== undefined;
   }
 
+  /** Every entry this view sees (for a snapshot of it). */
+  *entries(): IterableIterator<[string, V]> {
+    for (const key of this.storage.slots.keys()) {
+      const value = this.get(key);
+      if (value !== undefined) yield [key, value];
+    }
+  }
+
   /**
    * This view with `entries` set at `version`, which must be after this view's own: a new
    * view; this one is unchanged.
@@ -64,10 +72,8 @@ export class HistoryMap<V> {
 
   private fork(): Storage<V> {
     const slots = new Map<string, Slot<V>>();
-    for (const key of this.storage.slots.keys()) {
-      const value = this.get(key);
-      if (value !== undefined) slots.set(key, { at: this.version, value, earlier: undefined });
-    }
+    for (const [key, value] of this.entries())
+      slots.set(key, { at: this.version, value, earlier: undefined });
     return { slots, head: this.version };
   }
 }

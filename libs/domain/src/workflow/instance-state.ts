@@ -31,6 +31,10 @@ export interface InstanceState {
   readonly snapshot: AnyMachineSnapshot;
   /** Revision of the stream's last event. */
   readonly revision: StreamRevision;
+  /** The id of the stream's last event: a stored snapshot is checked against it. */
+  readonly lastEventId: string;
+  /** The revision its latest snapshot was taken (or, not surviving JSON, passed over) at. */
+  readonly snapshotRevision?: StreamRevision;
   /**
    * For each request event id (the first event a request recorded), the revision of the last
    * event that request appended: the revision its first answer reported. Shared with the
@@ -43,6 +47,12 @@ export interface InstanceState {
    * of that request (its operation and body): a key reused for another request is refused.
    */
   readonly requestFingerprints: HistoryMap<string>;
+  /**
+   * Set when the instance was loaded from a snapshot that remembers only the requests answered
+   * from this revision on; the maps above then hold those and later ones, and an older request
+   * is looked up in the store. Unset: they hold every request of the stream.
+   */
+  readonly requestsKnownFrom?: StreamRevision;
   /** Bytes of stored event data in the stream: what the instance's size limit and cache count. */
   readonly bytes: number;
   /** The correlation id of the start request; later events inherit it unless given one. */
@@ -194,6 +204,7 @@ export function afterAppend(state: InstanceState, step: AppendedStep): InstanceS
     ...rest,
     snapshot: step.snapshot,
     revision: step.revision,
+    lastEventId: step.events[step.events.length - 1]!.eventId,
     requestRevisions: state.requestRevisions.with(
       [[step.requestEventId, step.revision], ...(step.alsoAnswered ?? [])],
       step.revision,
@@ -237,6 +248,7 @@ export function foldInstance(
   let remaining = events;
   let snapshot: AnyMachineSnapshot;
   let revision: number;
+  let lastEventId: string;
   let streamName: string;
   let correlationId: string;
   // What this fold learns, added to `from`'s views once at the end.
@@ -254,7 +266,7 @@ export function foldInstance(
     if (fingerprint !== undefined) requestFingerprints.set(recorded.eventId, fingerprint);
   };
   if (from) {
-    ({ snapshot, revision, streamName, correlationId } = from);
+    ({ snapshot, revision, lastEventId, streamName, correlationId } = from);
   } else {
     const [first, ...rest] = events;
     if (!first) throw new Error('foldInstance needs at least the start event');
@@ -270,6 +282,7 @@ export function foldInstance(
     movedByTimer = undefined;
     bytes += first.recorded.data.byteLength;
     revision = first.recorded.revision;
+    lastEventId = first.recorded.eventId;
     correlationId = readEsflowMetadata(first.recorded.metadata).correlationId;
     remaining = rest;
   }
@@ -277,6 +290,7 @@ export function foldInstance(
     if (recorded.revision !== revision + 1)
       throw corrupt(streamName, recorded.revision, `gap after revision ${revision}`);
     revision = recorded.revision;
+    lastEventId = recorded.eventId;
     bytes += recorded.data.byteLength;
     const metadata = readEsflowMetadata(recorded.metadata);
     if (recorded.type === FrameworkEvent.TimerFired) {
@@ -320,6 +334,9 @@ export function foldInstance(
     streamName,
     snapshot,
     revision,
+    lastEventId,
+    ...(from?.snapshotRevision === undefined ? {} : { snapshotRevision: from.snapshotRevision }),
+    ...(from?.requestsKnownFrom === undefined ? {} : { requestsKnownFrom: from.requestsKnownFrom }),
     requestRevisions: from
       ? from.requestRevisions.with(requestRevisions, revision)
       : HistoryMap.of(requestRevisions, revision),

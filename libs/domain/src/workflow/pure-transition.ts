@@ -78,3 +78,17 @@ export function pureInitialTransition(
     (scope) => machine.getInitialSnapshot(scope, input) as AnyMachineSnapshot,
   );
 }
+
+/**
+ * A machine snapshot back from XState's persisted form (`getPersistedSnapshot`), its invoked
+ * children recreated but not started: what a stored instance snapshot holds.
+ */
+export function restoreMachineSnapshot(
+  machine: AnyStateMachine,
+  persisted: unknown,
+): AnyMachineSnapshot {
+  return machine.restoreSnapshot(
+    persisted as Parameters<AnyStateMachine['restoreSnapshot']>[0],
+    inertScope(machine),
+  ) as AnyMachineSnapshot;
+}

@@ -7,6 +7,7 @@ import {
   ErrorCode,
   EsflowError,
   EventStore,
+  InstanceSnapshots,
   FeatureSource,
   IdGenerator,
   createMemoryMessageIndex,
@@ -41,6 +42,8 @@ export interface EsflowRuntimeOptions {
   readonly instanceCacheBytes?: number;
   /** How large an event and an instance may be (default `DEFAULT_STREAM_LIMITS`). */
   readonly limits?: Partial<StreamLimits>;
+  /** Where to keep instance snapshots and how often (default: none, every load replays). */
+  readonly snapshots?: InstanceSnapshots;
   /** Defaults to the system clock; tests may pass a controlled one. */
   readonly clock?: Clock;
   /** Defaults to random and UUIDv5 ids. */
@@ -112,6 +115,7 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
       : { cacheCapacity: options.instanceCacheSize }),
     ...(options.instanceCacheBytes === undefined ? {} : { cacheBytes: options.instanceCacheBytes }),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.snapshots ? { snapshots: options.snapshots } : {}),
   });
   const messageIndex = options.messageIndex ?? createMemoryMessageIndex();
   // Message names are checked here, at start-up: one name declared by two workflows stops it.

@@ -345,6 +345,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       return readAll(readOptions);
     },
 
+    async findEvent(eventId) {
+      return storedRef(statements.byEventId.get(eventId));
+    },
+
     async countEvents(countOptions) {
       return countStatement(countOptions.filter)(
         countOptions.after ? Number(countOptions.after.commit) : 0,

@@ -30,6 +30,8 @@ export interface EventStoreUnderTest {
 export interface EventStoreCapabilities {
   /** `countEvents`: an exact count without reading the events. */
   readonly countEvents: boolean;
+  /** `findEvent`: where an event is stored, looked up by its id. */
+  readonly findEvent: boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export function describeEventStoreContract(
   adapter: string,
   create: () => Promise<EventStoreUnderTest>,
   api: ContractTestApi,
-  capabilities: EventStoreCapabilities = { countEvents: true },
+  capabilities: EventStoreCapabilities = { countEvents: true, findEvent: true },
 ): void {
   const { afterAll, beforeAll, describe, expect, it } = api;
   describe(`event store contract: ${adapter}`, () => {
@@ -243,6 +245,32 @@ export function describeEventStoreContract(
           expect(await store.countEvents!({ filter: { ...filter, eventTypes: ['Two'] } })).toBe(2);
           expect(await store.countEvents!({ filter, after: all[2]!.position })).toBe(0);
           expect(await store.countEvents!({})).toBeGreaterThanOrEqual(3);
+        },
+      );
+    });
+
+    describe('finding an event by id (the optional findEvent capability)', () => {
+      it(
+        capabilities.findEvent
+          ? 'says where an event id is stored (stream, revision, position), and nothing for an unknown id'
+          : 'declares that it cannot look events up by id',
+        async () => {
+          if (!capabilities.findEvent) {
+            expect(store.findEvent).toBeUndefined();
+            return;
+          }
+          const streamName = `${uniqueCategory()}-found`;
+          const second = event('Two');
+          await store.append(streamName, [event('One'), second], {
+            expectedRevision: ExpectedRevision.NoStream,
+          });
+          const [, stored] = await store.readStream(streamName);
+          expect(await store.findEvent!(second.eventId)).toEqual({
+            streamName,
+            revision: 1,
+            position: stored!.position,
+          });
+          expect(await store.findEvent!(randomUUID())).toBeUndefined();
         },
       );
     });
