@@ -4,10 +4,15 @@
  * Prints a table and writes bench/results/latest.json (and a timestamped copy).
  *
  * BENCH_SECONDS (default 10) sets each scenario's duration.
- * BENCH_ONLY (default all) runs only the scenarios it names, comma-separated, of: rest (REST
- * transitions, with the raw store appends they are compared with), rebuild, kafka,
- * projector-memory, timers, commands, messages; e.g. `BENCH_ONLY=timers npm run bench`. The
- * JSON then holds only what ran.
+ * BENCH_ONLY (default all) runs only the scenarios it names, comma-separated, of: rest (the
+ * throughput sweep at 1, 8, 32 and 64 clients: the raw store's appends, esflow's REST
+ * transitions and the Camunda 7 peer, then open-loop latency at half and a quarter of the
+ * maximum and the store's bytes per event; see bench/scenarios/throughput.ts), streams (cold
+ * loads and hot sends at 10, 1 000 and 10 000 events per instance), api-memory (the api's RSS
+ * with BENCH_API_MEMORY_EVENTS, default 1 000 000, stored events and 10 000 hot instances),
+ * rebuild, kafka, projector-memory, timers, commands, messages; e.g. `BENCH_ONLY=timers npm run
+ * bench`. The JSON then holds only what ran. Besides the JSON, the run writes its table as
+ * bench/results/latest.md and, with rest, the chart bench/results/throughput.svg.
  * BENCH_TIMERS (default 10 000, or 1 000 per BENCH_SECOND below 10) sets how many timers fall
  * due together in the timers scenario, and how many event sends its baseline makes;
  * BENCH_TIMERS_CLOCK (held, the default, or manual) how they fall due (see
@@ -26,12 +31,20 @@
  * MessageCorrelationService as those orders are placed (see bench/scenarios/messages.ts).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import Table from 'cli-table3';
-import { measureRestTransitions, RestTransitionsResult } from './scenarios/rest-transitions';
-import { measureStoreAppends, StoreAppendResult } from './scenarios/store-append';
+import { measureThroughput, ThroughputResult } from './scenarios/throughput';
+import { measureStreamLength, StreamLengthResult } from './scenarios/stream-length';
+import { ApiMemoryResult, measureApiMemory } from './scenarios/api-memory';
+import {
+  markdownReport,
+  streamRows,
+  throughputChart,
+  throughputRatios,
+  throughputRows,
+} from './throughput-report';
 import { measureKafkaBridge } from './scenarios/kafka-bridge';
 import { measureProjectionRebuild, RebuildResult } from './scenarios/projection-rebuild';
 import { measureProjectorMemory } from './scenarios/projector-memory';
@@ -43,6 +56,8 @@ const REPO = resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const SCENARIOS = [
   'rest',
+  'streams',
+  'api-memory',
   'rebuild',
   'kafka',
   'projector-memory',
@@ -78,33 +93,6 @@ async function startApi(port: number, dataDir: string) {
   throw new Error('the api did not start');
 }
 
-interface RestRun {
-  readonly raw1: StoreAppendResult;
-  readonly raw32: StoreAppendResult;
-  readonly rest1: RestTransitionsResult;
-  readonly rest32: RestTransitionsResult;
-}
-
-/** The raw store baselines, then REST transitions against them, on an api process of its own. */
-async function runRest(log: (line: string) => void): Promise<RestRun> {
-  log('baseline: raw SQLite store appends…');
-  const raw1 = await measureStoreAppends(1, SECONDS);
-  const raw32 = await measureStoreAppends(32, SECONDS);
-  const dataDir = mkdtempSync(join(tmpdir(), 'esflow-bench-api-'));
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const api = await startApi(port, dataDir);
-  try {
-    log('REST transitions, 1 client…');
-    const rest1 = await measureRestTransitions(api.baseUrl, 1, SECONDS);
-    log('REST transitions, 32 clients…');
-    const rest32 = await measureRestTransitions(api.baseUrl, 32, SECONDS);
-    return { raw1, raw32, rest1, rest32 };
-  } finally {
-    api.child.kill('SIGTERM');
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
 /** How many timers fall due together: 10 000, fewer for short runs (under ~60 s on 2 cores). */
 function timerCount(): number {
   const given = process.env['BENCH_TIMERS'];
@@ -135,7 +123,21 @@ async function main(): Promise<void> {
     `esflow bench: ${SECONDS}s per scenario on ${cpus().length} cores${ONLY.length > 0 ? ` (only ${ONLY.join(', ')})` : ''}`,
   );
 
-  const rest = selected('rest') ? await runRest(log) : undefined;
+  const rest: ThroughputResult | undefined = selected('rest')
+    ? await measureThroughput(startApi, SECONDS, log)
+    : undefined;
+  let streams: StreamLengthResult | undefined;
+  if (selected('streams')) {
+    log('stream length: cold loads and hot sends at 10, 1 000 and 10 000 events…');
+    streams = await measureStreamLength();
+  }
+  let apiMemory: ApiMemoryResult | { skipped: string } | undefined;
+  if (selected('api-memory')) {
+    const events = Number(process.env['BENCH_API_MEMORY_EVENTS'] ?? 1_000_000);
+    log(`api resident memory with ${events} stored events and 10 000 hot instances…`);
+    apiMemory = await measureApiMemory({ events });
+    if ('skipped' in apiMemory) log(`api memory: skipped (${apiMemory.skipped})`);
+  }
   let rebuild: RebuildResult | undefined;
   if (selected('rebuild')) {
     log('projection rebuild into SQLite and PostgreSQL read models…');
@@ -193,40 +195,29 @@ async function main(): Promise<void> {
   });
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
-  if (rest) {
-    const { raw1, raw32, rest1, rest32 } = rest;
-    const restRow = (name: string, run: RestTransitionsResult, baseline: number) => [
-      name,
-      fixed(run.transitionsPerSecond),
-      ratio(run.transitionsPerSecond, baseline),
-      fixed(run.latency.p50Ms, 2),
-      fixed(run.latency.p99Ms, 2),
-      fixed(run.appendsPerFsync, 2),
-      String(run.errors),
-    ];
+  if (rest) table.push(...throughputRows(rest, ratio, fixed));
+  if (streams) table.push(...streamRows(streams, ratio, fixed));
+  if (apiMemory && !('skipped' in apiMemory))
     table.push(
       [
-        'raw store append, 1 writer (baseline)',
-        fixed(raw1.appendsPerSecond),
+        'api resident memory, empty store, MiB (baseline)',
+        fixed(apiMemory.baselineMiB),
         '1.00×',
         '—',
         '—',
-        fixed(raw1.appendsPerCommit, 2),
+        '—',
         '0',
       ],
       [
-        'raw store append, 32 writers (baseline)',
-        fixed(raw32.appendsPerSecond),
-        '1.00×',
+        `api resident memory, ${apiMemory.storedEvents} events stored, ${apiMemory.hotInstances} hot, MiB`,
+        fixed(apiMemory.loadedMiB),
+        `${ratio(apiMemory.loadedMiB, apiMemory.baselineMiB)} baseline (< 200 MiB: ${apiMemory.loadedMiB < 200 ? 'met' : 'NOT met'})`,
         '—',
         '—',
-        fixed(raw32.appendsPerCommit, 2),
-        '0',
+        '—',
+        String(apiMemory.errors),
       ],
-      restRow('REST transitions, 1 client', rest1, raw1.appendsPerSecond),
-      restRow('REST transitions, 32 clients', rest32, raw32.appendsPerSecond),
     );
-  }
   if (rebuild) {
     const scan = rebuild.storeScanEventsPerSecond;
     const rebuildRow = (name: string, eventsPerSecond: number | undefined) => [
@@ -424,10 +415,6 @@ async function main(): Promise<void> {
     process.stdout.write(
       `projector resident memory over ${projectorMemory.events} events: ${projectorMemory.residentMiBCaughtUp.toFixed(0)} MiB caught up (baseline); after ${projectorMemory.rebuilds} rebuilds ${projectorMemory.residentMiBAfterRebuild.map((m) => m.toFixed(0)).join(', ')} MiB: last ${ratio(projectorMemory.lastVsCaughtUp, 1)} baseline, ${ratio(projectorMemory.lastVsFirstRebuild, 1)} the first rebuild\n`,
     );
-  if (rest)
-    process.stdout.write(
-      `32 vs 1 client: ${ratio(rest.rest32.transitionsPerSecond, rest.rest1.transitionsPerSecond)} throughput; raw store 32 vs 1 writer: ${ratio(rest.raw32.appendsPerSecond, rest.raw1.appendsPerSecond)}\n`,
-    );
   if (timers)
     process.stdout.write(
       `timers (${timers.clock} clock): ${timers.fired} of ${timers.instances} fired (${met(timers.targets.allFired)}); last fired ${fixed(timers.lastFiredSecondsAfterDue, 2)} s after due (≤ ${TIMER_TARGETS.lastFiredWithinSeconds} s: ${met(timers.targets.lastFiredWithin5s)}), first ${fixed(timers.firstFiredSecondsAfterDue, 3)} s, all fired in the index ${fixed(timers.allIndexedFiredSecondsAfterDue, 2)} s; max recorded latenessMs ${fixed(timers.maxRecordedLatenessMs)}; fired/sends ${ratio(timers.firedPerSecond, timers.baselineSends.perSecond)} (≥ ${TIMER_TARGETS.firedVsSends.toFixed(2)}×: ${met(timers.targets.firedAtLeast0_8xSends)}); indexing ${fixed(timers.indexedPerSecond)} timers/s\n`,
@@ -471,15 +458,9 @@ async function main(): Promise<void> {
     },
     secondsPerScenario: SECONDS,
     ...(ONLY.length > 0 ? { only: ONLY } : {}),
-    ...(rest
-      ? {
-          baseline: { storeAppend1Writer: rest.raw1, storeAppend32Writers: rest.raw32 },
-          scenarios: {
-            restTransitions1Client: rest.rest1,
-            restTransitions32Clients: rest.rest32,
-          },
-        }
-      : {}),
+    ...(rest ? { throughput: rest } : {}),
+    ...(streams ? { streamLength: streams } : {}),
+    ...(apiMemory ? { apiMemory } : {}),
     ...(rebuild ? { projectionRebuild: rebuild } : {}),
     ...(kafkaBridge ? { kafkaBridge } : {}),
     ...(projectorMemory ? { projectorMemory } : {}),
@@ -487,13 +468,7 @@ async function main(): Promise<void> {
     ...(commands ? { commands } : {}),
     ...(messages ? { messages } : {}),
     ratios: {
-      ...(rest
-        ? {
-            rest1VsRawStore1: rest.rest1.transitionsPerSecond / rest.raw1.appendsPerSecond,
-            rest32VsRawStore32: rest.rest32.transitionsPerSecond / rest.raw32.appendsPerSecond,
-            rest32VsRest1: rest.rest32.transitionsPerSecond / rest.rest1.transitionsPerSecond,
-          }
-        : {}),
+      ...(rest ? throughputRatios(rest) : {}),
       ...(timers ? { timersFiredVsSends: timers.firedVsSends } : {}),
       ...(commands
         ? {
@@ -522,7 +497,9 @@ async function main(): Promise<void> {
   const json = `${JSON.stringify(result, null, 2)}\n`;
   writeFileSync(join(dir, 'latest.json'), json);
   writeFileSync(join(dir, `${result.recordedAt.replaceAll(':', '-')}.json`), json);
-  log(`written to bench/results/latest.json`);
+  writeFileSync(join(dir, 'latest.md'), markdownReport(table, rest));
+  if (rest) writeFileSync(join(dir, 'throughput.svg'), throughputChart(rest));
+  log(`written to bench/results/latest.json, latest.md${rest ? ' and throughput.svg' : ''}`);
 }
 
 // Exits when done rather than when the event loop drains: a stopped TimerService leaves its

@@ -1,0 +1,258 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EventToAppend, ExpectedRevision, realSleep } from '@esflow/core';
+import { orderFulfillmentFeature, sampleOrder } from '@esflow/example-order-fulfillment';
+import { createEsflowRuntime } from '@esflow/nest';
+import { createEmbeddedSchemaRegistry, createSqliteEventStore } from '@esflow/sqlite';
+import { jsonPoster } from '../http-load';
+
+const REPO = resolve(__dirname, '..', '..', '..');
+
+/** What {@link measureApiMemory} measured. */
+export interface ApiMemoryResult {
+  /** Events in the store when measured (the whole log, the registry's own few included). */
+  readonly storedEvents: number;
+  /** Instances the api loaded (and so cached), each by one GET. */
+  readonly hotInstances: number;
+  /** The api's resident memory on an empty store, after start-up and a few requests. */
+  readonly baselineMiB: number;
+  /** Its resident memory once the hot instances were loaded and it had settled. */
+  readonly loadedMiB: number;
+  /** `loadedMiB / baselineMiB`. */
+  readonly vsBaseline: number;
+  /** How long filling the store took. */
+  readonly fillSeconds: number;
+  /** GETs of hot instances that did not answer 200 (0 when every one loaded). */
+  readonly errors: number;
+}
+
+const steps = [
+  ['PaymentReceived', { paymentId: 'pay', amountCents: 4999 }],
+  ['GoodsFetched', { warehouseId: 'wh-1' }],
+  ['ShipmentDispatched', { trackingId: 'trk-1' }],
+] as const;
+
+/**
+ * Fresh event ids in the UUIDv7 layout, in increasing order: `unix_ts_ms` from the start of the
+ * fill on, a 12-bit counter in `rand_a`, random bits after. Random (v4) ids land all over the
+ * store's event-id index, and SQLite's small page cache then makes a 1 000 000-event fill ~4×
+ * slower (≈135 s against ≈33 s on 2 cores); the api never reads by event id, so what it holds in
+ * memory is the same either way.
+ */
+function orderedEventIds(): () => string {
+  const start = Date.now();
+  let n = 0;
+  return () => {
+    const ms = (start + Math.floor(n / 4096)).toString(16).padStart(12, '0');
+    const counter = (n++ % 4096).toString(16).padStart(3, '0');
+    return `${ms.slice(0, 8)}-${ms.slice(8)}-7${counter}-${randomUUID().slice(19)}`;
+  };
+}
+
+function residentMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+}
+
+/** The built api on `dataDir`, once GET /health answers; undefined if it never does. */
+async function startApi(
+  dataDir: string,
+): Promise<{ baseUrl: string; child: ChildProcess } | undefined> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(process.execPath, [join(REPO, 'apps/api/dist/main.js')], {
+    cwd: REPO,
+    env: { ...process.env, PORT: String(port), ESFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300 && child.exitCode === null; i++) {
+    if (
+      await fetch(`${baseUrl}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { baseUrl, child };
+    await realSleep(100);
+  }
+  await stopApi(child, 'SIGKILL');
+  return undefined;
+}
+
+async function stopApi(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill(signal);
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timeout);
+}
+
+/**
+ * Fills `<dataDir>/esflow.sqlite` with about `events` events: one orderFulfillment order run to
+ * completion through an engine (whose start-up records the writer schemas and the embedded
+ * registry in that same file, so the api can read what follows), then copied as raw appends to
+ * fresh instances `mem-<i>` with fresh event ids (see {@link orderedEventIds}), 512 appends in
+ * flight so the store's group commit batches them. Returns the copies' ids and the events stored.
+ */
+async function fillStore(
+  dataDir: string,
+  events: number,
+): Promise<{ ids: string[]; storedEvents: number }> {
+  const filename = join(dataDir, 'esflow.sqlite');
+  const store = createSqliteEventStore({ filename, synchronous: 'NORMAL' });
+  const registry = createEmbeddedSchemaRegistry({ filename });
+  try {
+    const { engine } = await createEsflowRuntime({
+      store,
+      registry,
+      features: [{ feature: orderFulfillmentFeature, registeredBy: 'bench' }],
+    });
+    const templateId = 'template';
+    const started = await engine.startWorkflow.handle({
+      workflow: 'orderFulfillment',
+      input: sampleOrder(templateId),
+    });
+    if (!started.ok) throw new Error('the template order did not start');
+    for (const [type, payload] of steps) {
+      const sent = await engine.sendEvent.handle({
+        workflow: 'orderFulfillment',
+        id: templateId,
+        type,
+        payload,
+      });
+      if (!sent.ok) throw new Error(`the template order refused ${type}`);
+    }
+    const template = await store.readStream(`orderFulfillment-${templateId}`);
+    // The template is one of the instances; the copies make up the rest.
+    const copies = Math.max(0, Math.ceil(events / template.length) - 1);
+    const nextEventId = orderedEventIds();
+    const copyOf = (instanceId: string): EventToAppend[] => {
+      const newIds = new Map(template.map((event) => [event.eventId, nextEventId()]));
+      const mapped = (id: unknown) => (typeof id === 'string' ? (newIds.get(id) ?? id) : id);
+      return template.map((event) => ({
+        eventId: newIds.get(event.eventId)!,
+        type: event.type,
+        data: event.data,
+        metadata: {
+          ...event.metadata,
+          eventId: newIds.get(event.eventId)!,
+          instanceId,
+          correlationId: mapped(event.metadata['correlationId']),
+          causationId: mapped(event.metadata['causationId']),
+        },
+      }));
+    };
+    const ids = Array.from({ length: copies }, (_, i) => `mem-${i}`);
+    let next = 0;
+    const worker = async () => {
+      while (next < copies) {
+        const id = ids[next++]!;
+        await store.append(`orderFulfillment-${id}`, copyOf(id), {
+          expectedRevision: ExpectedRevision.NoStream,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 512 }, worker));
+    const storedEvents = store.countEvents
+      ? await store.countEvents({})
+      : store.stats().events + template.length;
+    return { ids, storedEvents };
+  } finally {
+    await store.close();
+    await registry.close();
+  }
+}
+
+/**
+ * The api's resident memory with a large store and a full instance cache. A baseline first: the
+ * built api on an empty store after start-up and ~20 requests (orders started and read). Then a
+ * store filled with about `events` events (default 1 000 000) of completed orderFulfillment
+ * orders, and the api on it loading `hotInstances` (default 10 000, the instance cache's default
+ * capacity) of them by GET /workflows/orderFulfillment/:id, 32 at a time; the figure is the most
+ * of three reads of VmRSS 500 ms apart, 2 s after the last GET. The cache's limits are left at
+ * their defaults (10 000 instances, 64 MiB of event data). Skipped where there is no /proc or the
+ * api does not start.
+ */
+export async function measureApiMemory(
+  options: { events?: number; hotInstances?: number } = {},
+): Promise<ApiMemoryResult | { skipped: string }> {
+  const events = options.events ?? 1_000_000;
+  const wanted = options.hotInstances ?? 10_000;
+  if (!existsSync('/proc/self/status'))
+    return { skipped: 'no /proc on this machine to read resident memory from' };
+  const emptyDir = mkdtempSync(join(tmpdir(), 'esflow-bench-api-memory-empty-'));
+  const filledDir = mkdtempSync(join(tmpdir(), 'esflow-bench-api-memory-'));
+  try {
+    const empty = await startApi(emptyDir);
+    if (!empty) return { skipped: 'the api did not start' };
+    let baselineMiB: number;
+    try {
+      const http = jsonPoster(empty.baseUrl, 4);
+      for (let i = 0; i < 10; i++) {
+        const orderId = `baseline-${i}`;
+        await http.post('/workflows/orderFulfillment', {
+          input: {
+            orderId,
+            customerId: 'c',
+            amountCents: 4999,
+            currency: 'EUR',
+            items: [{ sku: 'S', quantity: 1 }],
+          },
+        });
+        await http.get(`/workflows/orderFulfillment/${orderId}`);
+      }
+      http.close();
+      await realSleep(1_000);
+      baselineMiB = residentMiB(empty.child.pid!);
+    } finally {
+      await stopApi(empty.child);
+    }
+
+    const fillStarted = performance.now();
+    const { ids, storedEvents } = await fillStore(filledDir, events);
+    const fillSeconds = (performance.now() - fillStarted) / 1000;
+
+    const api = await startApi(filledDir);
+    if (!api) return { skipped: 'the api did not start on the filled store' };
+    try {
+      const hot = ids.slice(0, wanted);
+      let errors = 0;
+      let next = 0;
+      const client = async () => {
+        while (next < hot.length) {
+          const id = hot[next++]!;
+          const response = await fetch(`${api.baseUrl}/workflows/orderFulfillment/${id}`).catch(
+            () => undefined,
+          );
+          if (response?.status !== 200) errors++;
+          await response?.arrayBuffer();
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, client));
+      await realSleep(2_000);
+      let loadedMiB = 0;
+      for (let read = 0; read < 3; read++) {
+        if (read > 0) await realSleep(500);
+        loadedMiB = Math.max(loadedMiB, residentMiB(api.child.pid!));
+      }
+      return {
+        storedEvents,
+        hotInstances: hot.length - errors,
+        baselineMiB,
+        loadedMiB,
+        vsBaseline: loadedMiB / baselineMiB,
+        fillSeconds,
+        errors,
+      };
+    } finally {
+      await stopApi(api.child);
+    }
+  } finally {
+    rmSync(emptyDir, { recursive: true, force: true });
+    rmSync(filledDir, { recursive: true, force: true });
+  }
+}
