@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { KycOnboardingModule } from '@esflow/example-kyc-onboarding';
@@ -7,6 +7,7 @@ import { esflowConfigModule, esflowEnvironmentOf, esflowFromEnvironment } from '
 import { EsflowModule, EsflowRestModule } from '@esflow/nest';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { AccessLogMiddleware } from './access-log.middleware';
 
 /**
  * The bundled api: esflow's REST API over the adapters the environment selects, serving the
@@ -19,10 +20,9 @@ import { MetricsController } from './metrics/metrics.controller';
     LoggerModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService) => ({
-        pinoHttp: {
-          level: esflowEnvironmentOf(config).logLevel,
-          autoLogging: { ignore: (req) => req.url === '/health' },
-        },
+        pinoHttp: { level: esflowEnvironmentOf(config).logLevel, autoLogging: false },
+        // No per-request logger: AccessLogMiddleware logs each request without one.
+        exclude: [{ path: '{*all}', method: RequestMethod.ALL }],
       }),
     }),
     EsflowModule.forRootAsync(esflowFromEnvironment()),
@@ -41,4 +41,8 @@ import { MetricsController } from './metrics/metrics.controller';
   ],
   controllers: [HealthController, MetricsController],
 })
-export class ApiModule {}
+export class ApiModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AccessLogMiddleware).forRoutes('*');
+  }
+}
