@@ -1,27 +1,30 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { enableWal, execSchema } from '../sqlite-support';
+import {
+  AppendOutcome,
+  AppendToCommit,
+  createCommitter,
+  positionOf,
+  refusalError,
+} from './sqlite-commit';
+import type { CommitReply, CommitRequest, CommitWorkerData } from './sqlite-commit-worker';
 import {
   AllStreamFilter,
   AppendResult,
-  describeExpectedRevision,
   ErrorCode,
   EsflowError,
   EventStore,
   EventToAppend,
   ExpectedRevision,
-  GlobalPosition,
-  isEsflowError,
   pollingSubscription,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
-  RevisionConflictError,
-  satisfiesExpectedRevision,
   SubscribeToAllOptions,
   CommitSignal,
-  recognisePriorAppend,
   StoredEventRef,
   StoreWriteStats,
 } from '@esflow/core';
@@ -43,6 +46,13 @@ export interface SqliteEventStoreOptions {
   /** How long a writer waits for another process's write lock before failing. */
   readonly busyTimeoutMs?: number;
   readonly now?: () => Date;
+  /**
+   * Commit on a worker thread of the store's own (default true), so that the caller's event
+   * loop goes on while a commit's fsync runs; false commits on the caller's thread. Without the
+   * compiled worker (running the package from its TypeScript sources, unbuilt) it commits on
+   * the caller's thread whatever this says.
+   */
+  readonly commitOnWorker?: boolean;
 }
 
 /**
@@ -75,10 +85,7 @@ interface PendingAppend {
   readonly reject: (error: unknown) => void;
 }
 
-const position = (globalPosition: number): GlobalPosition => ({
-  commit: BigInt(globalPosition),
-  prepare: BigInt(globalPosition),
-});
+const position = positionOf;
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {
@@ -150,13 +157,6 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   let closed = false;
 
   const statements = {
-    lastRevision: db.prepare<[string], { revision: number | null }>(
-      'SELECT MAX(stream_revision) AS revision FROM events WHERE stream_name = ?',
-    ),
-    insert: db.prepare(
-      `INSERT INTO events (stream_name, stream_revision, event_id, event_type, data, metadata, recorded_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ),
     byEventId: db.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
     readForwards: db.prepare<[string, number, number], EventRow>(
       'SELECT * FROM events WHERE stream_name = ? AND stream_revision >= ? ORDER BY stream_revision LIMIT ?',
@@ -175,85 +175,49 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       position: position(row.global_position),
     };
 
-  // Runs inside the batch transaction; nested as a savepoint so a failed append undoes only itself.
-  const appendOne = db.transaction((pending: PendingAppend, recordedAt: number): AppendResult => {
-    const { streamName, events, expectedRevision } = pending;
-    const duplicate = recognisePriorAppend(
-      streamName,
-      events.map((event) => storedRef(statements.byEventId.get(event.eventId))),
-    );
-    if (duplicate) return duplicate;
-    const current = statements.lastRevision.get(streamName)?.revision ?? -1;
-    if (!satisfiesExpectedRevision(expectedRevision, current))
-      throw new RevisionConflictError(
-        streamName,
-        describeExpectedRevision(expectedRevision),
-        current === -1 ? 'no_stream' : current,
-      );
-    let revision = current;
-    let lastPosition = 0;
-    for (const event of events) {
-      revision += 1;
-      const info = statements.insert.run(
-        streamName,
-        revision,
-        event.eventId,
-        event.type,
-        Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength),
-        JSON.stringify(event.metadata),
-        recordedAt,
-      );
-      lastPosition = Number(info.lastInsertRowid);
-    }
-    return {
-      nextExpectedRevision: revision,
-      position: position(lastPosition),
-      deduplicated: false,
-    };
-  });
+  const writer = openWriter(db, options);
+  let inFlight: Promise<void> | undefined;
 
-  const commitBatch = db.transaction((batch: PendingAppend[], recordedAt: number) =>
-    batch.map((pending) => {
-      try {
-        return { ok: true as const, result: appendOne(pending, recordedAt) };
-      } catch (error) {
-        // The append's own refusal (a conflict, a partial duplicate) undoes only its savepoint.
-        // Any other failure is SQLite's (disk full, I/O error, out of memory), after which SQLite
-        // may have rolled back the whole transaction: the appends after it would then commit
-        // one by one outside the batch. Abandon the batch instead, so none of it is written.
-        if (isEsflowError(error)) return { ok: false as const, error };
-        throw error;
-      }
-    }),
-  );
-
-  function flush(): void {
-    flushScheduled = false;
-    while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatchSize);
-      queue = queue.slice(batch.length);
-      let outcomes;
-      try {
-        outcomes = commitBatch.immediate(batch, now().getTime());
-      } catch (error) {
-        batch.forEach((pending) => pending.reject(notWritten(error)));
-        continue;
-      }
-      counters.commits += 1;
-      outcomes.forEach((outcome, index) => {
-        const pending = batch[index]!;
-        if (outcome.ok) {
-          if (!outcome.result.deduplicated) {
-            counters.appends += 1;
-            counters.events += pending.events.length;
-          }
-          pending.resolve(outcome.result);
-        } else {
-          pending.reject(outcome.error);
-        }
+  function scheduleFlush(): void {
+    if (flushScheduled || inFlight) return;
+    flushScheduled = true;
+    // Let every request parsed in this turn of the event loop join the same commit.
+    setImmediate(() => {
+      flushScheduled = false;
+      inFlight = flush().finally(() => {
+        inFlight = undefined;
+        if (queue.length > 0) scheduleFlush();
       });
-      commits.notify();
+    });
+  }
+
+  // One commit at a time: appends that arrive while it runs wait for the next, so a batch grows
+  // with the load instead of each append costing its own fsync.
+  async function flush(): Promise<void> {
+    const batch = queue.slice(0, maxBatchSize);
+    queue = queue.slice(batch.length);
+    if (batch.length === 0) return;
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = await writer.commit(batch.map(toCommit), now().getTime());
+    } catch (error) {
+      batch.forEach((pending) => pending.reject(notWritten(error)));
+      return;
     }
+    counters.commits += 1;
+    outcomes.forEach((outcome, index) => {
+      const pending = batch[index]!;
+      if (outcome.ok) {
+        if (!outcome.result.deduplicated) {
+          counters.appends += 1;
+          counters.events += pending.events.length;
+        }
+        pending.resolve(outcome.result);
+      } else {
+        pending.reject(refusalError(outcome.refusal));
+      }
+    });
+    commits.notify();
   }
 
   /** The WHERE clause of a read of the global log: a position bound and the filter. */
@@ -320,11 +284,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
         );
       return new Promise<AppendResult>((resolve, reject) => {
         queue.push({ streamName, events, expectedRevision, resolve, reject });
-        if (!flushScheduled) {
-          flushScheduled = true;
-          // Let every request parsed in this turn of the event loop join the same commit.
-          setImmediate(flush);
-        }
+        scheduleFlush();
       });
     },
 
@@ -376,9 +336,14 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
 
     async close() {
       if (closed) return;
-      flush();
       closed = true;
+      // What was accepted before the close is committed; nothing after it.
+      while (queue.length > 0 || inFlight || flushScheduled) {
+        if (!inFlight && !flushScheduled) scheduleFlush();
+        await (inFlight ?? new Promise((resolve) => setImmediate(resolve)));
+      }
       commits.notify();
+      await writer.close();
       db.close();
     },
 
@@ -406,4 +371,90 @@ function migrate(db: Database.Database): void {
     PRAGMA user_version = ${SCHEMA_VERSION};
   `,
   );
+}
+
+const toCommit = (pending: PendingAppend): AppendToCommit => ({
+  streamName: pending.streamName,
+  expectedRevision: pending.expectedRevision,
+  events: pending.events.map((event) => ({
+    eventId: event.eventId,
+    type: event.type,
+    data: event.data,
+    metadataJson: JSON.stringify(event.metadata),
+  })),
+});
+
+/** Where the store's commits run: its worker thread, or the caller's thread. */
+interface Writer {
+  commit(batch: readonly AppendToCommit[], recordedAt: number): Promise<AppendOutcome[]>;
+  close(): Promise<void>;
+}
+
+/** The compiled commit worker beside this module (or, run from sources, in the build output). */
+function commitWorkerFile(): string | undefined {
+  const compiled = __filename.endsWith('.ts')
+    ? join(__dirname, '..', '..', 'dist', 'event-store', 'sqlite-commit-worker.js')
+    : join(__dirname, 'sqlite-commit-worker.js');
+  return existsSync(compiled) ? compiled : undefined;
+}
+
+function openWriter(db: Database.Database, options: SqliteEventStoreOptions): Writer {
+  const inThread = (): Writer => {
+    const committer = createCommitter(db);
+    return {
+      commit: async (batch, recordedAt) => committer.commit(batch, recordedAt),
+      close: async () => undefined,
+    };
+  };
+  const file = options.commitOnWorker === false ? undefined : commitWorkerFile();
+  if (!file) return inThread();
+  const data: CommitWorkerData = {
+    filename: options.filename,
+    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+    synchronous: options.synchronous ?? 'FULL',
+  };
+  const worker = new Worker(file, { workerData: data });
+  // Idle, the thread does not keep the process alive; with a commit in flight, it does.
+  worker.unref();
+  const waiting = new Map<
+    number,
+    { resolve: (reply: CommitReply) => void; reject: (error: unknown) => void }
+  >();
+  let nextId = 0;
+  let broken: unknown;
+  const failAll = (error: unknown) => {
+    broken = error;
+    for (const { reject } of waiting.values()) reject(error);
+    waiting.clear();
+  };
+  worker.on('message', (reply: CommitReply) => {
+    const waiter = waiting.get(reply.id);
+    waiting.delete(reply.id);
+    if (waiting.size === 0) worker.unref();
+    waiter?.resolve(reply);
+  });
+  worker.on('error', failAll);
+  worker.on('exit', (code) =>
+    failAll(broken ?? new Error(`the SQLite commit thread exited (code ${code})`)),
+  );
+  return {
+    async commit(batch, recordedAt) {
+      if (broken !== undefined) throw broken;
+      const id = nextId++;
+      const reply = await new Promise<CommitReply>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        worker.ref();
+        worker.postMessage({ id, batch, recordedAt } satisfies CommitRequest);
+      });
+      if ('failure' in reply)
+        throw Object.assign(new Error(reply.failure.message), { code: reply.failure.code });
+      return reply.outcomes;
+    },
+    async close() {
+      if (broken !== undefined) return;
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage({ close: true } satisfies CommitRequest);
+      await exited;
+    },
+  };
 }

@@ -1,0 +1,161 @@
+import Database from 'better-sqlite3';
+import {
+  AppendResult,
+  describeExpectedRevision,
+  ErrorCode,
+  EsflowError,
+  ExpectedRevision,
+  GlobalPosition,
+  isEsflowError,
+  recognisePriorAppend,
+  RevisionConflictError,
+  satisfiesExpectedRevision,
+  StoredEventRef,
+} from '@esflow/core';
+
+// The write side of the SQLite event store: one batch of appends committed in one transaction,
+// each append in a savepoint of its own. The same code runs on the store's commit worker thread
+// and, where no worker can be started, on the caller's thread; so what crosses between them is
+// plain data: appends in, outcomes out.
+
+/** One append as the committer takes it: metadata already JSON text. */
+export interface AppendToCommit {
+  readonly streamName: string;
+  readonly events: readonly {
+    readonly eventId: string;
+    readonly type: string;
+    readonly data: Uint8Array;
+    readonly metadataJson: string;
+  }[];
+  readonly expectedRevision: ExpectedRevision;
+}
+
+/** Why one append of a batch was refused (the others are unaffected), as plain data. */
+export type AppendRefusal =
+  | {
+      readonly kind: 'conflict';
+      readonly streamName: string;
+      readonly expected: string;
+      readonly actual: number | 'no_stream';
+    }
+  | { readonly kind: 'refused'; readonly code: string; readonly message: string };
+
+export type AppendOutcome =
+  | { readonly ok: true; readonly result: AppendResult }
+  | { readonly ok: false; readonly refusal: AppendRefusal };
+
+/** The refusal as the error the store's caller gets. */
+export function refusalError(refusal: AppendRefusal): EsflowError {
+  return refusal.kind === 'conflict'
+    ? new RevisionConflictError(refusal.streamName, refusal.expected, refusal.actual)
+    : new EsflowError(refusal.code as ErrorCode, refusal.message);
+}
+
+export const positionOf = (globalPosition: number): GlobalPosition => ({
+  commit: BigInt(globalPosition),
+  prepare: BigInt(globalPosition),
+});
+
+interface EventRow {
+  global_position: number;
+  stream_name: string;
+  stream_revision: number;
+}
+
+/**
+ * The committer over `db` (whose schema is migrated): `commit(batch, recordedAt)` runs one
+ * `BEGIN IMMEDIATE` transaction and gives each append's outcome; a failure of SQLite itself
+ * (a full disk, an I/O error) throws and leaves nothing of the batch written.
+ */
+export function createCommitter(db: Database.Database) {
+  const statements = {
+    lastRevision: db.prepare<[string], { revision: number | null }>(
+      'SELECT MAX(stream_revision) AS revision FROM events WHERE stream_name = ?',
+    ),
+    insert: db.prepare(
+      `INSERT INTO events (stream_name, stream_revision, event_id, event_type, data, metadata, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    byEventId: db.prepare<[string], EventRow>(
+      'SELECT global_position, stream_name, stream_revision FROM events WHERE event_id = ?',
+    ),
+  };
+  const storedRef = (row: EventRow | undefined): StoredEventRef | undefined =>
+    row && {
+      streamName: row.stream_name,
+      revision: row.stream_revision,
+      position: positionOf(row.global_position),
+    };
+
+  // Nested in the batch transaction as a savepoint, so a refused append undoes only itself.
+  const appendOne = db.transaction((pending: AppendToCommit, recordedAt: number): AppendResult => {
+    const { streamName, events, expectedRevision } = pending;
+    const duplicate = recognisePriorAppend(
+      streamName,
+      events.map((event) => storedRef(statements.byEventId.get(event.eventId))),
+    );
+    if (duplicate) return duplicate;
+    const current = statements.lastRevision.get(streamName)?.revision ?? -1;
+    if (!satisfiesExpectedRevision(expectedRevision, current))
+      throw new RevisionConflictError(
+        streamName,
+        describeExpectedRevision(expectedRevision),
+        current === -1 ? 'no_stream' : current,
+      );
+    let revision = current;
+    let lastPosition = 0;
+    for (const event of events) {
+      revision += 1;
+      const info = statements.insert.run(
+        streamName,
+        revision,
+        event.eventId,
+        event.type,
+        Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength),
+        event.metadataJson,
+        recordedAt,
+      );
+      lastPosition = Number(info.lastInsertRowid);
+    }
+    return {
+      nextExpectedRevision: revision,
+      position: positionOf(lastPosition),
+      deduplicated: false,
+    };
+  });
+
+  const commitBatch = db.transaction(
+    (batch: readonly AppendToCommit[], recordedAt: number): AppendOutcome[] =>
+      batch.map((pending) => {
+        try {
+          return { ok: true, result: appendOne(pending, recordedAt) };
+        } catch (error) {
+          // The append's own refusal (a conflict, a partial duplicate) undoes only its
+          // savepoint. Any other failure is SQLite's (disk full, I/O error, out of memory),
+          // after which SQLite may have rolled back the whole transaction: the appends after it
+          // would then commit one by one outside the batch. Abandon the batch instead.
+          if (error instanceof RevisionConflictError)
+            return {
+              ok: false,
+              refusal: {
+                kind: 'conflict',
+                streamName: error.streamName,
+                expected: error.expected,
+                actual: error.actual,
+              },
+            };
+          if (isEsflowError(error))
+            return {
+              ok: false,
+              refusal: { kind: 'refused', code: error.code, message: error.message },
+            };
+          throw error;
+        }
+      }),
+  );
+
+  return {
+    commit: (batch: readonly AppendToCommit[], recordedAt: number): AppendOutcome[] =>
+      commitBatch.immediate(batch, recordedAt),
+  };
+}
