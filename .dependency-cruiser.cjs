@@ -11,6 +11,7 @@
 const ENTRY_POINTS = [
   '/src/index\\.ts$',
   '^libs/domain/src/node/index\\.ts$',
+  '^libs/domain/src/append-rules/index\\.ts$',
   '^libs/kafka/src/testing/index\\.ts$',
 ];
 

@@ -44,7 +44,12 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['@esflow/*/*', '!@esflow/core/node', '!@esflow/kafka/testing'],
+              group: [
+                '@esflow/*/*',
+                '!@esflow/core/node',
+                '!@esflow/core/append-rules',
+                '!@esflow/kafka/testing',
+              ],
               message: "Import a package's public entry point (see its package.json exports).",
             },
             {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+// Only the append rules: this module runs on the commit thread, which loads nothing else.
 import {
   AppendResult,
   describeExpectedRevision,
@@ -11,7 +12,7 @@ import {
   RevisionConflictError,
   satisfiesExpectedRevision,
   StoredEventRef,
-} from '@esflow/core';
+} from '@esflow/core/append-rules';
 
 // The write side of the SQLite event store: one batch of appends committed in one transaction,
 // each append in a savepoint of its own. The same code runs on the store's commit worker thread

@@ -453,6 +453,8 @@ function openWriter(db: Database.Database, options: SqliteEventStoreOptions): Wr
     async close() {
       if (broken !== undefined) return;
       const exited = new Promise((resolve) => worker.once('exit', resolve));
+      // Until it has closed the connection, the thread keeps the process alive.
+      worker.ref();
       worker.postMessage({ close: true } satisfies CommitRequest);
       await exited;
     },
