@@ -154,9 +154,10 @@ export function throughputChart(result: ThroughputResult): string {
       yLabel: 'transitions/s',
       logX: true,
       series: [
+        // In the same order as the p99 chart's, so that each system has one colour in both.
         series('esflow REST', (p) => p.rest.transitionsPerSecond),
-        series('raw SQLite appends', (p) => p.raw.appendsPerSecond),
         series('Camunda 7', (p) => peer(p)?.transitionsPerSecond),
+        series('raw SQLite appends', (p) => p.raw.appendsPerSecond),
       ],
     },
     {
