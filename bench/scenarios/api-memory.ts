@@ -8,6 +8,7 @@ import { orderFulfillmentFeature, sampleOrder } from '@esflow/example-order-fulf
 import { createEsflowRuntime } from '@esflow/nest';
 import { createEmbeddedSchemaRegistry, createSqliteEventStore } from '@esflow/sqlite';
 import { jsonPoster } from '../http-load';
+import { ORDER_STEPS, orderInput } from '../workloads/orders';
 
 const REPO = resolve(__dirname, '..', '..', '..');
 
@@ -28,12 +29,6 @@ export interface ApiMemoryResult {
   /** GETs of hot instances that did not answer 200 (0 when every one loaded). */
   readonly errors: number;
 }
-
-const steps = [
-  ['PaymentReceived', { paymentId: 'pay', amountCents: 4999 }],
-  ['GoodsFetched', { warehouseId: 'wh-1' }],
-  ['ShipmentDispatched', { trackingId: 'trk-1' }],
-] as const;
 
 /**
  * Fresh event ids in the UUIDv7 layout, in increasing order: `unix_ts_ms` from the start of the
@@ -117,7 +112,7 @@ async function fillStore(
       input: sampleOrder(templateId),
     });
     if (!started.ok) throw new Error('the template order did not start');
-    for (const [type, payload] of steps) {
+    for (const [type, payload] of ORDER_STEPS) {
       const sent = await engine.sendEvent.handle({
         workflow: 'orderFulfillment',
         id: templateId,
@@ -195,13 +190,7 @@ export async function measureApiMemory(
       for (let i = 0; i < 10; i++) {
         const orderId = `baseline-${i}`;
         await http.post('/workflows/orderFulfillment', {
-          input: {
-            orderId,
-            customerId: 'c',
-            amountCents: 4999,
-            currency: 'EUR',
-            items: [{ sku: 'S', quantity: 1 }],
-          },
+          input: orderInput(orderId),
         });
         await http.get(`/workflows/orderFulfillment/${orderId}`);
       }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jsonPoster } from '../http-load';
 import { LatencySummary, summarise } from '../stats';
+import { ORDER_STEPS, orderInput } from '../workloads/orders';
 
 // Open-loop latency: arrivals at a fixed rate, whatever the responses do. A closed-loop client
 // waits for each response before its next request, so a slow response delays the requests behind
@@ -45,12 +46,6 @@ interface Order {
   readonly step: number;
 }
 
-const steps = [
-  ['PaymentReceived', { paymentId: 'pay', amountCents: 4999 }],
-  ['GoodsFetched', { warehouseId: 'wh-1' }],
-  ['ShipmentDispatched', { trackingId: 'trk-1' }],
-] as const;
-
 /** Enough sockets that the client never queues a request behind another. */
 const SOCKETS = 256;
 /** How long to wait, once the schedule has ended, for the requests still outstanding. */
@@ -63,17 +58,11 @@ function requestFor(order: Order): { path: string; body: unknown; expected: numb
     return {
       path: '/workflows/orderFulfillment',
       body: {
-        input: {
-          orderId: order.orderId,
-          customerId: 'c',
-          amountCents: 4999,
-          currency: 'EUR',
-          items: [{ sku: 'S', quantity: 1 }],
-        },
+        input: orderInput(order.orderId),
       },
       expected: 201,
     };
-  const [type, payload] = steps[order.step - 1]!;
+  const [type, payload] = ORDER_STEPS[order.step - 1]!;
   return {
     path: `/workflows/orderFulfillment/${order.orderId}/events`,
     body: { type, payload },
@@ -162,7 +151,7 @@ export async function measureOpenLoop(
         if (response.status !== expected) errors++;
         else {
           completed++;
-          if (order.step < steps.length)
+          if (order.step < ORDER_STEPS.length)
             ready.push({ orderId: order.orderId, step: order.step + 1 });
         }
         record(arrival, scheduledAt, performance.now());

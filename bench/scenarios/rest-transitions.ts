@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jsonPoster, metricValue } from '../http-load';
 import { LatencySummary, summarise } from '../stats';
+import { ORDER_STEPS, orderInput } from '../workloads/orders';
 
 export interface RestTransitionsResult {
   readonly clients: number;
@@ -10,12 +11,6 @@ export interface RestTransitionsResult {
   /** Appends committed per SQLite transaction (one fsync) during the scenario. */
   readonly appendsPerFsync: number;
 }
-
-const steps = [
-  ['PaymentReceived', { paymentId: 'pay', amountCents: 4999 }],
-  ['GoodsFetched', { warehouseId: 'wh-1' }],
-  ['ShipmentDispatched', { trackingId: 'trk-1' }],
-] as const;
 
 /**
  * `clients` concurrent clients each run orders start → paid → fetched → shipped over REST for
@@ -43,17 +38,11 @@ export async function measureRestTransitions(
       await timed(
         '/workflows/orderFulfillment',
         {
-          input: {
-            orderId,
-            customerId: 'c',
-            amountCents: 4999,
-            currency: 'EUR',
-            items: [{ sku: 'S', quantity: 1 }],
-          },
+          input: orderInput(orderId),
         },
         201,
       );
-      for (const [type, payload] of steps)
+      for (const [type, payload] of ORDER_STEPS)
         await timed(`/workflows/orderFulfillment/${orderId}/events`, { type, payload }, 200);
     }
   };
