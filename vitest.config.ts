@@ -37,6 +37,10 @@ export default defineConfig({
   plugins,
   resolve: { alias },
   test: {
+    // Vitest's default is one worker fewer than the cores: on these 2-core machines that is one,
+    // and every project would run after the other. Two let the unit, contract and integration
+    // files run beside the serial e2e chain (each of those projects still runs one file at a time).
+    maxWorkers: 2,
     projects: [
       {
         plugins,
