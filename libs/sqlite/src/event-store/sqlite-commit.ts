@@ -6,20 +6,21 @@ import {
   ErrorCode,
   EsflowError,
   ExpectedRevision,
-  GlobalPosition,
   isEsflowError,
   recognisePriorAppend,
   RevisionConflictError,
   satisfiesExpectedRevision,
   StoredEventRef,
 } from '@esflow/core/append-rules';
+import type { JsonObject } from './compact-metadata';
+import { EventTableWriter, positionOf, storedEventId } from './event-tables';
 
 // The write side of the SQLite event store: one batch of appends committed in one transaction,
 // each append in a savepoint of its own. The same code runs on the store's commit worker thread
 // and, where no worker can be started, on the caller's thread; so what crosses between them is
 // plain data: appends in, outcomes out.
 
-/** One append as the committer takes it: metadata already JSON text. */
+/** One append as the committer takes it: metadata as JSON text (made on the caller's thread). */
 export interface AppendToCommit {
   readonly streamName: string;
   readonly events: readonly {
@@ -52,10 +53,7 @@ export function refusalError(refusal: AppendRefusal): EsflowError {
     : new EsflowError(refusal.code as ErrorCode, refusal.message);
 }
 
-export const positionOf = (globalPosition: number): GlobalPosition => ({
-  commit: BigInt(globalPosition),
-  prepare: BigInt(globalPosition),
-});
+export { positionOf };
 
 interface EventRow {
   global_position: number;
@@ -69,16 +67,18 @@ interface EventRow {
  * (a full disk, an I/O error) throws and leaves nothing of the batch written.
  */
 export function createCommitter(db: Database.Database) {
+  const tables = new EventTableWriter(db);
   const statements = {
-    lastRevision: db.prepare<[string], { revision: number | null }>(
-      'SELECT MAX(stream_revision) AS revision FROM events WHERE stream_name = ?',
+    lastRevision: db.prepare<[number], { revision: number | null }>(
+      'SELECT MAX(stream_revision) AS revision FROM events WHERE stream_id = ?',
     ),
     insert: db.prepare(
-      `INSERT INTO events (stream_name, stream_revision, event_id, event_type, data, metadata, recorded_at)
+      `INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, recorded_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    byEventId: db.prepare<[string], EventRow>(
-      'SELECT global_position, stream_name, stream_revision FROM events WHERE event_id = ?',
+    byEventId: db.prepare<[Buffer | string], EventRow>(
+      `SELECT e.global_position, s.stream_name, e.stream_revision
+       FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.event_id = ?`,
     ),
   };
   const storedRef = (row: EventRow | undefined): StoredEventRef | undefined =>
@@ -93,27 +93,33 @@ export function createCommitter(db: Database.Database) {
     const { streamName, events, expectedRevision } = pending;
     const duplicate = recognisePriorAppend(
       streamName,
-      events.map((event) => storedRef(statements.byEventId.get(event.eventId))),
+      events.map((event) => storedRef(statements.byEventId.get(storedEventId(event.eventId)))),
     );
     if (duplicate) return duplicate;
-    const current = statements.lastRevision.get(streamName)?.revision ?? -1;
+    const existing = tables.stream(streamName);
+    const current = existing
+      ? (statements.lastRevision.get(existing.streamId)?.revision ?? -1)
+      : -1;
     if (!satisfiesExpectedRevision(expectedRevision, current))
       throw new RevisionConflictError(
         streamName,
         describeExpectedRevision(expectedRevision),
         current === -1 ? 'no_stream' : current,
       );
+    // Written only now, after every check that may refuse the append: a refusal writes nothing.
+    const metadata = events.map((event) => JSON.parse(event.metadataJson) as JsonObject);
+    const stream = existing ?? tables.createStream(streamName, metadata[0]!);
     let revision = current;
     let lastPosition = 0;
-    for (const event of events) {
+    for (const [index, event] of events.entries()) {
       revision += 1;
       const info = statements.insert.run(
-        streamName,
+        stream.streamId,
         revision,
-        event.eventId,
-        event.type,
+        storedEventId(event.eventId),
+        tables.eventType(event.type),
         Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength),
-        event.metadataJson,
+        tables.encode(stream, metadata[index]!, event.eventId, recordedAt),
         recordedAt,
       );
       lastPosition = Number(info.lastInsertRowid);
@@ -156,7 +162,14 @@ export function createCommitter(db: Database.Database) {
   );
 
   return {
-    commit: (batch: readonly AppendToCommit[], recordedAt: number): AppendOutcome[] =>
-      commitBatch.immediate(batch, recordedAt),
+    commit(batch: readonly AppendToCommit[], recordedAt: number): AppendOutcome[] {
+      try {
+        return commitBatch.immediate(batch, recordedAt);
+      } catch (error) {
+        // Rolled back: the dictionary ids and streams it created are not in the store.
+        tables.forget();
+        throw error;
+      }
+    },
   };
 }

@@ -2,14 +2,16 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { enableWal, execSchema } from '../sqlite-support';
+import { enableWal } from '../sqlite-support';
 import {
-  AppendOutcome,
-  AppendToCommit,
-  createCommitter,
+  EVENT_ROW_COLUMNS,
+  EventRow,
+  EventTableReader,
   positionOf,
-  refusalError,
-} from './sqlite-commit';
+  storedEventId,
+} from './event-tables';
+import { migrateEventTables } from './event-tables-migration';
+import { AppendOutcome, AppendToCommit, createCommitter, refusalError } from './sqlite-commit';
 import type { CommitReply, CommitRequest, CommitWorkerData } from './sqlite-commit-worker';
 import {
   AllStreamFilter,
@@ -64,17 +66,11 @@ export interface SqliteEventStore extends EventStore {
   stats(): StoreWriteStats;
 }
 
-const SCHEMA_VERSION = 1;
-
-interface EventRow {
+/** What a lookup by event id gives. */
+interface StoredRefRow {
   global_position: number;
   stream_name: string;
   stream_revision: number;
-  event_id: string;
-  event_type: string;
-  data: Buffer;
-  metadata: string;
-  recorded_at: number;
 }
 
 interface PendingAppend {
@@ -83,21 +79,6 @@ interface PendingAppend {
   readonly expectedRevision: ExpectedRevision;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
-}
-
-const position = positionOf;
-
-function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    streamName: row.stream_name,
-    revision: row.stream_revision,
-    position: position(row.global_position),
-    eventId: row.event_id,
-    type: row.event_type,
-    data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    recordedAt: new Date(row.recorded_at),
-  };
 }
 
 function storeUnavailable(cause: unknown): EsflowError {
@@ -146,7 +127,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   enableWal(db, options.busyTimeoutMs ?? 5000);
   db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-  migrate(db);
+  migrateEventTables(db, options.busyTimeoutMs ?? 5000);
+  const tables = new EventTableReader(db);
 
   const now = options.now ?? (() => new Date());
   const maxBatchSize = options.maxBatchSize ?? 256;
@@ -156,23 +138,32 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const commits = new CommitSignal();
   let closed = false;
 
+  // Reads return rows as arrays (raw mode): faster, and their columns are few and fixed.
+  const rows = <P extends unknown[]>(sql: string) => db.prepare<P, EventRow>(sql).raw(true);
   const statements = {
-    byEventId: db.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
-    readForwards: db.prepare<[string, number, number], EventRow>(
-      'SELECT * FROM events WHERE stream_name = ? AND stream_revision >= ? ORDER BY stream_revision LIMIT ?',
+    byEventId: db.prepare<[Buffer | string], StoredRefRow>(
+      `SELECT e.global_position, s.stream_name, e.stream_revision
+       FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.event_id = ?`,
     ),
-    readBackwards: db.prepare<[string, number, number], EventRow>(
-      'SELECT * FROM events WHERE stream_name = ? AND stream_revision <= ? ORDER BY stream_revision DESC LIMIT ?',
+    readForwards: rows<[string, number, number]>(
+      `SELECT ${EVENT_ROW_COLUMNS}
+       WHERE e.stream_id = (SELECT stream_id FROM streams WHERE stream_name = ?)
+         AND e.stream_revision >= ? ORDER BY e.stream_revision LIMIT ?`,
+    ),
+    readBackwards: rows<[string, number, number]>(
+      `SELECT ${EVENT_ROW_COLUMNS}
+       WHERE e.stream_id = (SELECT stream_id FROM streams WHERE stream_name = ?)
+         AND e.stream_revision <= ? ORDER BY e.stream_revision DESC LIMIT ?`,
     ),
   };
   const readAllStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
   const countStatements = new Map<string, Database.Statement<unknown[], { count: number }>>();
 
-  const storedRef = (row: EventRow | undefined): StoredEventRef | undefined =>
+  const storedRef = (row: StoredRefRow | undefined): StoredEventRef | undefined =>
     row && {
       streamName: row.stream_name,
       revision: row.stream_revision,
-      position: position(row.global_position),
+      position: positionOf(row.global_position),
     };
 
   const writer = openWriter(db, options);
@@ -220,18 +211,25 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     commits.notify();
   }
 
-  /** The WHERE clause of a read of the global log: a position bound and the filter. */
+  /**
+   * The WHERE clause of a read of the global log: a position bound and the filter; undefined
+   * when the filter names only event types the store has never recorded (nothing can match).
+   */
   function logConditions(direction: 'forwards' | 'backwards', filter: AllStreamFilter | undefined) {
     const prefixes = filter?.streamNamePrefixes ?? [];
     const types = filter?.eventTypes ?? [];
-    const conditions = [direction === 'forwards' ? 'global_position > ?' : 'global_position < ?'];
+    const typeIds = tables.eventTypeIds(types);
+    if (types.length > 0 && typeIds.length === 0) return undefined;
+    const conditions = [
+      direction === 'forwards' ? 'e.global_position > ?' : 'e.global_position < ?',
+    ];
     if (prefixes.length)
-      conditions.push(`(${prefixes.map(() => 'substr(stream_name, 1, ?) = ?').join(' OR ')})`);
-    if (types.length) conditions.push(`event_type IN (${types.map(() => '?').join(', ')})`);
+      conditions.push(`(${prefixes.map(() => 'substr(s.stream_name, 1, ?) = ?').join(' OR ')})`);
+    if (typeIds.length) conditions.push(`e.event_type IN (${typeIds.map(() => '?').join(', ')})`);
     return {
-      key: `${direction}/${prefixes.length}/${types.length}`,
+      key: `${direction}/${prefixes.length}/${typeIds.length}`,
       where: conditions.join(' AND '),
-      params: [...prefixes.flatMap((prefix) => [prefix.length, prefix]), ...types],
+      params: [...prefixes.flatMap((prefix) => [prefix.length, prefix]), ...typeIds],
     };
   }
 
@@ -239,12 +237,14 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     direction: 'forwards' | 'backwards',
     filter: AllStreamFilter | undefined,
   ) {
-    const { key, where, params } = logConditions(direction, filter);
+    const conditions = logConditions(direction, filter);
+    if (!conditions) return () => [];
+    const { key, where, params } = conditions;
     let statement = readAllStatements.get(key);
     if (!statement) {
-      statement = db.prepare<unknown[], EventRow>(
-        `SELECT * FROM events WHERE ${where}
-         ORDER BY global_position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
+      statement = rows<unknown[]>(
+        `SELECT ${EVENT_ROW_COLUMNS} WHERE ${where}
+         ORDER BY e.global_position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
       );
       readAllStatements.set(key, statement);
     }
@@ -252,11 +252,14 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   }
 
   function countStatement(filter: AllStreamFilter | undefined) {
-    const { key, where, params } = logConditions('forwards', filter);
+    const conditions = logConditions('forwards', filter);
+    if (!conditions) return () => 0;
+    const { key, where, params } = conditions;
     let statement = countStatements.get(key);
     if (!statement) {
       statement = db.prepare<unknown[], { count: number }>(
-        `SELECT COUNT(*) AS count FROM events WHERE ${where}`,
+        `SELECT COUNT(*) AS count FROM events e JOIN streams s ON s.stream_id = e.stream_id
+         WHERE ${where}`,
       );
       countStatements.set(key, statement);
     }
@@ -272,7 +275,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
           ? 0
           : Number.MAX_SAFE_INTEGER;
     const limit = readOptions.maxCount ?? -1;
-    return readAllStatement(direction, readOptions.filter)(bound, limit).map(toRecorded);
+    return readAllStatement(direction, readOptions.filter)(bound, limit).map(tables.recorded);
   }
 
   return {
@@ -298,7 +301,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
               maxCount,
             )
           : statements.readForwards.all(streamName, readOptions.fromRevision ?? 0, maxCount);
-      return rows.map(toRecorded);
+      return rows.map(tables.recorded);
     },
 
     async readAll(readOptions) {
@@ -306,7 +309,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     },
 
     async findEvent(eventId) {
-      return storedRef(statements.byEventId.get(eventId));
+      return storedRef(statements.byEventId.get(storedEventId(eventId)));
     },
 
     async countEvents(countOptions) {
@@ -349,28 +352,6 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
 
     stats: () => ({ ...counters }),
   };
-}
-
-function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version >= SCHEMA_VERSION) return;
-  execSchema(
-    db,
-    `
-    CREATE TABLE IF NOT EXISTS events (
-      global_position INTEGER PRIMARY KEY AUTOINCREMENT,
-      stream_name     TEXT    NOT NULL,
-      stream_revision INTEGER NOT NULL,
-      event_id        TEXT    NOT NULL UNIQUE,
-      event_type      TEXT    NOT NULL,
-      data            BLOB    NOT NULL,
-      metadata        TEXT    NOT NULL,
-      recorded_at     INTEGER NOT NULL,
-      UNIQUE (stream_name, stream_revision)
-    );
-    PRAGMA user_version = ${SCHEMA_VERSION};
-  `,
-  );
 }
 
 const toCommit = (pending: PendingAppend): AppendToCommit => ({
