@@ -73,12 +73,12 @@ describe('SQLite event store tables', () => {
     );
     expect((await store.readAll()).map(seen)).toEqual(forwards.map(seen));
     for (const recorded of forwards)
-      expect(await store.findEvent(recorded.eventId)).toEqual({
+      expect(await store.findEvent!(recorded.eventId)).toEqual({
         streamName: 'order-7',
         revision: recorded.revision,
         position: recorded.position,
       });
-    expect(await store.findEvent(ids[0]!.toUpperCase())).toBeUndefined();
+    expect(await store.findEvent!(ids[0]!.toUpperCase())).toBeUndefined();
     // A retried append is recognised by its ids, whatever form they are kept in.
     const retried = await store.append('order-7', events.slice(2), { expectedRevision: 1 });
     expect(retried.deduplicated).toBe(true);
@@ -107,8 +107,8 @@ describe('SQLite event store tables', () => {
       'invoice-1/Placed',
     ]);
     expect(await types({ eventTypes: ['Never'] })).toEqual([]);
-    expect(await store.countEvents({ filter: { eventTypes: ['Never'] } })).toBe(0);
-    expect(await store.countEvents({ filter: { streamNamePrefixes: ['invoice-'] } })).toBe(1);
+    expect(await store.countEvents!({ filter: { eventTypes: ['Never'] } })).toBe(0);
+    expect(await store.countEvents!({ filter: { streamNamePrefixes: ['invoice-'] } })).toBe(1);
     // A type first recorded after a filtered read is found by the next one.
     await append('order-2', 'Never');
     expect(await types({ eventTypes: ['Never'] })).toEqual(['order-2/Never']);
