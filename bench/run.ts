@@ -30,7 +30,6 @@
  * keys the SQLite message index holds, buffered for orders not placed yet, then delivered by a
  * MessageCorrelationService as those orders are placed (see bench/scenarios/messages.ts).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -72,27 +71,6 @@ const ONLY = (process.env['BENCH_ONLY'] ?? '')
   .filter((name) => name !== '');
 const selected = (name: ScenarioName) => ONLY.length === 0 || ONLY.includes(name);
 
-async function startApi(port: number, dataDir: string) {
-  const child = spawn(process.execPath, [join(REPO, 'apps/api/dist/main.js')], {
-    cwd: REPO,
-    env: { ...process.env, PORT: String(port), ESFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (
-      await fetch(`${baseUrl}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { baseUrl, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the api did not start');
-}
-
 /** How many timers fall due together: 10 000, fewer for short runs (under ~60 s on 2 cores). */
 function timerCount(): number {
   const given = process.env['BENCH_TIMERS'];
@@ -124,7 +102,7 @@ async function main(): Promise<void> {
   );
 
   const rest: ThroughputResult | undefined = selected('rest')
-    ? await measureThroughput(startApi, SECONDS, log)
+    ? await measureThroughput(SECONDS, log)
     : undefined;
   let streams: StreamLengthResult | undefined;
   if (selected('streams')) {

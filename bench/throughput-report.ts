@@ -97,7 +97,7 @@ export function throughputRows(result: ThroughputResult, ratio: Ratio, fixed: Fi
   rows.push([
     `embedded store, bytes per event (${storage.events} events)`,
     fixed(storage.bytesPerEvent),
-    `payload ${fixed(storage.payloadBytesPerEvent)} B, metadata ${fixed(storage.metadataBytesPerEvent)} B (< 250 B/event: ${met(storage.bytesPerEvent < 250)})`,
+    `payload ${fixed(storage.payloadBytesPerEvent)} B, metadata ${fixed(storage.metadataBytesPerEvent)} B (${fixed(storage.metadataJsonBytesPerEvent)} B as JSON, ${ratio(storage.metadataBytesPerEvent, storage.metadataJsonBytesPerEvent)}) (< 250 B/event: ${met(storage.bytesPerEvent < 250)})`,
     '—',
     '—',
     '—',

@@ -1,16 +1,14 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { EventToAppend, ExpectedRevision, realSleep } from '@esflow/core';
 import { orderFulfillmentFeature, sampleOrder } from '@esflow/example-order-fulfillment';
 import { createEsflowRuntime } from '@esflow/nest';
 import { createEmbeddedSchemaRegistry, createSqliteEventStore } from '@esflow/sqlite';
+import { canReadResidentMemory, randomPort, residentMiB, startApi, stopApp } from '../api-process';
 import { jsonPoster } from '../http-load';
 import { ORDER_STEPS, orderInput } from '../workloads/orders';
-
-const REPO = resolve(__dirname, '..', '..', '..');
 
 /** What {@link measureApiMemory} measured. */
 export interface ApiMemoryResult {
@@ -45,45 +43,6 @@ function orderedEventIds(): () => string {
     const counter = (n++ % 4096).toString(16).padStart(3, '0');
     return `${ms.slice(0, 8)}-${ms.slice(8)}-7${counter}-${randomUUID().slice(19)}`;
   };
-}
-
-function residentMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
-}
-
-/** The built api on `dataDir`, once GET /health answers; undefined if it never does. */
-async function startApi(
-  dataDir: string,
-): Promise<{ baseUrl: string; child: ChildProcess } | undefined> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, [join(REPO, 'apps/api/dist/main.js')], {
-    cwd: REPO,
-    env: { ...process.env, PORT: String(port), ESFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300 && child.exitCode === null; i++) {
-    if (
-      await fetch(`${baseUrl}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { baseUrl, child };
-    await realSleep(100);
-  }
-  await stopApi(child, 'SIGKILL');
-  return undefined;
-}
-
-async function stopApi(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((done) => child.once('exit', done));
-  child.kill(signal);
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timeout);
 }
 
 /**
@@ -177,12 +136,12 @@ export async function measureApiMemory(
 ): Promise<ApiMemoryResult | { skipped: string }> {
   const events = options.events ?? 1_000_000;
   const wanted = options.hotInstances ?? 10_000;
-  if (!existsSync('/proc/self/status'))
+  if (!canReadResidentMemory())
     return { skipped: 'no /proc on this machine to read resident memory from' };
   const emptyDir = mkdtempSync(join(tmpdir(), 'esflow-bench-api-memory-empty-'));
   const filledDir = mkdtempSync(join(tmpdir(), 'esflow-bench-api-memory-'));
   try {
-    const empty = await startApi(emptyDir);
+    const empty = await startApi(randomPort(), emptyDir).catch(() => undefined);
     if (!empty) return { skipped: 'the api did not start' };
     let baselineMiB: number;
     try {
@@ -198,14 +157,14 @@ export async function measureApiMemory(
       await realSleep(1_000);
       baselineMiB = residentMiB(empty.child.pid!);
     } finally {
-      await stopApi(empty.child);
+      await stopApp(empty.child);
     }
 
     const fillStarted = performance.now();
     const { ids, storedEvents } = await fillStore(filledDir, events);
     const fillSeconds = (performance.now() - fillStarted) / 1000;
 
-    const api = await startApi(filledDir);
+    const api = await startApi(randomPort(), filledDir).catch(() => undefined);
     if (!api) return { skipped: 'the api did not start on the filled store' };
     try {
       const hot = ids.slice(0, wanted);
@@ -238,7 +197,7 @@ export async function measureApiMemory(
         errors,
       };
     } finally {
-      await stopApi(api.child);
+      await stopApp(api.child);
     }
   } finally {
     rmSync(emptyDir, { recursive: true, force: true });

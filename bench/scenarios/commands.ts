@@ -1,7 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   CommandDispatcher,
   CommandHandler,
@@ -16,14 +16,13 @@ import {
   createSqliteEventStore,
   createSqliteReadModelStore,
 } from '@esflow/sqlite';
+import { randomPort, startApp, stopApp } from '../api-process';
 import { jsonPoster } from '../http-load';
 import { LatencySummary, summarise } from '../stats';
 import { EngineOpsResult, engineOver, measureSendBaseline, timedOps } from './engine-ops';
 
 /** The issue's targets (measured and reported, never asserted). */
 export const COMMAND_TARGETS = { inProcessVsSends: 0.5, externalPerSecond: 1_000 } as const;
-
-const REPO = resolve(__dirname, '..', '..', '..');
 
 /** The dispatcher's in-process attempts in flight by default (given here so it is reported). */
 const DISPATCHER_CONCURRENCY = 32;
@@ -299,44 +298,6 @@ async function measureInProcess(
   }
 }
 
-/** A built app started on `dataDir`, answering `/health` on `port`. */
-async function startApp(
-  app: 'api' | 'projector',
-  port: number,
-  dataDir: string,
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(REPO, `apps/${app}/dist/main.js`)], {
-    cwd: REPO,
-    env: {
-      ...process.env,
-      [app === 'api' ? 'PORT' : 'PROJECTOR_PORT']: String(port),
-      ESFLOW_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) break;
-    const up = await fetch(`http://127.0.0.1:${port}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) return child;
-    await realSleep(100);
-  }
-  await stopApp(child);
-  throw new Error(`the ${app} did not start`);
-}
-
-async function stopApp(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((done) => child.once('exit', done));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
-}
-
 /**
  * 3. External workers over REST: `instances` kycOnboardings started on a real api process (each
  * dispatches RunKycCheck); once the projector's dispatcher has queued them all and the projector
@@ -351,16 +312,15 @@ async function measureExternal(
   leaseMax: number,
 ): Promise<ExternalWorkersResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'esflow-bench-commands-api-'));
-  const apiPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const apiPort = randomPort();
   const projectorPort = apiPort + 1;
   const children: ChildProcess[] = [];
   const clients: ReturnType<typeof jsonPoster>[] = [];
   let queue: ReturnType<typeof createSqliteCommandQueue> | undefined;
   try {
-    const api = await startApp('api', apiPort, dataDir);
+    const { baseUrl, child: api } = await startApp('api', apiPort, dataDir);
     children.push(api);
-    children.push(await startApp('projector', projectorPort, dataDir));
-    const baseUrl = `http://127.0.0.1:${apiPort}`;
+    children.push((await startApp('projector', projectorPort, dataDir)).child);
     queue = createSqliteCommandQueue({ filename: join(dataDir, 'readmodel.sqlite') });
     const countsOf = () => queue!.counts();
 
@@ -530,7 +490,7 @@ async function measureExternal(
   } finally {
     for (const client of clients) client.close();
     await queue?.close();
-    await Promise.all(children.map(stopApp));
+    await Promise.all(children.map((child) => stopApp(child)));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { realSleep } from '@esflow/core';
 import { driveSampleOrders, orderFulfillmentFeature } from '@esflow/example-order-fulfillment';
 import { createEsflowRuntime } from '@esflow/nest';
@@ -10,8 +9,7 @@ import {
   createSqliteEventStore,
   createSqliteReadModelStore,
 } from '@esflow/sqlite';
-
-const REPO = resolve(__dirname, '..', '..', '..');
+import { canReadResidentMemory, randomPort, residentMiB, spawnApp, stopApp } from '../api-process';
 
 export interface ProjectorMemoryResult {
   readonly events: number;
@@ -26,11 +24,6 @@ export interface ProjectorMemoryResult {
   readonly lastVsFirstRebuild: number;
 }
 
-function residentMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
-}
-
 /**
  * The projector process over a log of `instances` orders, rebuilt `rebuilds` times in a row:
  * its resident memory caught up and after each swap. A rebuild that kept something alive (the
@@ -40,7 +33,7 @@ export async function measureProjectorMemory(
   instances: number,
   rebuilds: number,
 ): Promise<ProjectorMemoryResult | { skipped: string }> {
-  if (!existsSync('/proc/self/status'))
+  if (!canReadResidentMemory())
     return { skipped: 'no /proc on this machine to read resident memory from' };
   const dir = mkdtempSync(join(tmpdir(), 'esflow-bench-projector-'));
   const database = join(dir, 'esflow.sqlite');
@@ -55,17 +48,7 @@ export async function measureProjectorMemory(
     .length;
   await store.close();
 
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const projector = spawn(process.execPath, [join(REPO, 'apps/projector/dist/main.js')], {
-    cwd: REPO,
-    env: {
-      ...process.env,
-      PROJECTOR_PORT: String(port),
-      ESFLOW_DATA_DIR: dir,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const projector = spawnApp('projector', randomPort(), dir);
   const readModel = createSqliteReadModelStore({ filename: join(dir, 'readmodel.sqlite') });
   const settled = async (generation: number) => {
     for (;;) {
@@ -104,8 +87,7 @@ export async function measureProjectorMemory(
       lastVsFirstRebuild: after.at(-1)! / after[0]!,
     };
   } finally {
-    projector.kill('SIGTERM');
-    await new Promise((done) => projector.once('exit', done));
+    await stopApp(projector);
     await readModel.close();
     rmSync(dir, { recursive: true, force: true });
   }

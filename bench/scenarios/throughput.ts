@@ -1,7 +1,7 @@
-import { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomPort, startApi, stopApp } from '../api-process';
 import { Camunda7Outcome, measureCamunda7 } from './camunda7';
 import { measureOpenLoop, OpenLoopResult } from './open-loop';
 import { measureRestTransitions, RestTransitionsResult } from './rest-transitions';
@@ -30,20 +30,6 @@ export interface ThroughputResult {
   readonly storage: StorageResult;
 }
 
-/** Starts the built api on `dataDir`; resolves once it answers /health. */
-export type ApiStarter = (
-  port: number,
-  dataDir: string,
-) => Promise<{ baseUrl: string; child: ChildProcess }>;
-
-async function stopped(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 /**
  * The throughput sweep, one system after the other on the same cores: at each of
  * {@link CONCURRENCY}, the raw SQLite store's appends (the limit on this machine), esflow's
@@ -52,7 +38,6 @@ async function stopped(child: ChildProcess): Promise<void> {
  * highest REST rate measured, and the bytes per event the REST runs stored.
  */
 export async function measureThroughput(
-  startApi: ApiStarter,
   seconds: number,
   log: (line: string) => void,
   concurrencies: readonly number[] = CONCURRENCY,
@@ -64,8 +49,7 @@ export async function measureThroughput(
       log(`raw SQLite store appends, ${concurrency} writers…`);
       raws.push(await measureStoreAppends(concurrency, seconds));
     }
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const api = await startApi(port, dataDir);
+    const api = await startApi(randomPort(), dataDir);
     const rests: RestTransitionsResult[] = [];
     let openLoopHalf: OpenLoopResult;
     let openLoopQuarter: OpenLoopResult;
@@ -80,9 +64,9 @@ export async function measureThroughput(
       log(`open loop at a quarter of the maximum (${Math.round(max / 4)}/s)…`);
       openLoopQuarter = await measureOpenLoop(api.baseUrl, max / 4, seconds);
     } finally {
-      await stopped(api.child);
+      await stopApp(api.child);
     }
-    const storage = measureStorage(join(dataDir, 'esflow.sqlite'));
+    const storage = await measureStorage(join(dataDir, 'esflow.sqlite'));
     const camundas: Camunda7Outcome[] = [];
     for (const concurrency of concurrencies) {
       log(`Camunda 7 peer, ${concurrency} threads…`);

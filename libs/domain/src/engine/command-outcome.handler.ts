@@ -19,8 +19,8 @@ import {
 } from '../workflow/instance-state';
 import { InFlightCommand, invokeDoneEvent, invokeErrorEvent } from '../workflow/instance-commands';
 import {
+  decideOnInstance,
   EngineContext,
-  loadInstance,
   onInstance,
   prefixIssues,
   reloadInstance,
@@ -123,6 +123,27 @@ export class CommandOutcomeHandler {
   constructor(private readonly engine: EngineContext) {}
 
   /**
+   * Runs `decide` for the command's instance as every writing use case runs (see
+   * {@link onInstance}), on the cached instance while this process is its only writer: only an
+   * outcome recorded stands on the cache (its append found the stream at the cached revision);
+   * any other answer, and the view it carries, is given from the stream as it is.
+   */
+  private decideOn(
+    command: { readonly workflow: string; readonly id: string },
+    decide: (current: InstanceState, streamName: string) => Promise<Result<CommandOutcome>>,
+  ): Promise<Result<CommandOutcome>> {
+    return onInstance(this.engine, command.workflow, command.id, (streamName) =>
+      decideOnInstance(
+        this.engine,
+        command.workflow,
+        command.id,
+        (current) => decide(current, streamName),
+        (decided) => decided.ok && decided.value.outcome === 'recorded',
+      ),
+    );
+  }
+
+  /**
    * Records a completion. An emitted command's reply event comes first (validated against its
    * schema, caused by the command id; delivered to the machine if its state accepts it), then
    * `CommandCompleted`, then the facts of the reply's transition, in one append. An invoked
@@ -130,10 +151,7 @@ export class CommandOutcomeHandler {
    * is recorded in `CommandCompleted`, which delivers it as `xstate.done.actor.<invokeId>`.
    */
   complete(command: CompleteCommand): Promise<Result<CommandOutcome>> {
-    return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
-      const state = await loadInstance(this.engine, command.workflow, command.id);
-      if (!state.ok) return state;
-      const current = state.value;
+    return this.decideOn(command, async (current, streamName) => {
       const { ids } = this.engine;
       const completedId = ids.deterministic(`${streamName}/command/${command.commandId}/completed`);
       if (current.requestRevisions.has(completedId))
@@ -180,10 +198,7 @@ export class CommandOutcomeHandler {
    * incident, as {@link raiseIncident}. `settledAs` says which.
    */
   fail(command: RaiseIncident): Promise<Result<CommandOutcome>> {
-    return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
-      const state = await loadInstance(this.engine, command.workflow, command.id);
-      if (!state.ok) return state;
-      const current = state.value;
+    return this.decideOn(command, async (current, streamName) => {
       const failedId = this.engine.ids.deterministic(
         `${streamName}/command/${command.commandId}/failed`,
       );
@@ -340,10 +355,7 @@ export class CommandOutcomeHandler {
 
   /** Records an incident on a command in flight that has none open. */
   raiseIncident(command: RaiseIncident): Promise<Result<CommandOutcome>> {
-    return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
-      const state = await loadInstance(this.engine, command.workflow, command.id);
-      if (!state.ok) return state;
-      const current = state.value;
+    return this.decideOn(command, async (current, streamName) => {
       const inFlight = current.commands.inFlight.get(command.commandId);
       if (!inFlight || inFlight.incidentId !== null)
         return ok({ outcome: 'notInFlight', instance: viewOf(current) });
@@ -380,10 +392,7 @@ export class CommandOutcomeHandler {
 
   /** Records an operator's resolution of an open incident. */
   resolveIncident(command: ResolveIncident): Promise<Result<CommandOutcome>> {
-    return onInstance(this.engine, command.workflow, command.id, async (streamName) => {
-      const state = await loadInstance(this.engine, command.workflow, command.id);
-      if (!state.ok) return state;
-      const current = state.value;
+    return this.decideOn(command, async (current, streamName) => {
       const resolvedId = this.engine.ids.deterministic(
         `${streamName}/incident/${command.incidentId}/resolved`,
       );

@@ -58,6 +58,31 @@ describe('command outcomes', () => {
     expect(await store.readStream('orderFulfillment-c-1')).toHaveLength(events.length);
   });
 
+  it('answers on the stream when another engine settled the command after this one cached it', async () => {
+    const { engine, store } = await createTestEngine();
+    const commandId = await aRefundInFlight(engine, 'c-5');
+    const complete = { workflow: 'orderFulfillment', id: 'c-5', commandId, attempts: 1 };
+    const { engine: other } = await createTestEngine({ store });
+    expect(valueOf(await other.commands.complete({ ...complete, reply: refunded }))).toMatchObject({
+      outcome: 'recorded',
+    });
+    const length = (await store.readStream('orderFulfillment-c-5')).length;
+    // This engine's cached instance still has the command in flight: neither a bad reply's
+    // refusal nor a second completion is given from it.
+    const invalid = await engine.commands.complete({
+      ...complete,
+      reply: { type: 'PaymentRefunded', payload: { refundId: 7 } },
+    });
+    expect(valueOf(invalid)).toMatchObject({
+      outcome: 'replayed',
+      instance: { state: 'cancelled' },
+    });
+    expect(valueOf(await engine.commands.complete({ ...complete, reply: refunded }))).toMatchObject(
+      { outcome: 'replayed', instance: { state: 'cancelled' } },
+    );
+    expect(await store.readStream('orderFulfillment-c-5')).toHaveLength(length);
+  });
+
   it('records a reply the state no longer accepts, settling the command without a transition', async () => {
     const { engine, store } = await createTestEngine();
     const commandId = await aRefundInFlight(engine, 'c-2');

@@ -97,3 +97,29 @@ export async function loadInstance(
         id,
       });
 }
+
+/**
+ * `decide` on the instance without a read of its stream's tail while this process is its only
+ * writer: on the cached instance first, when there is one, and that decision is given when
+ * `standsOnCache` says the stream as it is now would have led to it too — a write (it carries
+ * the cached revision as the expected one, so a writer elsewhere makes it a conflict, retried on
+ * a fresh load), or an answer no newer state could change (a replay, a refusal that does not
+ * depend on the state). Any other decision, and every one when nothing is cached, is made on a
+ * fresh {@link loadInstance}.
+ */
+export async function decideOnInstance<T>(
+  engine: EngineContext,
+  workflow: string,
+  id: string,
+  decide: (state: InstanceState) => Promise<Result<T>>,
+  standsOnCache: (decided: Result<T>) => boolean,
+): Promise<Result<T>> {
+  const cached = engine.instances.cached(streamNameOf(workflow, id));
+  if (cached) {
+    const decided = await decide(cached);
+    if (standsOnCache(decided)) return decided;
+  }
+  const loaded = await loadInstance(engine, workflow, id);
+  if (!loaded.ok) return loaded;
+  return decide(loaded.value);
+}

@@ -2,9 +2,9 @@ import { pureTransition } from '../workflow/pure-transition';
 import { ok, Result } from '../errors/rejection';
 import { EventCategory } from '../workflow/event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from '../workflow/framework-events';
-import { afterAppend, InstanceView, viewOf } from '../workflow/instance-state';
+import { afterAppend, InstanceState, InstanceView, viewOf } from '../workflow/instance-state';
 import { timerEvent } from '../workflow/instance-timers';
-import { EngineContext, loadInstance, onInstance, reloadInstance } from './engine-context';
+import { decideOnInstance, EngineContext, onInstance, reloadInstance } from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** A request to fire timer `timerId` of instance `id` of `workflow` (the timer service's). */
@@ -46,18 +46,24 @@ export class FireTimerHandler {
 
   handle(command: FireTimerCommand): Promise<Result<FireTimerOutcome>> {
     return onInstance(this.engine, command.workflow, command.id, (streamName) =>
-      this.fireOnce(command, streamName),
+      decideOnInstance(
+        this.engine,
+        command.workflow,
+        command.id,
+        (state) => this.fireOn(command, streamName, state),
+        // Only a fire recorded stands on the cached instance (its append found the stream at the
+        // cached revision); any other outcome, and its view, is given from the stream as it is.
+        (decided) => decided.ok && decided.value.outcome === 'fired',
+      ),
     );
   }
 
-  private async fireOnce(
+  private async fireOn(
     command: FireTimerCommand,
     streamName: string,
+    state: InstanceState,
   ): Promise<Result<FireTimerOutcome>> {
     const { instances, ids, recorder, clock } = this.engine;
-    const loaded = await loadInstance(this.engine, command.workflow, command.id);
-    if (!loaded.ok) return loaded;
-    const state = loaded.value;
     const eventId = ids.deterministic(`${streamName}/timer/${command.timerId}`);
     if (state.requestRevisions.has(eventId))
       return ok({ outcome: 'alreadyFired', instance: viewOf(state) });

@@ -151,7 +151,7 @@ export class InstanceRepository {
    * delivers through the ordinary send). It may be behind the stream, never ahead of it.
    */
   async peek(workflow: string, instanceId: string): Promise<InstanceState | undefined> {
-    return this.cache.get(streamNameOf(workflow, instanceId)) ?? this.load(workflow, instanceId);
+    return this.cached(streamNameOf(workflow, instanceId)) ?? this.load(workflow, instanceId);
   }
 
   /**
@@ -173,11 +173,24 @@ export class InstanceRepository {
     state: InstanceState,
     eventId: string,
   ): Promise<{ readonly revision: StreamRevision; readonly fingerprint?: string } | undefined> {
-    const revision = state.requestRevisions.get(eventId);
-    if (revision !== undefined) {
-      const fingerprint = state.requestFingerprints.get(eventId);
-      return fingerprint === undefined ? { revision } : { revision, fingerprint };
-    }
+    const remembered = state.requestRevisions.get(eventId);
+    const answered =
+      remembered !== undefined
+        ? { revision: remembered, fingerprint: state.requestFingerprints.get(eventId) }
+        : await this.requestInStore(state, eventId);
+    if (!answered) return undefined;
+    const { revision, fingerprint } = answered;
+    return fingerprint === undefined ? { revision } : { revision, fingerprint };
+  }
+
+  /**
+   * {@link earlierRequest} from the store, for a request older than those `state` remembers:
+   * the revision of the last event its append recorded, and the fingerprint on its first.
+   */
+  private async requestInStore(
+    state: InstanceState,
+    eventId: string,
+  ): Promise<{ revision: StreamRevision; fingerprint: string | undefined } | undefined> {
     const knownFrom = state.requestsKnownFrom;
     if (knownFrom === undefined || !this.store.findEvent) return undefined;
     const found = await this.store.findEvent(eventId);
@@ -196,7 +209,7 @@ export class InstanceRepository {
     const fingerprint = appended[0]
       ? readEsflowMetadata(appended[0].metadata).requestFingerprint
       : undefined;
-    return fingerprint === undefined ? { revision: last } : { revision: last, fingerprint };
+    return { revision: last, fingerprint };
   }
 
   /** The instance as it was right after `revision` (to repeat an earlier request's answer). */

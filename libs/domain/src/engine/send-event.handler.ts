@@ -8,7 +8,7 @@ import {
   viewOf,
 } from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
-import { EngineContext, loadInstance, prefixIssues, reloadInstance } from './engine-context';
+import { decideOnInstance, EngineContext, prefixIssues, reloadInstance } from './engine-context';
 import { keyReusedFor, requestFingerprint } from './idempotency';
 import { retry } from '../retry/retry';
 import { planTransition, schemaNameOf } from './transition-planner';
@@ -101,22 +101,16 @@ export class SendEventHandler {
     }
   }
 
-  private async sendOnce(
-    command: SendEventCommand,
-    streamName: string,
-  ): Promise<Result<SendOutcome>> {
-    // While this process is the instance's only writer, its cached state is the stream's: decide
-    // on it without reading the stream's tail. A write still carries the expected revision (a
-    // writer elsewhere makes it a conflict, retried on a fresh load); a refusal that depends on
+  private sendOnce(command: SendEventCommand, streamName: string): Promise<Result<SendOutcome>> {
+    // On the cached instance while this process is its only writer; a refusal that depends on
     // the state is confirmed on a fresh load before it is given.
-    const cached = this.engine.instances.cached(streamName);
-    if (cached) {
-      const decided = await this.decide(command, streamName, cached);
-      if (decided.ok || !STATE_DEPENDENT_REFUSALS.has(decided.rejection.code)) return decided;
-    }
-    const loaded = await loadInstance(this.engine, command.workflow, command.id);
-    if (!loaded.ok) return loaded;
-    return this.decide(command, streamName, loaded.value);
+    return decideOnInstance(
+      this.engine,
+      command.workflow,
+      command.id,
+      (state) => this.decide(command, streamName, state),
+      (decided) => decided.ok || !STATE_DEPENDENT_REFUSALS.has(decided.rejection.code),
+    );
   }
 
   private async decide(

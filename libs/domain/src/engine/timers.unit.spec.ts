@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { assign, raise, setup } from 'xstate';
 import { ManualClock } from '@esflow/testing';
 import { ErrorCode } from '../errors/esflow-error';
 import { Result } from '../errors/rejection';
 import { readEsflowMetadata } from '../workflow/event-metadata';
 import { FrameworkEvent } from '../workflow/framework-events';
-import { defineWorkflow } from '../workflow/workflow-definition';
 import {
   anOrder,
   createTestEngine,
   LOOPING_SCHEMAS,
 } from '../../../../test/support/engine-fixture';
+import { loopingWorkflow } from '../../../../test/support/looping-workflow';
 import type { WorkflowEngine } from './workflow-engine';
 
 function valueOf<T>(result: Result<T>): T {
@@ -151,32 +150,7 @@ describe('timers', () => {
   });
 
   describe('a state entered twice', () => {
-    const machine = setup({
-      types: { events: {} as { type: 'Retry' } | { type: 'Ping' } },
-      delays: { wait: 1_000 },
-    }).createMachine({
-      id: 'looping',
-      initial: 'waiting',
-      context: { visits: 0 },
-      states: {
-        waiting: {
-          entry: assign({ visits: ({ context }) => context.visits + 1 }),
-          after: { wait: 'expired' },
-          on: { Retry: { target: 'waiting', reenter: true } },
-        },
-        expired: {
-          entry: raise({ type: 'Ping' }, { delay: 500, id: 'ping' }),
-          on: { Ping: 'done' },
-        },
-        done: { type: 'final' },
-      },
-    });
-    const looping = defineWorkflow({
-      name: 'looping',
-      version: 1,
-      machine,
-      startEvent: 'LoopStarted',
-    });
+    const looping = loopingWorkflow({ waitMs: 1_000, pingAfterMs: 500 });
     const engineWithLoop = async () => {
       const clock = new ManualClock('2026-03-01T10:00:00.000Z');
       const built = await createTestEngine({
@@ -188,6 +162,8 @@ describe('timers', () => {
     };
     const fire = (engine: WorkflowEngine, timerId: string) =>
       engine.fireTimer.handle({ workflow: 'looping', id: 'l-1', timerId });
+    const retry = (engine: WorkflowEngine) =>
+      engine.sendEvent.handle({ workflow: 'looping', id: 'l-1', type: 'Retry', payload: {} });
 
     it('gets a timer of its own each visit: the earlier one never fires into the later', async () => {
       const { engine, clock, store } = await engineWithLoop();
@@ -196,14 +172,7 @@ describe('timers', () => {
       );
       const earlier = first.instance.pendingTimers[0]!;
       clock.advance(600);
-      const again = valueOf(
-        await engine.sendEvent.handle({
-          workflow: 'looping',
-          id: 'l-1',
-          type: 'Retry',
-          payload: {},
-        }),
-      );
+      const again = valueOf(await retry(engine));
       const later = again.instance.pendingTimers[0]!;
       expect(again.instance.pendingTimers).toHaveLength(1);
       expect(later.timerId).not.toBe(earlier.timerId);
@@ -222,6 +191,33 @@ describe('timers', () => {
         'TimerCancelled',
         'TimerScheduled',
       ]);
+    });
+
+    it('fires on the stream as it is when another engine moved the instance on', async () => {
+      const { engine, clock, store } = await engineWithLoop();
+      const first = valueOf(
+        await engine.startWorkflow.handle({ workflow: 'looping', id: 'l-1', input: {} }),
+      );
+      const earlier = first.instance.pendingTimers[0]!;
+      // Another engine re-enters `waiting`: this one's cached instance still has the earlier timer.
+      const { engine: other } = await createTestEngine({
+        store,
+        clock,
+        definitions: [looping],
+        schemas: LOOPING_SCHEMAS,
+      });
+      const again = valueOf(await retry(other));
+      const later = again.instance.pendingTimers[0]!;
+      clock.advance(1_000);
+      expect(valueOf(await fire(engine, later.timerId))).toMatchObject({
+        outcome: 'fired',
+        instance: { state: 'expired' },
+      });
+      expect(valueOf(await fire(engine, earlier.timerId))).toMatchObject({ outcome: 'notPending' });
+      const fired = (await store.readStream('looping-l-1')).filter(
+        (e) => e.type === FrameworkEvent.TimerFired,
+      );
+      expect(fired).toHaveLength(1);
     });
 
     it('schedules a delayed raise to self as a timer, and delivers its event', async () => {

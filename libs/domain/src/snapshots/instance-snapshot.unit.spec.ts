@@ -1,46 +1,15 @@
-import { assign, setup } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '../event-store/memory-event-store';
 import { Result } from '../errors/rejection';
-import { defineWorkflow } from '../workflow/workflow-definition';
 import { EventStore } from '../event-store/event-store.port';
 import { createMemorySnapshotStore, SnapshotStore } from './snapshot-store.port';
 import { createTestEngine, LOOPING_SCHEMAS } from '../../../../test/support/engine-fixture';
+import { loopingWorkflow } from '../../../../test/support/looping-workflow';
 
 function valueOf<T>(result: Result<T>): T {
   if (!result.ok) throw new Error(`expected success, got ${JSON.stringify(result.rejection)}`);
   return result.value;
 }
-
-// Each Retry re-enters `waiting`: its timer is cancelled and a new one scheduled, so a stream
-// grows three events per request and the context counts the visits.
-const loopingMachine = (extraState = false) =>
-  setup({
-    types: { events: {} as { type: 'Retry' } | { type: 'Ping' } },
-    delays: { wait: 60_000 },
-  }).createMachine({
-    id: 'looping',
-    initial: 'waiting',
-    context: { visits: 0 },
-    states: {
-      waiting: {
-        entry: assign({ visits: ({ context }) => context.visits + 1 }),
-        after: { wait: 'expired' },
-        on: { Retry: { target: 'waiting', reenter: true } },
-      },
-      expired: { on: { Ping: 'done' } },
-      done: { type: 'final' },
-      ...(extraState ? { archived: { type: 'final' as const } } : {}),
-    },
-  });
-
-const looping = (extraState = false) =>
-  defineWorkflow({
-    name: 'looping',
-    version: 1,
-    machine: loopingMachine(extraState),
-    startEvent: 'LoopStarted',
-  });
 
 async function engineOn(
   store: EventStore,
@@ -49,7 +18,7 @@ async function engineOn(
 ) {
   const { engine } = await createTestEngine({
     store,
-    definitions: [looping(options.extraState)],
+    definitions: [loopingWorkflow({ extraState: options.extraState })],
     schemas: LOOPING_SCHEMAS,
     ...(snapshots
       ? {
