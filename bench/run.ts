@@ -189,7 +189,7 @@ async function main(): Promise<void> {
       [
         `api resident memory, ${apiMemory.storedEvents} events stored, ${apiMemory.hotInstances} hot, MiB`,
         fixed(apiMemory.loadedMiB),
-        `${ratio(apiMemory.loadedMiB, apiMemory.baselineMiB)} baseline (< 200 MiB: ${apiMemory.loadedMiB < 200 ? 'met' : 'NOT met'})`,
+        `${ratio(apiMemory.loadedMiB, apiMemory.baselineMiB)} baseline (< 200 MiB: ${apiMemory.loadedMiB < 200 ? 'met' : 'NOT met'}); V8 heap ${fixed(apiMemory.loadedHeapUsedMiB)} MiB in use, external ${fixed(apiMemory.loadedExternalMiB)} MiB`,
         '—',
         '—',
         '—',

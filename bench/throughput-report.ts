@@ -93,6 +93,18 @@ export function throughputRows(result: ThroughputResult, ratio: Ratio, fixed: Fi
       '—',
       String(run.errors),
     ]);
+  if (result.twoApis) {
+    const two = result.twoApis;
+    rows.push([
+      `REST transitions, 32 clients over two api processes on one store`,
+      fixed(two.transitionsPerSecond),
+      `${ratio(two.transitionsPerSecond, two.oneApiPerSecond)} one api process (same run)`,
+      fixed(two.p50Ms, 2),
+      fixed(two.p99Ms, 2),
+      '—',
+      String(two.errors),
+    ]);
+  }
   const { storage } = result;
   rows.push([
     `embedded store, bytes per event (${storage.events} events)`,

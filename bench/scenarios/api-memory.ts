@@ -7,7 +7,7 @@ import { orderFulfillmentFeature, sampleOrder } from '@esflow/example-order-fulf
 import { createEsflowRuntime } from '@esflow/nest';
 import { createEmbeddedSchemaRegistry, createSqliteEventStore } from '@esflow/sqlite';
 import { canReadResidentMemory, randomPort, residentMiB, startApi, stopApp } from '../api-process';
-import { jsonPoster } from '../http-load';
+import { jsonPoster, metricValue } from '../http-load';
 import { ORDER_STEPS, orderInput } from '../workloads/orders';
 
 /** What {@link measureApiMemory} measured. */
@@ -20,6 +20,13 @@ export interface ApiMemoryResult {
   readonly baselineMiB: number;
   /** Its resident memory once the hot instances were loaded and it had settled. */
   readonly loadedMiB: number;
+  /**
+   * Where the loaded figure goes, from the api's own /metrics (prom-client's process metrics):
+   * V8's heap in use, memory outside it (Buffers, SQLite's), and the rest of RSS (code, the
+   * commit thread's isolate, free heap V8 has not given back).
+   */
+  readonly loadedHeapUsedMiB: number;
+  readonly loadedExternalMiB: number;
   /** `loadedMiB / baselineMiB`. */
   readonly vsBaseline: number;
   /** How long filling the store took. */
@@ -187,11 +194,15 @@ export async function measureApiMemory(
         if (read > 0) await realSleep(500);
         loadedMiB = Math.max(loadedMiB, residentMiB(api.child.pid!));
       }
+      const metrics = await (await fetch(`${api.baseUrl}/metrics`)).text();
+      const mib = (name: string) => metricValue(metrics, name) / 2 ** 20;
       return {
         storedEvents,
         hotInstances: hot.length - errors,
         baselineMiB,
         loadedMiB,
+        loadedHeapUsedMiB: mib('nodejs_heap_size_used_bytes'),
+        loadedExternalMiB: mib('nodejs_external_memory_bytes'),
         vsBaseline: loadedMiB / baselineMiB,
         fillSeconds,
         errors,

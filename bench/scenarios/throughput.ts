@@ -28,6 +28,25 @@ export interface ThroughputResult {
   readonly openLoopQuarter: OpenLoopResult;
   /** What the REST runs left in the api's store, per event. */
   readonly storage: StorageResult;
+  /**
+   * {@link TWO_API_CLIENTS} clients over two api processes on the one store, half on each, and
+   * the one-process rate at that concurrency measured in the same sweep (the baseline).
+   */
+  readonly twoApis?: TwoApisResult;
+}
+
+/** The clients of the two-api run: the issue's 32, split evenly. */
+export const TWO_API_CLIENTS = 32;
+
+/** Two api processes on one store under {@link TWO_API_CLIENTS} clients. */
+export interface TwoApisResult {
+  readonly transitionsPerSecond: number;
+  /** The one-api rate at the same concurrency, from the sweep. */
+  readonly oneApiPerSecond: number;
+  /** The higher of the two processes' p50 and p99. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
 }
 
 /**
@@ -53,6 +72,7 @@ export async function measureThroughput(
     const rests: RestTransitionsResult[] = [];
     let openLoopHalf: OpenLoopResult;
     let openLoopQuarter: OpenLoopResult;
+    let twoApis: TwoApisResult | undefined;
     try {
       for (const concurrency of concurrencies) {
         log(`REST transitions, ${concurrency} clients…`);
@@ -63,6 +83,11 @@ export async function measureThroughput(
       openLoopHalf = await measureOpenLoop(api.baseUrl, max / 2, seconds);
       log(`open loop at a quarter of the maximum (${Math.round(max / 4)}/s)…`);
       openLoopQuarter = await measureOpenLoop(api.baseUrl, max / 4, seconds);
+      const oneApi = rests[concurrencies.indexOf(TWO_API_CLIENTS)];
+      if (oneApi) {
+        log(`REST transitions, ${TWO_API_CLIENTS} clients over two api processes on one store…`);
+        twoApis = await measureTwoApis(api.baseUrl, dataDir, seconds, oneApi);
+      }
     } finally {
       await stopApp(api.child);
     }
@@ -89,8 +114,35 @@ export async function measureThroughput(
       openLoopHalf,
       openLoopQuarter,
       storage,
+      ...(twoApis ? { twoApis } : {}),
     };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** A second api on the running one's store; each gets half the clients, at the same time. */
+async function measureTwoApis(
+  firstBaseUrl: string,
+  dataDir: string,
+  seconds: number,
+  oneApi: RestTransitionsResult,
+): Promise<TwoApisResult> {
+  const second = await startApi(randomPort(), dataDir);
+  try {
+    const halves = await Promise.all(
+      [firstBaseUrl, second.baseUrl].map((baseUrl) =>
+        measureRestTransitions(baseUrl, TWO_API_CLIENTS / 2, seconds),
+      ),
+    );
+    return {
+      transitionsPerSecond: halves.reduce((sum, run) => sum + run.transitionsPerSecond, 0),
+      oneApiPerSecond: oneApi.transitionsPerSecond,
+      p50Ms: Math.max(...halves.map((run) => run.latency.p50Ms)),
+      p99Ms: Math.max(...halves.map((run) => run.latency.p99Ms)),
+      errors: halves.reduce((sum, run) => sum + run.errors, 0),
+    };
+  } finally {
+    await stopApp(second.child);
   }
 }

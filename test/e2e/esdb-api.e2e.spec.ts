@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStoreDBClient, StreamNotFoundError } from '@eventstore/db-client';
 import { EsdbWireDouble, startEsdbWireDouble } from '../doubles/esdb/esdb-wire-double';
 import { AppProcess, freePort, startApp } from '../support/app-process';
-import { anOrder } from '../support/engine-fixture';
+import { anOrder, COMPLETED_ORDER_EVENTS } from '../support/engine-fixture';
 import { httpClient } from '../support/http-client';
 
 const REPO = resolve(__dirname, '../..');
@@ -92,15 +92,7 @@ describe('the api on EventStoreDB (ESDB_CONNECTION_STRING)', () => {
       stateAfter: 'fetchingGoods',
     });
     // The events are in EventStoreDB, in the instance's own stream `<workflow>-<id>`.
-    expect(await storedTypes(`orderFulfillment-${order.orderId}`)).toEqual([
-      'OrderPlaced',
-      'TimerScheduled',
-      'PaymentReceived',
-      'TimerCancelled',
-      'GoodsFetched',
-      'ShipmentDispatched',
-      'WorkflowCompleted',
-    ]);
+    expect(await storedTypes(`orderFulfillment-${order.orderId}`)).toEqual(COMPLETED_ORDER_EVENTS);
   });
 
   it('409 for a duplicate start and 422 for an event the state does not accept; nothing written', async () => {

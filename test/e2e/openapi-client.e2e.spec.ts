@@ -7,6 +7,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, startApp } from '../support/app-process';
+import { COMPLETED_ORDER_EVENTS } from '../support/engine-fixture';
 
 /**
  * The document as a client generator's user meets it: types generated with openapi-typescript
@@ -299,15 +300,7 @@ describe('a client generated from the document (openapi-typescript + openapi-fet
         acceptedEvents: [],
         context: expect.objectContaining({ paymentId: 'pay-1', trackingId: 'trk-1' }),
       },
-      history: [
-        'OrderPlaced',
-        'TimerScheduled',
-        'PaymentReceived',
-        'TimerCancelled',
-        'GoodsFetched',
-        'ShipmentDispatched',
-        'WorkflowCompleted',
-      ],
+      history: COMPLETED_ORDER_EVENTS,
       list: { consistency: 'fresh', ids: [orderId] },
       stats: 1,
       projections: expect.arrayContaining(['instances', 'workflow_stats', 'definition_versions']),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, EventStore, ExpectedRevision, ReadModelStore } from '@esflow/core';
 import { createSqliteEventStore, createSqliteReadModelStore } from '@esflow/sqlite';
 import { AppProcess, startApp } from '../support/app-process';
-import { anOrder } from '../support/engine-fixture';
+import { anOrder, COMPLETED_ORDER_EVENTS } from '../support/engine-fixture';
 import { rawExchange } from '../support/http-client';
 import { Answer, Exchange, OpenApiConformance } from '../support/openapi-conformance';
 import { waitFor } from '../support/wait-for';
@@ -495,15 +495,9 @@ describe('every operation through every answer it declares', () => {
     expect(read.headers['etag']).toBe('"6"');
     const history = await call('GET', `${WORKFLOW}/${order.orderId}/history`);
     expectAnswer(history, 200);
-    expect((history.json['events'] as { type: string }[]).map((e) => e.type)).toEqual([
-      'OrderPlaced',
-      'TimerScheduled',
-      'PaymentReceived',
-      'TimerCancelled',
-      'GoodsFetched',
-      'ShipmentDispatched',
-      'WorkflowCompleted',
-    ]);
+    expect((history.json['events'] as { type: string }[]).map((e) => e.type)).toEqual(
+      COMPLETED_ORDER_EVENTS,
+    );
     const list = await call(
       'GET',
       `/workflows?workflow=orderFulfillment&status=completed&limit=1000&waitFor=${order.orderId}@6`,

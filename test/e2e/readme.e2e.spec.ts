@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, startApp } from '../support/app-process';
+import { COMPLETED_ORDER_EVENTS } from '../support/engine-fixture';
 
 /** A bash block of the README, exactly as written there (the first after `heading`). */
 function walkThrough(heading = 'With `npm start` running'): string {
@@ -73,15 +74,7 @@ describe('README walk-through', () => {
     ]);
     expect(output).toContain('ETag: "6"');
     const history = json.find((r) => Array.isArray(r['events'])) as { events: { type: string }[] };
-    expect(history.events.map((e) => e.type)).toEqual([
-      'OrderPlaced',
-      'TimerScheduled',
-      'PaymentReceived',
-      'TimerCancelled',
-      'GoodsFetched',
-      'ShipmentDispatched',
-      'WorkflowCompleted',
-    ]);
+    expect(history.events.map((e) => e.type)).toEqual(COMPLETED_ORDER_EVENTS);
     const list = json.find((r) => Array.isArray(r['items'])) as {
       items: { id: string; status: string }[];
     };

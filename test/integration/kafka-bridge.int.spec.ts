@@ -15,7 +15,7 @@ import {
   workflowStreamFilter,
 } from '@esflow/kafka';
 import { readTopicsToEnd } from '@esflow/kafka/testing';
-import { anOrder, createTestEngine } from '../support/engine-fixture';
+import { anOrder, COMPLETED_ORDER_EVENTS, createTestEngine } from '../support/engine-fixture';
 import { KafkaBroker, startKafkaBroker } from '../support/infra/kafka-broker.mjs';
 import { uniqueCategory } from '../support/unique';
 import { waitFor } from '../support/wait-for';
@@ -164,15 +164,7 @@ describe('Kafka bridge (real broker)', () => {
       .filter((record) => record.key === 'o-0')
       .sort((a, b) => Number(a.offset - b.offset))
       .map((record) => record.headers['esflow-event-type']);
-    expect(firstOrder).toEqual([
-      'OrderPlaced',
-      'TimerScheduled',
-      'PaymentReceived',
-      'TimerCancelled',
-      'GoodsFetched',
-      'ShipmentDispatched',
-      'WorkflowCompleted',
-    ]);
+    expect(firstOrder).toEqual(COMPLETED_ORDER_EVENTS);
     const stored = new Map((await workflowEvents(store)).map((e) => [e.eventId, e]));
     for (const record of records) {
       const event = stored.get(record.headers['esflow-event-id']!)!;

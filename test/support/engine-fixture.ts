@@ -66,6 +66,17 @@ export const anOrder = (orderId = `order-${Math.random().toString(36).slice(2, 1
   items: [{ sku: 'SKU-1', quantity: 2 }],
 });
 
+/** The event types of an orderFulfillment order paid, fetched and shipped, in stream order. */
+export const COMPLETED_ORDER_EVENTS = [
+  'OrderPlaced',
+  'TimerScheduled',
+  'PaymentReceived',
+  'TimerCancelled',
+  'GoodsFetched',
+  'ShipmentDispatched',
+  'WorkflowCompleted',
+];
+
 /** Schemas of the `looping` test workflow (LoopStarted, Retry, Ping: no fields). */
 export const LOOPING_SCHEMAS = join(__dirname, 'schemas/looping');
 

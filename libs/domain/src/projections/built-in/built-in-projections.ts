@@ -1,4 +1,3 @@
-import { EventCategory } from '../../workflow/event-metadata';
 import { FrameworkEvent } from '../../workflow/framework-events';
 import { canonicalJson } from '../canonical-json';
 import { ProjectionDefinition, ReadModelDocument } from '../projection';
@@ -34,15 +33,21 @@ export function instancesProjection(workflows: readonly string[]): ProjectionDef
   };
 }
 
-/** Instances per workflow and state (`GET /stats`), moved as each transition is recorded. */
+/**
+ * Instances per workflow and state (`GET /stats`), moved as each transition is recorded. What
+ * moves an instance is not only a client's event: a timer's `TimerFired` and an invoked command's
+ * outcome do too, and the facts recorded with a transition carry its states again. So the
+ * projection remembers each instance's counted state (`instance_states`) and moves the count
+ * when an event's `stateAfter` differs from it, whatever the event: once per transition.
+ */
 export function stateCountsProjection(workflows: readonly string[]): ProjectionDefinition {
   return {
     name: 'workflow_stats',
-    version: 1,
-    collections: { state_counts: { indexes: ['workflow'] } },
+    // 2: counts the transitions of timers and commands (1 counted clients' events only).
+    version: 2,
+    collections: { state_counts: { indexes: ['workflow'] }, instance_states: { indexes: [] } },
     filter: workflowFilter(workflows),
-    async handle({ recorded, metadata }, documents) {
-      if (metadata.category !== EventCategory.Workflow) return;
+    async handle({ metadata }, documents) {
       const add = async (state: unknown, delta: number) => {
         const stateKey = stateKeyOf(state);
         const id = `${metadata.workflow}/${stateKey}`;
@@ -57,10 +62,13 @@ export function stateCountsProjection(workflows: readonly string[]): ProjectionD
             count,
           });
       };
-      const before = recorded.revision === 0 ? undefined : stateKeyOf(metadata.stateBefore);
-      if (before === stateKeyOf(metadata.stateAfter)) return;
-      if (before !== undefined) await add(metadata.stateBefore, -1);
+      const instance = `${metadata.workflow}/${metadata.instanceId}`;
+      const counted = await documents.get('instance_states', instance);
+      const stateKey = stateKeyOf(metadata.stateAfter);
+      if (counted?.['stateKey'] === stateKey) return;
+      if (counted) await add(counted['state'], -1);
       await add(metadata.stateAfter, +1);
+      await documents.put('instance_states', instance, { state: metadata.stateAfter, stateKey });
     },
   };
 }

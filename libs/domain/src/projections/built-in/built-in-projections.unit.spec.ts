@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { RecordedEvent } from '../../event-store/event-store.port';
+import { EsflowEventMetadata } from '../../workflow/event-metadata';
+import { ReadModelDocument } from '../projection';
+import { stateCountsProjection } from './built-in-projections';
+
+/** The documents of one projection in memory, as the read-model store would keep them. */
+function memoryDocuments() {
+  const collections = new Map<string, Map<string, ReadModelDocument>>();
+  const of = (collection: string) =>
+    collections.get(collection) ?? collections.set(collection, new Map()).get(collection)!;
+  return {
+    all: (collection: string) => [...of(collection).values()],
+    get: async (collection: string, id: string) => of(collection).get(id),
+    put: async (collection: string, id: string, document: ReadModelDocument) => {
+      of(collection).set(id, document);
+    },
+    delete: async (collection: string, id: string) => {
+      of(collection).delete(id);
+    },
+  };
+}
+
+/** One order's stream as esflow records it: [type, category, state before, state after]. */
+const stream = (instanceId: string, events: [string, string, string | null, string][]) =>
+  events.map(([type, category, stateBefore, stateAfter], revision) => ({
+    recorded: { type, revision, streamName: `orderFulfillment-${instanceId}` } as RecordedEvent,
+    metadata: {
+      category,
+      workflow: 'orderFulfillment',
+      instanceId,
+      stateBefore,
+      stateAfter,
+    } as unknown as EsflowEventMetadata,
+    payload: async () => ({}),
+  }));
+
+describe('the workflow_stats projection', () => {
+  it('moves each instance once per transition, whatever event caused it', async () => {
+    const projection = stateCountsProjection(['orderFulfillment']);
+    const documents = memoryDocuments();
+    const events = [
+      // Paid and shipped: client events, each followed by facts carrying the same states.
+      ...stream('paid', [
+        ['OrderPlaced', 'workflow', null, 'awaitingPayment'],
+        ['TimerScheduled', 'framework', null, 'awaitingPayment'],
+        ['PaymentReceived', 'workflow', 'awaitingPayment', 'fetchingGoods'],
+        ['TimerCancelled', 'framework', 'awaitingPayment', 'fetchingGoods'],
+      ]),
+      // Cancelled by its payment window: the timer's TimerFired is the cause.
+      ...stream('unpaid', [
+        ['OrderPlaced', 'workflow', null, 'awaitingPayment'],
+        ['TimerScheduled', 'framework', null, 'awaitingPayment'],
+        ['TimerFired', 'framework', 'awaitingPayment', 'cancelled'],
+        ['WorkflowCompleted', 'framework', 'awaitingPayment', 'cancelled'],
+      ]),
+      ...stream('waiting', [['OrderPlaced', 'workflow', null, 'awaitingPayment']]),
+    ];
+    for (const event of events) await projection.handle(event, documents);
+    const counts = Object.fromEntries(
+      documents.all('state_counts').map((doc) => [doc['stateKey'], doc['count']]),
+    );
+    expect(counts).toEqual({ awaitingPayment: 1, fetchingGoods: 1, cancelled: 1 });
+  });
+});
