@@ -14,6 +14,7 @@ import {
   ReadModelStore,
   ReadModelTransaction,
 } from '@esflow/core';
+import type Database from 'better-sqlite3';
 import { applySqlitePragmas, execSchema, openSqliteFile } from '../sqlite-support';
 
 const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
@@ -45,23 +46,53 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
     return result;
   };
 
+  // Prepared once per SQL text (preparing costs more than running a small statement); forgotten
+  // when a generation's tables are created or dropped.
+  const statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  const statement = <R = unknown>(sql: string) => {
+    let prepared = statements.get(sql);
+    if (!prepared) statements.set(sql, (prepared = db.prepare(sql)));
+    return prepared as Database.Statement<unknown[], R>;
+  };
+
+  // The running transaction's document writes, by table then id (null: deleted), written at its
+  // commit: a batch that moves one document several times (an instance's events) writes it once.
+  // Kept as JSON text, so a caller changing an object after `put` changes nothing.
+  let pending: Map<string, Map<string, string | null>> | undefined;
+  const flushPending = () => {
+    for (const [table, writes] of pending ?? [])
+      for (const [id, doc] of writes)
+        if (doc === null) statement(`DELETE FROM ${table} WHERE id = ?`).run(id);
+        else
+          statement(
+            `INSERT INTO ${table} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
+          ).run(id, doc);
+  };
+  const write = (table: string, id: string, doc: string | null) => {
+    if (!pending) throw new Error('SQLite read model: a document written outside a transaction');
+    let writes = pending.get(table);
+    if (!writes) pending.set(table, (writes = new Map()));
+    writes.set(id, doc);
+  };
+
   const documents = (projection: string, generation: number): DocumentWriter => {
     const table = (collection: string) =>
       quote(collectionTable(projection, collection, generation));
     return {
       async get(collection, id) {
-        const row = db
-          .prepare<[string], { doc: string }>(`SELECT doc FROM ${table(collection)} WHERE id = ?`)
-          .get(id);
-        return row ? (JSON.parse(row.doc) as ReadModelDocument) : undefined;
+        const name = table(collection);
+        const written = pending?.get(name)?.get(id);
+        const doc =
+          written !== undefined
+            ? written
+            : statement<{ doc: string }>(`SELECT doc FROM ${name} WHERE id = ?`).get(id)?.doc;
+        return doc ? (JSON.parse(doc) as ReadModelDocument) : undefined;
       },
       async put(collection, id, document) {
-        db.prepare(
-          `INSERT INTO ${table(collection)} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`,
-        ).run(id, JSON.stringify(document));
+        write(table(collection), id, JSON.stringify(document));
       },
       async delete(collection, id) {
-        db.prepare(`DELETE FROM ${table(collection)} WHERE id = ?`).run(id);
+        write(table(collection), id, null);
       },
     };
   };
@@ -69,13 +100,13 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
   const transaction: ReadModelTransaction = {
     documents,
     async saveCheckpoint(projection, generation, checkpoint) {
-      db.prepare(
+      statement(
         `INSERT INTO esflow_projection_checkpoints (name, generation, position, events_applied) VALUES (?, ?, ?, ?)
          ON CONFLICT (name, generation) DO UPDATE SET position = excluded.position, events_applied = excluded.events_applied`,
       ).run(projection, generation, formatPosition(checkpoint.position), checkpoint.eventsApplied);
     },
     async saveRecord(record) {
-      db.prepare(
+      statement(
         `INSERT INTO esflow_projections (name, record) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET record = excluded.record`,
       ).run(record.name, JSON.stringify(record));
     },
@@ -121,6 +152,7 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
 
     async createGeneration(projection, generation, collections) {
       checkProjectionName(projection);
+      statements.clear();
       for (const [collection, spec] of Object.entries(collections)) {
         checkProjectionName(collection);
         const table = collectionTable(projection, collection, generation);
@@ -136,6 +168,7 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
 
     async dropGeneration(projection, generation, collections) {
       await exclusive(async () => {
+        statements.clear();
         for (const collection of Object.keys(collections))
           db.exec(
             `DROP TABLE IF EXISTS ${quote(collectionTable(projection, collection, generation))}`,
@@ -149,13 +182,17 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
     transact(work) {
       return exclusive(async () => {
         db.exec('BEGIN IMMEDIATE');
+        pending = new Map();
         try {
           const result = await work(transaction);
+          flushPending();
           db.exec('COMMIT');
           return result;
         } catch (error) {
           if (db.inTransaction) db.exec('ROLLBACK');
           throw error;
+        } finally {
+          pending = undefined;
         }
       });
     },
