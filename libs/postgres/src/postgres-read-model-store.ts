@@ -78,8 +78,11 @@ export function createPostgresReadModelStore(
    * one multi-row statement per table: one round trip per table and batch, not per document.
    */
   const transactionOn = (client: PoolClient): ReadModelTransaction & { flush(): Promise<void> } => {
-    /** table → id → document to upsert, or null to delete; the last write of an id wins. */
-    const pending = new Map<string, Map<string, ReadModelDocument | null>>();
+    /**
+     * table → id → document to upsert (as JSON text, so that a caller changing the object after
+     * `put` changes nothing), or null to delete; the last write of an id wins.
+     */
+    const pending = new Map<string, Map<string, string | null>>();
     const pendingFor = (name: string) => {
       let writes = pending.get(name);
       if (!writes) pending.set(name, (writes = new Map()));
@@ -91,7 +94,8 @@ export function createPostgresReadModelStore(
           async get(collection, id) {
             const name = table(projection, collection, generation);
             const buffered = pending.get(name)?.get(id);
-            if (buffered !== undefined) return buffered ?? undefined;
+            if (buffered !== undefined)
+              return buffered === null ? undefined : (JSON.parse(buffered) as ReadModelDocument);
             const result = await client.query<{ doc: ReadModelDocument }>(
               `SELECT doc FROM ${name} WHERE id = $1`,
               [id],
@@ -99,7 +103,7 @@ export function createPostgresReadModelStore(
             return result.rows[0]?.doc;
           },
           async put(collection, id, document) {
-            pendingFor(table(projection, collection, generation)).set(id, document);
+            pendingFor(table(projection, collection, generation)).set(id, JSON.stringify(document));
           },
           async delete(collection, id) {
             pendingFor(table(projection, collection, generation)).set(id, null);
@@ -109,14 +113,14 @@ export function createPostgresReadModelStore(
       async flush() {
         for (const [name, writes] of pending) {
           const upserts = [...writes].filter(
-            (entry): entry is [string, ReadModelDocument] => entry[1] !== null,
+            (entry): entry is [string, string] => entry[1] !== null,
           );
           const deletes = [...writes].filter(([, doc]) => doc === null).map(([id]) => id);
           if (upserts.length > 0)
             await client.query(
               `INSERT INTO ${name} (id, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])
              ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`,
-              [upserts.map(([id]) => id), upserts.map(([, doc]) => JSON.stringify(doc))],
+              [upserts.map(([id]) => id), upserts.map(([, doc]) => doc)],
             );
           if (deletes.length > 0)
             await client.query(`DELETE FROM ${name} WHERE id = ANY($1::text[])`, [deletes]);

@@ -132,6 +132,28 @@ export function describeDocumentStoreContract(
       expect(await current().find(name, 'items', { limit: 10 })).toEqual([{ kind: 'y', rank: 2 }]);
     });
 
+    it('sees its own deletes of stored documents, and stores a document as it was put', async () => {
+      const name = fresh();
+      await current().createGeneration(name, 1, collections);
+      await current().transact(async (tx) => {
+        await tx.documents(name, 1).put('items', 'a', { kind: 'x', rank: 1 });
+        await tx.documents(name, 1).put('items', 'b', { kind: 'x', rank: 2 });
+        await tx.saveRecord(recordOf(name));
+      });
+      await current().transact(async (tx) => {
+        const docs = tx.documents(name, 1);
+        await docs.delete('items', 'a');
+        expect(await docs.get('items', 'a')).toBeUndefined();
+        await docs.delete('items', 'b');
+        const again = { kind: 'z', rank: 3 };
+        await docs.put('items', 'b', again);
+        // Changing the object after the put changes nothing stored.
+        again.rank = 99;
+        expect(await docs.get('items', 'b')).toEqual({ kind: 'z', rank: 3 });
+      });
+      expect(await current().find(name, 'items', { limit: 10 })).toEqual([{ kind: 'z', rank: 3 }]);
+    });
+
     it('filters by fields and pages by id in byte order', async () => {
       const name = fresh();
       await current().createGeneration(name, 1, collections);
