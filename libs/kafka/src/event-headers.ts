@@ -55,25 +55,28 @@ export function workflowOfStream(streamName: string): string {
 /** The headers of a recorded event; a metadata field that is absent leaves its header out. */
 export function eventHeaders(event: RecordedEvent): Record<string, string> {
   const metadata = readEsflowMetadata(event.metadata);
-  const workflow = text(metadata.workflow) ?? workflowOfStream(event.streamName);
-  const entries: [string, string | undefined][] = [
-    [EsflowHeader.ContentType, ESFLOW_AVRO_CONTENT_TYPE],
-    [EsflowHeader.EventType, event.type],
-    [EsflowHeader.EventId, event.eventId],
-    [EsflowHeader.CorrelationId, text(metadata.correlationId)],
-    [EsflowHeader.CausationId, text(metadata.causationId)],
-    [EsflowHeader.Stream, event.streamName],
-    [EsflowHeader.Revision, String(event.revision)],
-    [EsflowHeader.Workflow, workflow],
-    [EsflowHeader.InstanceId, instanceIdOf(event)],
-    [EsflowHeader.SchemaSubject, text(metadata.schema?.subject)],
-    [EsflowHeader.SchemaVersion, text(metadata.schema?.version)],
-    [EsflowHeader.Position, formatPosition(event.position)],
-    [EsflowHeader.RecordedAt, event.recordedAt.toISOString()],
-  ];
-  return Object.fromEntries(
-    entries.filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
+  // Built field by field, in the order of EsflowHeader (once per published event: no
+  // intermediate entry arrays).
+  const headers: Record<string, string> = {
+    [EsflowHeader.ContentType]: ESFLOW_AVRO_CONTENT_TYPE,
+    [EsflowHeader.EventType]: event.type,
+    [EsflowHeader.EventId]: event.eventId,
+  };
+  const correlationId = text(metadata.correlationId);
+  if (correlationId !== undefined) headers[EsflowHeader.CorrelationId] = correlationId;
+  const causationId = text(metadata.causationId);
+  if (causationId !== undefined) headers[EsflowHeader.CausationId] = causationId;
+  headers[EsflowHeader.Stream] = event.streamName;
+  headers[EsflowHeader.Revision] = String(event.revision);
+  headers[EsflowHeader.Workflow] = text(metadata.workflow) ?? workflowOfStream(event.streamName);
+  headers[EsflowHeader.InstanceId] = instanceIdOf(event);
+  const subject = text(metadata.schema?.subject);
+  if (subject !== undefined) headers[EsflowHeader.SchemaSubject] = subject;
+  const version = text(metadata.schema?.version);
+  if (version !== undefined) headers[EsflowHeader.SchemaVersion] = version;
+  headers[EsflowHeader.Position] = formatPosition(event.position);
+  headers[EsflowHeader.RecordedAt] = event.recordedAt.toISOString();
+  return headers;
 }
 
 /** The record key: the instance id from the metadata, else the stream name after `<workflow>-`. */
@@ -89,14 +92,34 @@ export function topicFor(template: string, workflow: string): string {
   return template.replaceAll('{workflow}', workflow);
 }
 
-/** The record the bridge produces for a stored event: the bytes go out unchanged. */
-export function toOutgoingRecord(event: RecordedEvent, topicTemplate: string): OutgoingRecord {
+/** A record's key, value and headers: what is produced for a stored event, topic aside. */
+export interface OutgoingMessage {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** The key, value and headers the bridge produces for a stored event: the bytes go out unchanged. */
+export function toOutgoingMessage(event: RecordedEvent): OutgoingMessage {
   const data = event.data;
   return {
-    topic: topicFor(topicTemplate, workflowOfStream(event.streamName)),
     key: instanceIdOf(event),
-    value: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    // A view of the stored bytes, never a copy (most stores hand out Buffers already).
+    value: Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
     headers: eventHeaders(event),
+  };
+}
+
+/** The record the bridge produces for a stored event: the bytes go out unchanged. */
+export function toOutgoingRecord(event: RecordedEvent, topicTemplate: string): OutgoingRecord {
+  const { key, value, headers } = toOutgoingMessage(event);
+  return {
+    topic: topicFor(topicTemplate, workflowOfStream(event.streamName)),
+    key,
+    value,
+    headers,
   };
 }
 

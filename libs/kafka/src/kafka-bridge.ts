@@ -61,12 +61,19 @@ export interface KafkaBridgeOptions {
   readonly topicPartitions: number;
   /** Compacted checkpoint topic; default {@link checkpointTopicFor}(transactionalId). */
   readonly checkpointTopic?: string;
+  /**
+   * Limits of one transaction; default {@link DEFAULT_BATCH_LIMITS}: 3000 events or 4 MiB of
+   * values, sent in produce requests of at most 960 KiB each, one after the other.
+   */
   readonly batch?: Partial<BatchLimits>;
   /** The back-off between sessions (default {@link BRIDGE_RETRY_POLICY}: 250 ms to 10 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Kafka aborts a transaction left open longer than this (a crashed bridge's). Default 30 s. */
   readonly transactionTimeoutMs?: number;
-  /** Events read ahead of Kafka, at most. Default 5000. */
+  /**
+   * Events read ahead of Kafka, at most (never fewer than a batch's `maxEvents`): the next
+   * transaction's events are read from the store while one commits. Default 5000.
+   */
   readonly readAheadEvents?: number;
   readonly lagRefreshMs?: number;
   readonly logger?: KafkaLogger;
@@ -81,11 +88,13 @@ export interface KafkaBridgeOptions {
  *
  * Guarantees:
  * - each batch and the checkpoint (the store position of its last event) are produced in one
- *   Kafka transaction, so a consumer reading committed data sees a batch entirely or not at all,
- *   and the checkpoint never runs ahead of or behind what was published;
- * - on start (and after any failure) it initialises its transactional producer first, which
- *   fences any older producer with the same transactional id and aborts its open transaction,
- *   then reads the last committed checkpoint and resumes strictly after it;
+ *   Kafka transaction (in one or more produce requests, sent one after the other, so the store
+ *   order holds within every partition), so a consumer reading committed data sees a batch
+ *   entirely or not at all, and the checkpoint never runs ahead of or behind what was published;
+ * - on start (and after any failure) it initialises its transactional producer (creating
+ *   missing topics meanwhile), which fences any older producer with the same transactional id
+ *   and aborts its open transaction, and only then reads the last committed checkpoint and
+ *   resumes strictly after it;
  * - a bridge that is fenced stops (status `fenced`) and writes nothing more;
  * - retriable failures (Kafka down, timeouts, leader moves) restart the session after an
  *   exponential back-off; nothing is lost, because the next session resumes from Kafka's
@@ -157,6 +166,7 @@ export function createKafkaBridge(options: KafkaBridgeOptions): KafkaBridge {
     ),
     checkpointTopic,
     transactionTimeoutMs,
+    maxRequestBytes: limits.maxRequestBytes ?? DEFAULT_BATCH_LIMITS.maxRequestBytes,
     logger,
     now,
   };

@@ -53,7 +53,10 @@ export interface TopicSpec {
   readonly configEntries?: readonly { name: string; value: string }[];
 }
 
-/** Creates the topics that do not exist yet; existing ones are left as they are. */
+/**
+ * Creates the topics that do not exist yet; existing ones are left as they are. Resolves once
+ * every partition of the topics it created has a leader.
+ */
 export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((spec) => !existing.has(spec.topic));
@@ -62,7 +65,8 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[]): 
   const replicationFactor = Math.max(1, Math.min(3, brokers.length));
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs's own wait sleeps 100 ms before its first look; waitForLeaders looks at once.
+      waitForLeaders: false,
       topics: missing.map((spec) => ({
         topic: spec.topic,
         numPartitions: spec.numPartitions,
@@ -75,7 +79,49 @@ export async function ensureTopics(admin: Admin, topics: readonly TopicSpec[]): 
     const errors = (error as { errors?: { type?: string }[] }).errors;
     if (!errors?.every((inner) => inner.type === 'TOPIC_ALREADY_EXISTS')) throw error;
   }
-  return missing.map((spec) => spec.topic);
+  const created = missing.map((spec) => spec.topic);
+  await waitForLeaders(admin, created, 10_000);
+  return created;
+}
+
+/** Metadata errors of a topic that is still being set up: worth another look. */
+const SETTING_UP = new Set(['LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION']);
+
+/**
+ * Resolves once every partition of `topics` has a leader: looks at once, then after 5 ms,
+ * 10 ms, ... (at most 100 ms apart); rejects with a retriable UNAVAILABLE error after `timeoutMs`.
+ */
+export async function waitForLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const ready = topics.every((topic) => {
+        const partitions = metadata.topics.find((found) => found.name === topic)?.partitions;
+        return (
+          partitions !== undefined &&
+          partitions.length > 0 &&
+          partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0)
+        );
+      });
+      if (ready) return;
+    } catch (error) {
+      // kafkajs wraps the error in KafkaJSNumberOfRetriesExceeded once its own retries are spent.
+      const { type, cause } = error as { type?: string; cause?: { type?: string } };
+      if (!SETTING_UP.has(type ?? cause?.type ?? '')) throw error;
+    }
+    if (Date.now() >= deadline)
+      throw new KafkaBridgeError(
+        KafkaErrorCode.Unavailable,
+        `the partitions of ${topics.join(', ')} had no leader after ${timeoutMs} ms`,
+        { retriable: true },
+      );
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }
 
 /** Settings of the checkpoint topic: compacted, so only the newest checkpoint per key is kept. */

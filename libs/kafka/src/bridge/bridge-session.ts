@@ -1,8 +1,8 @@
 import { Admin, Kafka, Partitioners, Producer } from 'kafkajs';
 import { CheckpointedHandler, GlobalPosition, RecordedEvent } from '@esflow/core';
-import { groupByTopic } from '../batching';
+import { produceRequests } from '../batching';
 import { BridgeCheckpoint, encodeCheckpoint } from '../checkpoint';
-import { toOutgoingRecord } from '../event-headers';
+import { topicFor, workflowOfStream } from '../event-headers';
 import {
   CHECKPOINT_TOPIC_CONFIG,
   createKafkaClient,
@@ -21,6 +21,8 @@ export interface BridgeSessionOptions {
   readonly workflowTopics: readonly string[];
   readonly checkpointTopic: string;
   readonly transactionTimeoutMs: number;
+  /** Most estimated bytes in one produce request (see `BatchLimits.maxRequestBytes`). */
+  readonly maxRequestBytes: number;
   readonly logger: KafkaLogger;
   readonly now: () => number;
 }
@@ -34,7 +36,8 @@ export interface SessionActivity {
 /**
  * One connection to Kafka, from producer initialisation to the first failure or stop, and the
  * bridge's {@link CheckpointedHandler}: each batch is produced to its workflow topics together
- * with the new checkpoint, in one Kafka transaction.
+ * with the new checkpoint, in one Kafka transaction (in produce requests of at most
+ * `maxRequestBytes`, one after the other).
  */
 export class BridgeSession implements CheckpointedHandler {
   readonly activity: SessionActivity = {
@@ -45,6 +48,8 @@ export class BridgeSession implements CheckpointedHandler {
   private admin: Admin | undefined;
   private producer: Producer | undefined;
   private committed: BridgeCheckpoint | undefined;
+  /** Topic per workflow, computed once. */
+  private readonly topics = new Map<string, string>();
 
   constructor(
     private readonly options: BridgeSessionOptions,
@@ -53,9 +58,9 @@ export class BridgeSession implements CheckpointedHandler {
   ) {}
 
   /**
-   * Connects, creates missing topics, initialises the transactional producer (which fences any
-   * older bridge with the same transactional id and aborts its open transaction) and reads the
-   * last committed checkpoint. Resolves to it (undefined before the first).
+   * Connects, creates missing topics while it initialises the transactional producer (which
+   * fences any older bridge with the same transactional id and aborts its open transaction),
+   * then reads the last committed checkpoint. Resolves to it (undefined before the first).
    */
   async open(): Promise<BridgeCheckpoint | undefined> {
     const { options, activity } = this;
@@ -65,19 +70,6 @@ export class BridgeSession implements CheckpointedHandler {
       logger: options.logger,
     });
     this.admin = this.kafka.admin();
-    await this.admin.connect();
-
-    activity.operation = 'create topics';
-    const created = await ensureTopics(this.admin, [
-      ...options.workflowTopics.map((topic) => ({
-        topic,
-        numPartitions: options.topicPartitions,
-      })),
-      { topic: options.checkpointTopic, numPartitions: 1, configEntries: CHECKPOINT_TOPIC_CONFIG },
-    ]);
-    if (created.length) options.logger.info(`created topics ${created.join(', ')}`);
-
-    activity.operation = 'initialise the transactional producer';
     this.producer = this.kafka.producer({
       transactionalId: options.transactionalId,
       idempotent: true,
@@ -91,11 +83,47 @@ export class BridgeSession implements CheckpointedHandler {
       // default 300 ms back-off there caps a bridge at ~4 transactions per second.
       retry: { retries: 6, initialRetryTime: 10, maxRetryTime: 1_000 },
     });
-    await this.producer.connect();
-    // kafkajs sends InitProducerId with the first transaction: this fences older bridges
-    // with our transactional id and waits until their open transaction is aborted.
-    const init = await this.producer.transaction();
-    await init.abort();
+    const admin = this.admin;
+    const producer = this.producer;
+
+    // Both at once, neither needs the other: the topics, and the transactional producer. A
+    // failure is reported with the step of the side that failed.
+    let topicsStep = 'connect to Kafka';
+    let producerStep = 'connect to Kafka';
+    const topics = (async () => {
+      await admin.connect();
+      topicsStep = 'create topics';
+      const created = await ensureTopics(admin, [
+        ...options.workflowTopics.map((topic) => ({
+          topic,
+          numPartitions: options.topicPartitions,
+        })),
+        {
+          topic: options.checkpointTopic,
+          numPartitions: 1,
+          configEntries: CHECKPOINT_TOPIC_CONFIG,
+        },
+      ]);
+      if (created.length) options.logger.info(`created topics ${created.join(', ')}`);
+    })();
+    const initialised = (async () => {
+      await producer.connect();
+      producerStep = 'initialise the transactional producer';
+      // kafkajs sends InitProducerId with the first transaction: this fences older bridges
+      // with our transactional id and waits until their open transaction is aborted.
+      const init = await producer.transaction();
+      await init.abort();
+    })();
+    // Both settled before going on or failing: nothing left running behind a failure.
+    const [topicsDone, initDone] = await Promise.allSettled([topics, initialised]);
+    if (topicsDone.status === 'rejected') {
+      activity.operation = topicsStep;
+      throw topicsDone.reason;
+    }
+    if (initDone.status === 'rejected') {
+      activity.operation = producerStep;
+      throw initDone.reason;
+    }
 
     activity.operation = 'read the checkpoint';
     this.committed = await readCommittedCheckpoint({
@@ -123,13 +151,14 @@ export class BridgeSession implements CheckpointedHandler {
       published: (this.committed?.published ?? 0) + batch.length,
       writtenAt: new Date(options.now()).toISOString(),
     };
-    const topicMessages = groupByTopic(
-      batch.map((event) => toOutgoingRecord(event, options.topicTemplate)),
-    ).map(({ topic, records }) => ({
-      topic,
-      messages: records.map(({ key, value, headers }) => ({ key, value, headers })),
-    }));
-    topicMessages.push({
+    // The checkpoint goes with the first request: the transaction is all or nothing either
+    // way, and its partition is added to the transaction with the first records' partitions.
+    const requests = produceRequests(
+      batch,
+      (event) => this.topicOf(event),
+      options.maxRequestBytes,
+    );
+    requests[0]!.push({
       topic: options.checkpointTopic,
       messages: [
         {
@@ -143,7 +172,10 @@ export class BridgeSession implements CheckpointedHandler {
     const startedAt = options.now();
     const transaction = await this.producer!.transaction();
     try {
-      await transaction.sendBatch({ topicMessages, acks: -1 });
+      // One request at a time: the idempotent producer numbers each partition's records in
+      // the order they are sent, and the broker appends them in that order.
+      for (const topicMessages of requests)
+        await transaction.sendBatch({ topicMessages, acks: -1 });
       await transaction.commit();
     } catch (error) {
       activity.transactionAgeMs = options.now() - startedAt;
@@ -154,6 +186,16 @@ export class BridgeSession implements CheckpointedHandler {
     }
     this.committed = checkpoint;
     this.onCommitted(checkpoint, batch.length);
+  }
+
+  private topicOf(event: RecordedEvent): string {
+    const workflow = workflowOfStream(event.streamName);
+    let topic = this.topics.get(workflow);
+    if (topic === undefined) {
+      topic = topicFor(this.options.topicTemplate, workflow);
+      this.topics.set(workflow, topic);
+    }
+    return topic;
   }
 
   /** Disconnects; a transaction in flight fails. Never throws. */
