@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { GlobalPosition, RecordedEvent } from '@esflow/core';
+import type { GlobalPosition, RecordedEvent, StoredEventRef } from '@esflow/core';
 import {
   DictionaryKind,
   decodeMetadata,
@@ -84,6 +84,32 @@ export type EventRow = [
 
 /** An event id as the `event_id` column keeps it. */
 export const storedEventId = (eventId: string): Buffer | string => uuidBytes(eventId) ?? eventId;
+
+/**
+ * Finds where the event with an id is (its stream, revision and position), or undefined: the
+ * lookup by id both the committer (recognising a retried append) and the store's reads make.
+ */
+export function eventRefLookup(
+  db: Database.Database,
+): (eventId: string) => StoredEventRef | undefined {
+  const byEventId = db.prepare<
+    [Buffer | string],
+    { global_position: number; stream_name: string; stream_revision: number }
+  >(
+    `SELECT e.global_position, s.stream_name, e.stream_revision
+     FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.event_id = ?`,
+  );
+  return (eventId) => {
+    const row = byEventId.get(storedEventId(eventId));
+    return (
+      row && {
+        streamName: row.stream_name,
+        revision: row.stream_revision,
+        position: positionOf(row.global_position),
+      }
+    );
+  };
+}
 
 // The base is encoded on its own: no event id, times relative to the epoch.
 const BASE_EVENT = { eventId: '', recordedAt: 0 } as const;
@@ -266,8 +292,18 @@ export class EventTableReader {
 
   /** The event of a row read with {@link EVENT_ROW_COLUMNS}. */
   recorded = (row: EventRow): RecordedEvent => {
-    const [position, streamId, streamName, revision, type, recordedAt, textId, idSize] = row;
-    const [metadataSize, bytes] = [row[8], row[9]];
+    const [
+      position,
+      streamId,
+      streamName,
+      revision,
+      type,
+      recordedAt,
+      textId,
+      idSize,
+      metadataSize,
+      bytes,
+    ] = row;
     const eventId = textId
       ? bytes.toString('utf8', 0, idSize)
       : uuidText(bytes.subarray(0, idSize));

@@ -10,10 +10,9 @@ import {
   recognisePriorAppend,
   RevisionConflictError,
   satisfiesExpectedRevision,
-  StoredEventRef,
 } from '@esflow/core/append-rules';
 import type { JsonObject } from './compact-metadata';
-import { EventTableWriter, positionOf, storedEventId } from './event-tables';
+import { eventRefLookup, EventTableWriter, positionOf, storedEventId } from './event-tables';
 
 // The write side of the SQLite event store: one batch of appends committed in one transaction,
 // each append in a savepoint of its own. The same code runs on the store's commit worker thread
@@ -53,14 +52,6 @@ export function refusalError(refusal: AppendRefusal): EsflowError {
     : new EsflowError(refusal.code as ErrorCode, refusal.message);
 }
 
-export { positionOf };
-
-interface EventRow {
-  global_position: number;
-  stream_name: string;
-  stream_revision: number;
-}
-
 /**
  * The committer over `db` (whose schema is migrated): `commit(batch, recordedAt)` runs one
  * `BEGIN IMMEDIATE` transaction and gives each append's outcome; a failure of SQLite itself
@@ -76,24 +67,15 @@ export function createCommitter(db: Database.Database) {
       `INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, recorded_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    byEventId: db.prepare<[Buffer | string], EventRow>(
-      `SELECT e.global_position, s.stream_name, e.stream_revision
-       FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.event_id = ?`,
-    ),
   };
-  const storedRef = (row: EventRow | undefined): StoredEventRef | undefined =>
-    row && {
-      streamName: row.stream_name,
-      revision: row.stream_revision,
-      position: positionOf(row.global_position),
-    };
+  const findEvent = eventRefLookup(db);
 
   // Nested in the batch transaction as a savepoint, so a refused append undoes only itself.
   const appendOne = db.transaction((pending: AppendToCommit, recordedAt: number): AppendResult => {
     const { streamName, events, expectedRevision } = pending;
     const duplicate = recognisePriorAppend(
       streamName,
-      events.map((event) => storedRef(statements.byEventId.get(storedEventId(event.eventId)))),
+      events.map((event) => findEvent(event.eventId)),
     );
     if (duplicate) return duplicate;
     const existing = tables.stream(streamName);

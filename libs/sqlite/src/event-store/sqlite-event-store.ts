@@ -3,13 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { enableWal } from '../sqlite-support';
-import {
-  EVENT_ROW_COLUMNS,
-  EventRow,
-  EventTableReader,
-  positionOf,
-  storedEventId,
-} from './event-tables';
+import { EVENT_ROW_COLUMNS, EventRow, eventRefLookup, EventTableReader } from './event-tables';
 import { migrateEventTables } from './event-tables-migration';
 import { AppendOutcome, AppendToCommit, createCommitter, refusalError } from './sqlite-commit';
 import type { CommitReply, CommitRequest, CommitWorkerData } from './sqlite-commit-worker';
@@ -27,7 +21,6 @@ import {
   RecordedEvent,
   SubscribeToAllOptions,
   CommitSignal,
-  StoredEventRef,
   StoreWriteStats,
 } from '@esflow/core';
 
@@ -64,13 +57,6 @@ export interface SqliteEventStoreOptions {
 export interface SqliteEventStore extends EventStore {
   /** Group-commit counters: `appends / commits` is how many appends one fsync carried. */
   stats(): StoreWriteStats;
-}
-
-/** What a lookup by event id gives. */
-interface StoredRefRow {
-  global_position: number;
-  stream_name: string;
-  stream_revision: number;
 }
 
 interface PendingAppend {
@@ -141,10 +127,6 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   // Reads return rows as arrays (raw mode): faster, and their columns are few and fixed.
   const rows = <P extends unknown[]>(sql: string) => db.prepare<P, EventRow>(sql).raw(true);
   const statements = {
-    byEventId: db.prepare<[Buffer | string], StoredRefRow>(
-      `SELECT e.global_position, s.stream_name, e.stream_revision
-       FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.event_id = ?`,
-    ),
     readForwards: rows<[string, number, number]>(
       `SELECT ${EVENT_ROW_COLUMNS}
        WHERE e.stream_id = (SELECT stream_id FROM streams WHERE stream_name = ?)
@@ -159,12 +141,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const readAllStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
   const countStatements = new Map<string, Database.Statement<unknown[], { count: number }>>();
 
-  const storedRef = (row: StoredRefRow | undefined): StoredEventRef | undefined =>
-    row && {
-      streamName: row.stream_name,
-      revision: row.stream_revision,
-      position: positionOf(row.global_position),
-    };
+  const findEvent = eventRefLookup(db);
 
   const writer = openWriter(db, options);
   let inFlight: Promise<void> | undefined;
@@ -309,7 +286,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     },
 
     async findEvent(eventId) {
-      return storedRef(statements.byEventId.get(storedEventId(eventId)));
+      return findEvent(eventId);
     },
 
     async countEvents(countOptions) {
