@@ -10,7 +10,8 @@
  * maximum and the store's bytes per event; see bench/scenarios/throughput.ts), streams (cold
  * loads and hot sends at 10, 1 000 and 10 000 events per instance), api-memory (the api's RSS
  * with BENCH_API_MEMORY_EVENTS, default 1 000 000, stored events and 10 000 hot instances),
- * rebuild, kafka, projector-memory, timers, commands, messages; e.g. `BENCH_ONLY=timers npm run
+ * rebuild, kafka, projector-memory, timers, commands, messages, ui (the debugger UI's instance
+ * page at 10, 1 000 and 10 000 events); e.g. `BENCH_ONLY=timers npm run
  * bench`. The JSON then holds only what ran. Besides the JSON, the run writes its table as
  * bench/results/latest.md and, with rest, the chart bench/results/throughput.svg.
  * BENCH_TIMERS (default 10 000, or 1 000 per BENCH_SECOND below 10) sets how many timers fall
@@ -50,6 +51,7 @@ import { measureProjectorMemory } from './scenarios/projector-memory';
 import { measureTimers, TIMER_TARGETS, TimerClockMode, TimersResult } from './scenarios/timers';
 import { COMMAND_TARGETS, CommandsResult, measureCommands } from './scenarios/commands';
 import { measureMessages, MESSAGE_TARGETS, MessagesResult } from './scenarios/messages';
+import { measureUiPages, UiPageRow } from './scenarios/ui-pages';
 
 const REPO = resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -63,6 +65,7 @@ const SCENARIOS = [
   'timers',
   'commands',
   'messages',
+  'ui',
 ] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const ONLY = (process.env['BENCH_ONLY'] ?? '')
@@ -158,6 +161,12 @@ async function main(): Promise<void> {
     const count = messageCount();
     log(`messages: ${count} delivered, ${count} buffered then delivered, vs event sends…`);
     messages = await measureMessages(count);
+  }
+
+  let uiPages: UiPageRow[] | undefined;
+  if (selected('ui')) {
+    log('debugger UI: instance pages at 10, 1 000 and 10 000 events…');
+    uiPages = await measureUiPages();
   }
 
   const table = new Table({
@@ -388,6 +397,19 @@ async function main(): Promise<void> {
       ],
     );
   }
+  if (uiPages) {
+    const base = uiPages[0]!;
+    for (const row of uiPages)
+      table.push([
+        `debugger UI: open an instance of ${row.events} events, ms (${row === base ? 'baseline' : `first open ${fixed(row.firstOpenMs, 1)} ms`})`,
+        fixed(row.openMs, 1),
+        `${ratio(row.openMs, base.openMs)} the ${base.events}-event page; older timeline page ${fixed(row.olderPageMs, 1)} ms; ${fixed(row.pageBytes / 1024)} KiB${row.events >= 10_000 ? ` (first open < 1 s: ${met(row.firstOpenMs < 1000)})` : ''}`,
+        '—',
+        '—',
+        '—',
+        '0',
+      ]);
+  }
   if (table.length > 0) process.stdout.write(`${table.toString()}\n`);
   if (projectorMemory && !('skipped' in projectorMemory))
     process.stdout.write(
@@ -445,6 +467,7 @@ async function main(): Promise<void> {
     ...(timers ? { timers } : {}),
     ...(commands ? { commands } : {}),
     ...(messages ? { messages } : {}),
+    ...(uiPages ? { uiPages } : {}),
     ratios: {
       ...(rest ? throughputRatios(rest) : {}),
       ...(timers ? { timersFiredVsSends: timers.firedVsSends } : {}),

@@ -66,10 +66,10 @@ const counted = (id: string, i: number) => ({
 });
 
 /**
- * A tally of `events` events, made on the in-memory store (fast: no fsync) and copied into
+ * A tally of `events` events (also used by the UI pages scenario), made on the in-memory store (fast: no fsync) and copied into
  * `sqlite` as it was recorded, one append per 500 events.
  */
-async function longTally(
+export async function longTally(
   maker: WorkflowEngine,
   source: EventStore,
   sqlite: EventStore,

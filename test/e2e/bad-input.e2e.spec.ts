@@ -20,6 +20,7 @@ import {
   badIdempotencyKey,
   badIfMatch,
   badListQuery,
+  badTerminateBody,
   brokenPayload,
   notAnObject,
   notJsonContentType,
@@ -243,6 +244,62 @@ function badRequest(): fc.Arbitrary<BadRequest> {
       body: payment,
       headers,
     }));
+  // An operator's termination: a body without a usable reason, sent as JSON or not; a good one
+  // with a bad or stale If-Match, to an instance or workflow that does not exist, or a bad id
+  // (a good one without If-Match to a running instance would terminate it: never generated).
+  const goodTermination = json({ reason: 'an operator decision' });
+  const badTerminate = fc
+    .oneof(
+      fc.tuple(workflow, badTerminateBody).map(([w, body]) => ({
+        kind: 'terminate body',
+        path: `/workflows/${w.workflow}/${targets.get(w.workflow)}/terminate`,
+        body: json(body),
+      })),
+      fc.tuple(workflow, notJsonText).map(([w, body]) => ({
+        kind: 'terminate body not JSON',
+        path: `/workflows/${w.workflow}/${targets.get(w.workflow)}/terminate`,
+        body,
+      })),
+      fc.tuple(workflow, notJsonContentType).map(([w, type]) => ({
+        kind: 'terminate: content type not JSON',
+        path: `/workflows/${w.workflow}/${targets.get(w.workflow)}/terminate`,
+        body: goodTermination,
+        headers: { 'content-type': type },
+      })),
+      fc
+        .tuple(
+          workflow,
+          fc.oneof(
+            badIfMatch,
+            fc
+              .integer({ min: 0, max: 10 ** 9 })
+              .map((revision) => `"${revision}"`)
+              .filter((etag) => ![...revisions.values()].includes(etag)),
+          ),
+        )
+        .map(([w, ifMatch]) => ({
+          kind: 'terminate: header if-match',
+          path: `/workflows/${w.workflow}/${targets.get(w.workflow)}/terminate`,
+          body: goodTermination,
+          headers: { 'if-match': ifMatch },
+        })),
+      fc.tuple(workflow, fc.oneof(fc.uuid(), badId)).map(([w, id]) => ({
+        kind: 'terminate: unknown or bad id',
+        path: `/workflows/${w.workflow}/${segment(id)}/terminate`,
+        body: goodTermination,
+      })),
+      fc
+        .oneof(
+          fc.stringMatching(/^[a-z][A-Za-z0-9]{0,12}$/).filter((name) => !targets.has(name)),
+          badId,
+        )
+        .map((name) => ({
+          kind: 'terminate: unknown or bad workflow',
+          path: `/workflows/${segment(name)}/${targets.get('orderFulfillment')}/terminate`,
+          body: goodTermination,
+        })),
+    )
+    .map((request) => ({ method: 'POST', ...request }));
   const badQuery = badListQuery.map((query) => ({
     kind: 'list query',
     method: 'GET',
@@ -349,6 +406,7 @@ function badRequest(): fc.Arbitrary<BadRequest> {
       fc.constantFrom('PUT', 'PATCH', 'DELETE'),
       fc.constantFrom(
         '/workflows/orderFulfillment',
+        '/workflows/orderFulfillment/order-1/terminate',
         '/workflows',
         '/health',
         '/projections',
@@ -543,6 +601,7 @@ function badRequest(): fc.Arbitrary<BadRequest> {
     { arbitrary: wrongContentType, weight: 1 },
     { arbitrary: badIds, weight: 2 },
     { arbitrary: badHeaders, weight: 2 },
+    { arbitrary: badTerminate, weight: 3 },
     { arbitrary: badQuery, weight: 2 },
     { arbitrary: badProjection, weight: 1 },
     { arbitrary: wrongMethod, weight: 1 },

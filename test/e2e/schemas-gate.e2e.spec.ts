@@ -86,7 +86,7 @@ describe('esflow schemas check (the built CLI)', () => {
     expect(run.stdout).toMatch(
       /esflow\.framework\.TimerScheduled\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
     );
-    expect(run.stdout).toContain('schemas check passed: 34 subjects');
+    expect(run.stdout).toContain('schemas check passed: 35 subjects');
   });
 
   it('fails a field added without a default, naming subject, versions, field and rule', () => {

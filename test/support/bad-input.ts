@@ -348,7 +348,7 @@ export const badListQuery = fc.oneof(
     .map((limit) => `limit=${encodeURIComponent(limit)}`),
   fc
     .string({ minLength: 1, maxLength: 10 })
-    .filter((s) => !['running', 'completed', 'cancelled', 'failed'].includes(s))
+    .filter((s) => !['running', 'completed', 'cancelled', 'failed', 'terminated'].includes(s))
     .map((status) => `status=${encodeURIComponent(status)}`),
   fc
     .string({ maxLength: 12 })
@@ -359,4 +359,21 @@ export const badListQuery = fc.oneof(
     .filter((key) => !['workflow', 'state', 'status', 'limit', 'after', 'waitfor'].includes(key))
     .map((key) => `${key}=1`),
   fc.constantFrom('limit=1&limit=2', 'status=running&status=failed'),
+);
+
+/** Bodies of `POST /workflows/{workflow}/{id}/terminate` that are refused: no usable reason. */
+export const badTerminateBody = fc.oneof(
+  notAnObject,
+  fc.constant({}),
+  fc
+    .oneof(
+      fc.constantFrom('', ' ', '\n\t', 'r'.repeat(2001), null),
+      fc.integer(),
+      fc.array(fc.string({ maxLength: 3 }), { maxLength: 2 }),
+    )
+    .map((reason) => ({ reason })),
+  fc
+    .stringMatching(/^[a-z]{1,8}$/)
+    .filter((key) => key !== 'reason')
+    .map((key) => ({ reason: 'an operator decision', [key]: 1 })),
 );

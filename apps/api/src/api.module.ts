@@ -4,7 +4,14 @@ import { LoggerModule } from 'nestjs-pino';
 import { KycOnboardingModule } from '@esflow/example-kyc-onboarding';
 import { OrderFulfillmentModule } from '@esflow/example-order-fulfillment';
 import { esflowConfigModule, esflowEnvironmentOf, esflowFromEnvironment } from '@esflow/env-config';
-import { EsflowModule, EsflowRestModule } from '@esflow/nest';
+import {
+  activeTraceIds,
+  EsflowAccessModule,
+  EsflowHealthModule,
+  EsflowModule,
+  EsflowRestModule,
+} from '@esflow/nest';
+import { EsflowUiModule } from '@esflow/ui';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { AccessLogMiddleware } from './access-log.middleware';
@@ -20,7 +27,12 @@ import { AccessLogMiddleware } from './access-log.middleware';
     LoggerModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService) => ({
-        pinoHttp: { level: esflowEnvironmentOf(config).logLevel, autoLogging: false },
+        pinoHttp: {
+          level: esflowEnvironmentOf(config).logLevel,
+          autoLogging: false,
+          // Tracing on: every line logged in a span carries its trace_id and span_id.
+          ...(esflowEnvironmentOf(config).tracing ? { mixin: activeTraceIds } : {}),
+        },
         // No per-request logger: AccessLogMiddleware logs each request without one.
         exclude: [{ path: '{*all}', method: RequestMethod.ALL }],
       }),
@@ -38,6 +50,14 @@ import { AccessLogMiddleware } from './access-log.middleware';
     }),
     OrderFulfillmentModule,
     KycOnboardingModule,
+    EsflowHealthModule,
+    // The debugger UI under /ui (its actions call the REST API).
+    EsflowUiModule,
+    // Access control (ESFLOW_AUTH, ESFLOW_API_KEYS, ESFLOW_JWT_*): a global guard on every route.
+    EsflowAccessModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => esflowEnvironmentOf(config).access,
+    }),
   ],
   controllers: [HealthController, MetricsController],
 })

@@ -4,7 +4,16 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { EsflowEnvironment, loadEsflowEnvironment, runEsflowProcess } from '@esflow/env-config';
-import { createEsflowOpenApiDocument, hardenHttpEdge, ProblemDetailsFilter } from '@esflow/nest';
+import {
+  accessControlWarning,
+  createEsflowOpenApiDocument,
+  describeAccessControl,
+  ESFLOW_ACCESS_OPTIONS,
+  hardenHttpEdge,
+  ProblemDetailsFilter,
+  ResolvedAccessOptions,
+  startEsflowTracing,
+} from '@esflow/nest';
 import { ApiModule } from './api.module';
 
 /** The api application, configured but not listening (tests and tools may listen themselves). */
@@ -36,12 +45,21 @@ export async function createApiApp(
     license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
     tags: [{ name: 'onboardings', description: "The kycOnboarding example's own read model" }],
   });
+  // Access control on: the security schemes, and 401/403 on every operation that needs a role.
+  const access = app.get<ResolvedAccessOptions>(ESFLOW_ACCESS_OPTIONS);
+  if (access.enabled) describeAccessControl(document, access);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }
 
 async function main(): Promise<void> {
   const environment = loadEsflowEnvironment();
+  // ESFLOW_TRACING=on: this process's tracer provider, before anything makes a span.
+  if (environment.tracing)
+    startEsflowTracing({
+      serviceName: process.env['OTEL_SERVICE_NAME'] ?? 'esflow-api',
+      exporter: environment.tracing.exporter,
+    });
   const app = await createApiApp(environment);
   await app.listen(environment.port, environment.host);
   app
@@ -49,6 +67,11 @@ async function main(): Promise<void> {
     .log(
       `esflow api listening on http://${environment.host}:${environment.port} (data in ${environment.dataDir})`,
     );
+  const warning = accessControlWarning({
+    enabled: environment.access.enabled,
+    listenHost: environment.host,
+  });
+  if (warning) app.get(Logger).warn(warning);
 }
 
 if (require.main === module) void runEsflowProcess('api', main);

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { ExportCommandOptions, exportStreams } from './export-command';
 import {
   projectionsList,
   projectionsRebuild,
   ProjectionsCommandOptions,
 } from './projections-command';
+import { ReplayTestCommandOptions, replayTest } from './replay-test-command';
 import { RestoreIdsCommandOptions, schemasRestoreIds } from './restore-ids-command';
 import { Output, schemasCheck, SchemasCommandOptions, schemasRegister } from './schemas-command';
 
@@ -15,12 +17,14 @@ const io: Output = {
 
 /**
  * The `esflow` command line: `esflow schemas check|register|restore-ids`,
- * `esflow projections list|rebuild`.
+ * `esflow projections list|rebuild`, `esflow export`, `esflow replay-test`.
  */
 export function createProgram(): Command {
   const program = new Command()
     .name('esflow')
-    .description('esflow command line: the schema-evolution gate for CI, projection operations');
+    .description(
+      'esflow command line: the schema-evolution gate and the replay test for CI, projection operations, export',
+    );
   const schemas = program
     .command('schemas')
     .description('check and release the Avro schemas of your workflows');
@@ -87,6 +91,44 @@ export function createProgram(): Command {
     .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
     .action(async (name: string, options: ProjectionsCommandOptions & { wait: boolean }) => {
       process.exitCode = await projectionsRebuild(name, options, io);
+    });
+  program
+    .command('export')
+    .description(
+      "write the workflow instances' streams as NDJSON, one line per event with its metadata and its payload decoded to JSON, then the instance snapshots kept (the config's connect, else the api's environment)",
+    )
+    .option(
+      '--workflow <name>',
+      'only this workflow (default: every workflow the config registers)',
+    )
+    .option('--out <file>', 'the file to write (default: standard output)')
+    .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
+    .action(async (options: ExportCommandOptions) => {
+      process.exitCode = await exportStreams(options, io);
+    });
+  program
+    .command('replay-test')
+    .description(
+      "fold every recorded instance through the config's definitions and compare its state after every event (and its context where recorded) with the record: exit code 1 when one diverged, failed or is not deterministic",
+    )
+    .option('--from-export <file>', 'replay an `esflow export` file instead of the store')
+    .option(
+      '--workflow <name>',
+      'only this workflow (default: every workflow the config registers)',
+    )
+    .option(
+      '--definition-version <n>',
+      'fold every instance through this version (default: the version each is pinned to)',
+      (value: string) => {
+        const version = Number(value);
+        if (!Number.isInteger(version) || version < 1)
+          throw new InvalidArgumentError('a positive whole number, e.g. 2');
+        return version;
+      },
+    )
+    .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
+    .action(async (options: ReplayTestCommandOptions) => {
+      process.exitCode = await replayTest(options, io);
     });
   return program;
 }

@@ -2,11 +2,22 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { loadEsflowEnvironment, runEsflowProcess } from '@esflow/env-config';
-import { hardenHttpEdge, ProblemDetailsFilter } from '@esflow/nest';
+import {
+  accessControlWarning,
+  hardenHttpEdge,
+  ProblemDetailsFilter,
+  startEsflowTracing,
+} from '@esflow/nest';
 import { ProjectorModule } from './projector.module';
 
 async function main(): Promise<void> {
   const environment = loadEsflowEnvironment();
+  // ESFLOW_TRACING=on: this process's tracer provider, before anything makes a span.
+  if (environment.tracing)
+    startEsflowTracing({
+      serviceName: process.env['OTEL_SERVICE_NAME'] ?? 'esflow-projector',
+      exporter: environment.tracing.exporter,
+    });
   // A failed start is reported once, by runEsflowProcess, without Nest's stack trace.
   const app = await NestFactory.create(ProjectorModule, {
     bufferLogs: true,
@@ -25,6 +36,11 @@ async function main(): Promise<void> {
   app
     .get(Logger)
     .log(`esflow projector listening on http://${environment.host}:${environment.projectorPort}`);
+  const warning = accessControlWarning({
+    enabled: environment.access.enabled,
+    listenHost: environment.host,
+  });
+  if (warning) app.get(Logger).warn(warning);
 }
 
 void runEsflowProcess('projector', main);

@@ -10,7 +10,15 @@ import {
   KafkaBridge,
   kafkaBridgeProcessor,
 } from '@esflow/kafka';
-import { EsflowModule, EsflowProjectorModule, ProjectorService } from '@esflow/nest';
+import {
+  activeTraceIds,
+  EsflowAccessModule,
+  EsflowHealthModule,
+  EsflowModule,
+  EsflowProjectorModule,
+  ProjectorService,
+} from '@esflow/nest';
+import { ProjectorHealthController } from './health/projector-health.controller';
 import { KAFKA_BRIDGE, KafkaBridgeModule } from './kafka-bridge/kafka-bridge.module';
 import { KAFKA_INBOUND, KafkaInboundModule } from './kafka-inbound/kafka-inbound.module';
 import { ProjectorMetricsController } from './metrics/projector-metrics.controller';
@@ -51,7 +59,12 @@ class ProjectorStatusController {
     LoggerModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService) => ({
-        pinoHttp: { level: esflowEnvironmentOf(config).logLevel, autoLogging: false },
+        pinoHttp: {
+          level: esflowEnvironmentOf(config).logLevel,
+          autoLogging: false,
+          // Tracing on: every line logged in a span carries its trace_id and span_id.
+          ...(esflowEnvironmentOf(config).tracing ? { mixin: activeTraceIds } : {}),
+        },
       }),
     }),
     EsflowModule.forRootAsync(esflowFromEnvironment()),
@@ -69,7 +82,13 @@ class ProjectorStatusController {
     KafkaInboundModule,
     OrderFulfillmentModule,
     KycOnboardingModule,
+    EsflowHealthModule,
+    // Access control as in the api: /health public, /metrics and /kafka-bridge need a reader.
+    EsflowAccessModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => esflowEnvironmentOf(config).access,
+    }),
   ],
-  controllers: [ProjectorStatusController, ProjectorMetricsController],
+  controllers: [ProjectorStatusController, ProjectorHealthController, ProjectorMetricsController],
 })
 export class ProjectorModule {}

@@ -68,6 +68,15 @@ export type { SendEventHandler } from './engine/send-event.handler';
 export type { FireTimerHandler } from './engine/fire-timer.handler';
 export type { FireTimerCommand, FireTimerOutcome } from './engine/fire-timer.handler';
 export type { CommandOutcomeHandler } from './engine/command-outcome.handler';
+export type { TerminateInstanceHandler } from './engine/terminate-instance.handler';
+export type {
+  TerminateInstanceCommand,
+  TerminateOutcome,
+} from './engine/terminate-instance.handler';
+export {
+  MAX_OPERATOR_ID_LENGTH,
+  MAX_TERMINATION_REASON_LENGTH,
+} from './engine/terminate-instance.handler';
 export type {
   CommandOutcome,
   CommandReply,
@@ -90,7 +99,7 @@ export type {
   InstanceSummary,
   ListInstancesQuery,
 } from './queries/instance-list.port';
-export { statusOf } from './workflow/instance-state';
+export { instanceStatusOf, statusOf } from './workflow/instance-state';
 export type {
   IncidentView,
   InFlightCommandView,
@@ -100,10 +109,29 @@ export type {
 } from './workflow/instance-state';
 export { instanceIdProblem, MAX_INSTANCE_ID_LENGTH } from './workflow/instance-id';
 
+// Replay tests: recorded streams folded through a (new) definition, compared with the record.
+export {
+  contextDifferences,
+  recordedContextOfSnapshot,
+  replayInstance,
+  ReplayAspect,
+  ReplayOutcome,
+} from './replay/replay-instance';
+export type {
+  ContextDifference,
+  RecordedContext,
+  ReplayDivergence,
+  ReplayEvent,
+  ReplayFailure,
+  ReplayOptions,
+  ReplayReport,
+} from './replay/replay-instance';
+
 // What esflow records.
 export { EventCategory, InstanceStatus, readEsflowMetadata } from './workflow/event-metadata';
 export type {
   EsflowEventMetadata,
+  EventTraceContext,
   MessageReference,
   SchemaReference,
 } from './workflow/event-metadata';
@@ -120,6 +148,7 @@ export type {
   IncidentRaisedPayload,
   IncidentResolution,
   IncidentResolvedPayload,
+  InstanceTerminatedPayload,
   TimerCancelledPayload,
   TimerFiredPayload,
   TimerScheduledPayload,

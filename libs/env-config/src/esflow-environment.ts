@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, EsflowError } from '@esflow/core';
+import type { EsflowAccessOptions } from '@esflow/nest';
+import { accessFromEnvironment } from './access-environment';
 
 const port = (name: string, fallback: number) =>
   z.coerce
@@ -103,6 +105,14 @@ const environment = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('esflow'),
   KAFKA_TRANSACTIONAL_ID: z.string().min(1).default('esflow-bridge'),
   KAFKA_INBOUND_GROUP_ID: z.string().min(1).optional(),
+  ESFLOW_TRACING: z
+    .enum(['on', 'off'], { errorMap: () => ({ message: 'ESFLOW_TRACING must be on or off' }) })
+    .default('off'),
+  ESFLOW_TRACING_EXPORTER: z
+    .enum(['otlp', 'console'], {
+      errorMap: () => ({ message: 'ESFLOW_TRACING_EXPORTER must be otlp or console' }),
+    })
+    .default('otlp'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       errorMap: () => ({
@@ -137,6 +147,13 @@ export interface EsflowEnvironment {
   readonly maxEventBytes: number;
   readonly maxInstanceBytes: number;
   readonly logLevel: string;
+  /** Access control (ESFLOW_AUTH, ESFLOW_API_KEYS, ESFLOW_JWT_*): off unless configured. */
+  readonly access: EsflowAccessOptions;
+  /**
+   * Set (ESFLOW_TRACING=on): OpenTelemetry tracing, its spans exported over OTLP/HTTP (the
+   * standard OTEL_EXPORTER_OTLP_* variables say where) or printed to the console. Unset: off.
+   */
+  readonly tracing?: { readonly exporter: 'otlp' | 'console' };
   /** Set: events live in EventStoreDB instead of the embedded SQLite store. */
   readonly esdbConnectionString?: string;
   /** Set: schemas are registered in this Confluent-compatible registry instead of the embedded one. */
@@ -181,10 +198,14 @@ export function loadEsflowEnvironment(
   env: Readonly<Record<string, unknown>> = process.env,
 ): EsflowEnvironment {
   const parsed = environment.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `  - ${issue.path.join('.')}: ${issue.message}`,
-    );
+  const access = accessFromEnvironment(env);
+  if (!parsed.success || access.problems.length > 0) {
+    const problems = [
+      ...(parsed.error?.issues ?? []).map(
+        (issue) => `  - ${issue.path.join('.')}: ${issue.message}`,
+      ),
+      ...access.problems,
+    ];
     throw new EsflowError(
       ErrorCode.InvalidConfiguration,
       `invalid configuration:\n${problems.join('\n')}`,
@@ -192,6 +213,7 @@ export function loadEsflowEnvironment(
   }
   const values = parsed.data;
   return {
+    access: access.access,
     port: values.PORT,
     projectorPort: values.PROJECTOR_PORT,
     host: values.ESFLOW_HOST,
@@ -212,6 +234,9 @@ export function loadEsflowEnvironment(
     maxEventBytes: parseByteSize(values.ESFLOW_MAX_EVENT_SIZE),
     maxInstanceBytes: parseByteSize(values.ESFLOW_MAX_INSTANCE_SIZE),
     logLevel: values.LOG_LEVEL,
+    ...(values.ESFLOW_TRACING === 'on'
+      ? { tracing: { exporter: values.ESFLOW_TRACING_EXPORTER } }
+      : {}),
     readModel: {
       schema: values.ESFLOW_READMODEL_SCHEMA,
       ...(values.ESFLOW_READMODEL_URL ? { postgresUrl: values.ESFLOW_READMODEL_URL } : {}),

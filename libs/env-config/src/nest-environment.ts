@@ -71,6 +71,8 @@ export async function esflowOptionsFromEnvironment(
         leaseMs: environment.projectionLeaseMs,
         batchSize: environment.projectionBatchSize,
       },
+      // The globally registered provider: the host's (`startEsflowTracing` in the bundled ones).
+      ...(environment.tracing ? { tracing: true } : {}),
     };
   } catch (error) {
     await Promise.all(opened.map((adapter) => adapter.close().catch(() => undefined)));

@@ -1,4 +1,8 @@
-import type { BatchLimits as CoreBatchLimits, RecordedEvent } from '@esflow/core';
+import type {
+  BatchLimits as CoreBatchLimits,
+  EventTraceContext,
+  RecordedEvent,
+} from '@esflow/core';
 import { OutgoingMessage, OutgoingRecord, toOutgoingMessage } from './event-headers';
 
 /**
@@ -64,12 +68,14 @@ export function recordSizeBound(message: OutgoingMessage): number {
  * The produce requests of one transaction: `events` (store order) as records grouped per
  * topic, split in order into requests of at most `maxRequestBytes` ({@link recordSizeBound}),
  * each holding at least one record. Sent one after the other, they keep the store order
- * within every topic and partition.
+ * within every topic and partition. `traceOf` gives a record's trace context (its headers),
+ * when it is not the one the event recorded.
  */
 export function produceRequests(
   events: readonly RecordedEvent[],
   topicOf: (event: RecordedEvent) => string,
   maxRequestBytes: number,
+  traceOf?: (event: RecordedEvent) => EventTraceContext | undefined,
 ): TopicMessages[][] {
   const requests: TopicMessages[][] = [];
   let byTopic = new Map<string, OutgoingMessage[]>();
@@ -80,7 +86,7 @@ export function produceRequests(
     bytes = 0;
   };
   for (const event of events) {
-    const message = toOutgoingMessage(event);
+    const message = toOutgoingMessage(event, traceOf?.(event));
     const size = recordSizeBound(message);
     if (bytes > 0 && bytes + size > maxRequestBytes) close();
     bytes += size;

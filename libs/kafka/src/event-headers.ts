@@ -1,4 +1,5 @@
-import { formatPosition, readEsflowMetadata, RecordedEvent } from '@esflow/core';
+import { EventTraceContext, formatPosition, readEsflowMetadata, RecordedEvent } from '@esflow/core';
+import { recordedTraceContext, TraceHeader } from './tracing/publish-tracing';
 
 /**
  * The Kafka headers of every event the bridge publishes (all UTF-8 strings). The record key is
@@ -52,8 +53,15 @@ export function workflowOfStream(streamName: string): string {
   return dash > 0 ? streamName.slice(0, dash) : streamName;
 }
 
-/** The headers of a recorded event; a metadata field that is absent leaves its header out. */
-export function eventHeaders(event: RecordedEvent): Record<string, string> {
+/**
+ * The headers of a recorded event; a metadata field that is absent leaves its header out. With a
+ * trace context (`trace`, else the one the event recorded), the W3C `traceparent` and
+ * `tracestate` headers too.
+ */
+export function eventHeaders(
+  event: RecordedEvent,
+  trace?: EventTraceContext,
+): Record<string, string> {
   const metadata = readEsflowMetadata(event.metadata);
   // Built field by field, in the order of EsflowHeader (once per published event: no
   // intermediate entry arrays).
@@ -76,6 +84,11 @@ export function eventHeaders(event: RecordedEvent): Record<string, string> {
   if (version !== undefined) headers[EsflowHeader.SchemaVersion] = version;
   headers[EsflowHeader.Position] = formatPosition(event.position);
   headers[EsflowHeader.RecordedAt] = event.recordedAt.toISOString();
+  const context = trace ?? (metadata.traceContext ? recordedTraceContext(event) : undefined);
+  if (context) {
+    headers[TraceHeader.TraceParent] = context.traceparent;
+    if (context.tracestate) headers[TraceHeader.TraceState] = context.tracestate;
+  }
   return headers;
 }
 
@@ -99,8 +112,14 @@ export interface OutgoingMessage {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** The key, value and headers the bridge produces for a stored event: the bytes go out unchanged. */
-export function toOutgoingMessage(event: RecordedEvent): OutgoingMessage {
+/**
+ * The key, value and headers the bridge produces for a stored event: the bytes go out unchanged.
+ * `trace` is the trace context its headers carry instead of the one the event recorded.
+ */
+export function toOutgoingMessage(
+  event: RecordedEvent,
+  trace?: EventTraceContext,
+): OutgoingMessage {
   const data = event.data;
   return {
     key: instanceIdOf(event),
@@ -108,7 +127,7 @@ export function toOutgoingMessage(event: RecordedEvent): OutgoingMessage {
     value: Buffer.isBuffer(data)
       ? data
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-    headers: eventHeaders(event),
+    headers: eventHeaders(event, trace),
   };
 }
 

@@ -23,6 +23,8 @@ export {
   topicFor,
 } from './event-headers';
 export type { OutgoingRecord } from './event-headers';
+export { recordedTraceContext, TraceHeader } from './tracing/publish-tracing';
+export type { BridgePublishTracing, PublishTrace } from './tracing/publish-tracing';
 export { DEFAULT_BATCH_LIMITS } from './batching';
 export type { BatchLimits } from './batching';
 export { checkpointTopicFor, decodeCheckpoint, encodeCheckpoint } from './checkpoint';

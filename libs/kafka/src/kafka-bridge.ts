@@ -22,6 +22,7 @@ import { checkpointTopicFor } from './checkpoint';
 import { topicFor } from './event-headers';
 import { KafkaLogger, silentLogger } from './kafka-client';
 import { KafkaErrorCode, translateKafkaError } from './kafka-errors';
+import { BridgePublishTracing } from './tracing/publish-tracing';
 
 export {
   bridgeProcessorStatus,
@@ -79,6 +80,11 @@ export interface KafkaBridgeOptions {
   readonly logger?: KafkaLogger;
   readonly now?: () => number;
   readonly random?: () => number;
+  /**
+   * Told of each transaction before it is sent, to trace it (e.g. `EsflowTracer.bridgeTracing()`
+   * of @esflow/nest). Without it, a record still carries the trace context its event recorded.
+   */
+  readonly tracing?: BridgePublishTracing;
 }
 
 /**
@@ -169,6 +175,7 @@ export function createKafkaBridge(options: KafkaBridgeOptions): KafkaBridge {
     maxRequestBytes: limits.maxRequestBytes ?? DEFAULT_BATCH_LIMITS.maxRequestBytes,
     logger,
     now,
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   };
 
   let stopping: AbortController | undefined;

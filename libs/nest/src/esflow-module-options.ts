@@ -1,4 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
+import type { TracerProvider } from '@opentelemetry/api';
 import {
   DEFAULT_STREAM_LIMITS,
   ErrorCode,
@@ -84,6 +85,14 @@ export interface EsflowModuleOptions {
   readonly projections?: ProjectionRuntimeOptions;
   /** Features registered at the root, beside those of `EsflowModule.forFeature`. */
   readonly features?: readonly EsflowFeature[];
+  /**
+   * OpenTelemetry tracing (default off: no span, context or trace header is made). `true`: spans
+   * of the globally registered tracer provider (the application's own SDK, or
+   * `startEsflowTracing`); or the provider to use. On, each REST request's span context is
+   * recorded on the events it appends (`metadata.traceContext`), the engine's appends, the
+   * projections' applies and the Kafka bridge's publishes are spans of that trace.
+   */
+  readonly tracing?: boolean | { readonly tracerProvider: TracerProvider };
 }
 
 /** `EsflowModule.forRootAsync`: options made by a factory with injected dependencies. */

@@ -34,10 +34,12 @@ import {
 import { ProjectionQueries } from './projections/projection-queries';
 import { createEsflowRuntime, EsflowRuntime } from './runtime/esflow-runtime';
 import { SchemaRegistryMonitor } from './runtime/schema-registry-monitor';
+import { EsflowTracer } from './tracing/esflow-tracer';
 import {
   ESFLOW_FEATURES,
   ESFLOW_OPTIONS,
   ESFLOW_RUNTIME,
+  ESFLOW_TRACER,
   EVENT_STORE,
   PAYLOAD_CODEC,
   PROJECTIONS,
@@ -135,6 +137,7 @@ const CORE_EXPORTS = [
   PROJECTIONS,
   READ_MODEL_QUERIES,
   ESFLOW_RUNTIME,
+  ESFLOW_TRACER,
   ProjectionQueries,
   SchemaRegistryMonitor,
 ];
@@ -180,11 +183,24 @@ const CORE_PROVIDERS: Provider[] = [
     useFactory: discoverFeatures,
   },
   {
+    provide: ESFLOW_TRACER,
+    inject: [ESFLOW_OPTIONS],
+    useFactory: (options: ResolvedEsflowOptions): EsflowTracer | null =>
+      !options.tracing
+        ? null
+        : EsflowTracer.of(options.tracing === true ? undefined : options.tracing.tracerProvider),
+  },
+  {
     provide: ESFLOW_RUNTIME,
-    inject: [ESFLOW_OPTIONS, ESFLOW_FEATURES],
-    useFactory: (options: ResolvedEsflowOptions, features: FeatureSource[]) =>
+    inject: [ESFLOW_OPTIONS, ESFLOW_FEATURES, ESFLOW_TRACER],
+    useFactory: (
+      options: ResolvedEsflowOptions,
+      features: FeatureSource[],
+      tracer: EsflowTracer | null,
+    ) =>
       createEsflowRuntime({
-        store: options.store,
+        // Traced, the engine's appends are spans of the request that made them.
+        store: tracer ? tracer.traceEventStore(options.store) : options.store,
         registry: options.registry,
         features,
         instanceCacheSize: options.instanceCacheSize,

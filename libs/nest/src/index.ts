@@ -37,6 +37,22 @@ export { hardenHttpEdge, hostAllowlist, isLoopback } from './rest/http/http-edge
 export { createEsflowOpenApiDocument } from './rest/openapi/openapi-document';
 export type { EsflowOpenApiOptions } from './rest/openapi/openapi-document';
 export type { HttpEdgeOptions } from './rest/http/http-edge';
+// Access control (API keys, JWT) and who made a request.
+export { EsflowAccessModule } from './access/esflow-access.module';
+export { EsflowAccessGuard, requirementOf } from './access/esflow-access.guard';
+export { EsflowAccess, ESFLOW_ACCESS_METADATA } from './access/esflow-access.decorator';
+export { ESFLOW_ACCESS_OPTIONS, resolveAccessOptions } from './access/access-options';
+export type {
+  EsflowAccessOptions,
+  EsflowAccessRequirement,
+  EsflowApiKey,
+  EsflowJwtOptions,
+  ResolvedAccessOptions,
+} from './access/access-options';
+export { accessControlWarning } from './access/access-warning';
+export { describeAccessControl } from './access/access-openapi';
+export { ANONYMOUS_PRINCIPAL, principalOf, setPrincipal } from './rest/http/principal';
+export type { EsflowPrincipal, EsflowRole } from './rest/http/principal';
 export { findBodyProblem, MAX_JSON_DEPTH } from './rest/http/body-shape';
 export type { BodyProblem } from './rest/http/body-shape';
 export { EsflowProjectorModule } from './projector/esflow-projector.module';
@@ -52,3 +68,23 @@ export {
   SchemaRegistryMonitor,
 } from './runtime/schema-registry-monitor';
 export type { EsflowRuntime, EsflowRuntimeOptions } from './runtime/esflow-runtime';
+// Health probes (@nestjs/terminus) and OpenTelemetry tracing.
+export { answerHealthCheck, EsflowHealthModule } from './health/esflow-health.module';
+export { EsflowHealthIndicators, HEALTH_CHECK_TIMEOUT_MS } from './health/esflow-health.indicators';
+export { ESFLOW_TRACER } from './tokens';
+export { ESFLOW_TRACER_NAME, EsflowSpan, EsflowTracer } from './tracing/esflow-tracer';
+export type { BridgeTracing } from './tracing/esflow-tracer';
+export {
+  activeTraceIds,
+  httpTracing,
+  requestTraceContext,
+  requestTraceIds,
+} from './tracing/http-tracing';
+export { EsflowTracingMiddleware } from './tracing/tracing.middleware';
+export { startEsflowTracing } from './tracing/tracing-sdk';
+export type {
+  EsflowTraceExporter,
+  EsflowTracingHandle,
+  EsflowTracingSetup,
+} from './tracing/tracing-sdk';
+export { ProjectionStatuses } from './projections/projection-statuses';

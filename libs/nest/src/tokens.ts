@@ -33,3 +33,5 @@ export const COMMAND_QUEUE = Symbol('COMMAND_QUEUE');
 export const MESSAGE_INDEX = Symbol('MESSAGE_INDEX');
 /** The `MessageCorrelator`: where messages enter, and operators retry and discard them. */
 export const MESSAGE_CORRELATOR = Symbol('MESSAGE_CORRELATOR');
+/** The `EsflowTracer` while tracing is on (`EsflowModuleOptions.tracing`), else null. */
+export const ESFLOW_TRACER = Symbol('ESFLOW_TRACER');

@@ -57,6 +57,11 @@ export class AvroPayloadCodec implements PayloadCodec {
     return this.catalog.get(schemaName) !== undefined;
   }
 
+  schemaOf(schemaName: string): unknown {
+    const entry = this.catalog.get(schemaName);
+    return entry ? (JSON.parse(entry.expanded) as unknown) : undefined;
+  }
+
   validate(schemaName: string, payload: unknown): readonly ValidationIssue[] {
     return validatePayload(this.readerType(schemaName), payload);
   }

@@ -1,9 +1,15 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { HealthCheckService } from '@nestjs/terminus';
 import { EventStore } from '@esflow/core';
-import { EVENT_STORE, SchemaRegistryMonitor } from '@esflow/nest';
-import { HealthResponse } from './health.dto';
+import {
+  answerHealthCheck,
+  EsflowHealthIndicators,
+  EVENT_STORE,
+  SchemaRegistryMonitor,
+} from '@esflow/nest';
+import { HealthResponse, LivenessResponse, ReadinessResponse } from './health.dto';
 
 type Indicator = { status: 'up' | 'down' } & Record<string, unknown>;
 
@@ -13,7 +19,43 @@ export class HealthController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly registry: SchemaRegistryMonitor,
+    private readonly health: HealthCheckService,
+    private readonly indicators: EsflowHealthIndicators,
   ) {}
+
+  @Get('live')
+  @ApiOperation({
+    operationId: 'getLiveness',
+    summary: 'Liveness: the process is up and answers (checks no dependency)',
+  })
+  @ApiResponse({ status: 200, description: '`ok`', type: LivenessResponse })
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({
+    operationId: 'getReadiness',
+    summary:
+      'Readiness: the event store, the schema registry and the read model answer, and the api is not shutting down; 503 otherwise',
+  })
+  @ApiResponse({ status: 200, description: '`ok`: every check is up', type: ReadinessResponse })
+  @ApiResponse({
+    status: 503,
+    description: '`error`: a check is down (`error` names it and why)',
+    type: ReadinessResponse,
+  })
+  ready(@Res({ passthrough: true }) response: Response) {
+    const { indicators } = this;
+    return answerHealthCheck(response, () =>
+      this.health.check([
+        () => indicators.lifecycle(),
+        () => indicators.eventStore(),
+        () => indicators.schemaRegistry(),
+        () => indicators.readModel(),
+      ]),
+    );
+  }
 
   @Get()
   @ApiOperation({

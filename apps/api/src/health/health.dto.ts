@@ -56,3 +56,54 @@ export class HealthResponse {
   @ApiProperty({ type: HealthDetailsResponse, description: 'Every indicator' })
   details!: HealthDetailsResponse;
 }
+
+/** One check of `GET /health/ready`: `up` or `down`, with why and what it found. */
+export class ReadinessCheckResponse {
+  @ApiProperty({ enum: ['up', 'down'] }) status!: string;
+  @ApiPropertyOptional({ description: 'Why it is down' }) message?: string;
+  @ApiPropertyOptional({ description: 'Lifecycle: `starting` or `shuttingDown` while not up' })
+  state?: string;
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    description: 'Schema registry: how many schema ids esflow keeps',
+  })
+  keptIds?: number;
+  @ApiPropertyOptional({
+    type: 'integer',
+    isArray: true,
+    description: 'Schema registry: kept ids it lacks',
+  })
+  missingIds?: number[];
+  @ApiPropertyOptional({
+    type: 'integer',
+    isArray: true,
+    description: 'Schema registry: kept ids it holds with another schema',
+  })
+  mismatchedIds?: number[];
+}
+
+/** The checks of `GET /health/ready`, by name. */
+export class ReadinessChecksResponse {
+  @ApiPropertyOptional({ type: ReadinessCheckResponse }) lifecycle?: ReadinessCheckResponse;
+  @ApiPropertyOptional({ type: ReadinessCheckResponse }) eventStore?: ReadinessCheckResponse;
+  @ApiPropertyOptional({ type: ReadinessCheckResponse }) schemaRegistry?: ReadinessCheckResponse;
+  @ApiPropertyOptional({ type: ReadinessCheckResponse }) readModel?: ReadinessCheckResponse;
+}
+
+/** `GET /health/ready` (@nestjs/terminus's shape). */
+export class ReadinessResponse {
+  @ApiProperty({ enum: ['ok', 'error'], description: '`error` (503): a check is down' })
+  status!: string;
+  @ApiPropertyOptional({ type: ReadinessChecksResponse, description: 'The checks that are up' })
+  info?: ReadinessChecksResponse;
+  @ApiPropertyOptional({ type: ReadinessChecksResponse, description: 'The checks that are down' })
+  error?: ReadinessChecksResponse;
+  @ApiProperty({ type: ReadinessChecksResponse, description: 'Every check' })
+  details!: ReadinessChecksResponse;
+}
+
+/** `GET /health/live`: no checks, only that the process answers. */
+export class LivenessResponse {
+  @ApiProperty({ enum: ['ok'] }) status!: string;
+}

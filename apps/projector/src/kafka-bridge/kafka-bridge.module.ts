@@ -8,7 +8,7 @@ import {
   KafkaBridge,
   KafkaBridgeStatus,
 } from '@esflow/kafka';
-import { EVENT_STORE, WORKFLOW_CATALOG } from '@esflow/nest';
+import { ESFLOW_TRACER, EsflowTracer, EVENT_STORE, WORKFLOW_CATALOG } from '@esflow/nest';
 
 /** DI token of the bridge: a {@link KafkaBridge}, or null when Kafka is not configured. */
 export const KAFKA_BRIDGE = Symbol('KAFKA_BRIDGE');
@@ -17,6 +17,7 @@ function bridgeFor(
   configService: ConfigService,
   store: EventStore,
   catalog: WorkflowCatalog,
+  tracer: EsflowTracer | null,
 ): KafkaBridge | null {
   const config = esflowEnvironmentOf(configService);
   if (!config.kafka) return null;
@@ -29,6 +30,7 @@ function bridgeFor(
     transactionalId: config.kafka.transactionalId,
     topicTemplate: config.kafka.topicTemplate,
     topicPartitions: config.kafka.topicPartitions,
+    ...(tracer ? { tracing: tracer.bridgeTracing() } : {}),
     logger: {
       info: (message) => logger.log(message),
       warn: (message) => logger.warn(message),
@@ -59,7 +61,7 @@ class KafkaBridgeController {
   providers: [
     {
       provide: KAFKA_BRIDGE,
-      inject: [ConfigService, EVENT_STORE, WORKFLOW_CATALOG],
+      inject: [ConfigService, EVENT_STORE, WORKFLOW_CATALOG, ESFLOW_TRACER],
       useFactory: bridgeFor,
     },
   ],

@@ -24,4 +24,9 @@ export interface PayloadCodec {
    * (reader) version, by Avro schema resolution.
    */
   decode(schemaName: string, data: Uint8Array): Promise<Record<string, unknown>>;
+  /**
+   * The current (reader) Avro schema of `schemaName` as JSON, named types inlined, or undefined
+   * when there is none. Optional: tools such as the debugger UI build forms from it.
+   */
+  schemaOf?(schemaName: string): unknown;
 }

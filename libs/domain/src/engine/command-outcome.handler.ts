@@ -64,6 +64,8 @@ export interface ResolveIncident {
   readonly resolution: IncidentResolution;
   readonly note?: string;
   readonly resolvedBy?: string;
+  /** Who asked (the REST API's principal id): the `actor` of every event of the append. */
+  readonly actor?: string;
   /**
    * A manual resolution of an invoked actor's command: the output it came to (validated against
    * the invoke's output record, which then requires it), delivered to the machine as its done
@@ -440,6 +442,7 @@ export class CommandOutcomeHandler {
         nextSnapshot,
         true,
         'resolved',
+        command.actor,
       );
     });
   }
@@ -467,6 +470,7 @@ export class CommandOutcomeHandler {
     nextSnapshot: InstanceState['snapshot'],
     replyAccepted: boolean,
     settledAs: CommandSettlement = 'completed',
+    actor?: string,
   ): Promise<Result<CommandOutcome>> {
     const { instances, recorder } = this.engine;
     const recorded = await recorder.record(
@@ -480,6 +484,7 @@ export class CommandOutcomeHandler {
         stateBefore: state.snapshot.value,
         nextSnapshot,
         expectedRevision: state.revision,
+        ...(actor === undefined ? {} : { actor }),
       },
       events,
     );

@@ -183,6 +183,7 @@ describe('command outcomes', () => {
         resolution: 'manual',
         note: 'refunded by hand in the provider console',
         resolvedBy: 'ops@example.org',
+        actor: 'ops@example.org',
       }),
     );
     expect(manual.instance).toMatchObject({
@@ -197,6 +198,11 @@ describe('command outcomes', () => {
       'IncidentRaised',
       'IncidentResolved',
     ]);
+    // The operator's decision names who made it; the retry above, asked without one, does not.
+    const actors = (await store.readStream('orderFulfillment-c-4'))
+      .slice(-4)
+      .map((e) => (e.metadata as { actor?: string }).actor);
+    expect(actors).toEqual([undefined, undefined, undefined, 'ops@example.org']);
     const { engine: fresh } = await createTestEngine({ store });
     expect(valueOf(await fresh.queries.get('orderFulfillment', 'c-4'))).toMatchObject({
       incidents: [],

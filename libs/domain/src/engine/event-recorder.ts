@@ -9,7 +9,7 @@ import {
 import { Clock } from '../ports/clock.port';
 import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
-import { EsflowEventMetadata } from '../workflow/event-metadata';
+import { EsflowEventMetadata, EventTraceContext, InstanceStatus } from '../workflow/event-metadata';
 import { CommandDispatchedPayload, FrameworkEvent } from '../workflow/framework-events';
 import { statusOf } from '../workflow/instance-state';
 import { correlationKeysOf, WorkflowDefinition } from '../workflow/workflow-definition';
@@ -36,6 +36,17 @@ export interface RecordingContext {
     readonly correlationKey: string;
     readonly source: string;
   };
+  /** The caller's trace context, when it gave one: kept on every event of the append. */
+  readonly traceContext?: EventTraceContext;
+  /** Who made the request (a principal's id), when known: kept on every event of the append. */
+  readonly actor?: string;
+  /** The status after the append, when it is not the next snapshot's (a termination's). */
+  readonly statusAfter?: InstanceStatus;
+  /**
+   * Append even when the instance would outgrow its size limit (each event's limit still
+   * holds): a termination must end an instance that grew too large to take anything else.
+   */
+  readonly beyondInstanceLimit?: boolean;
 }
 
 /** How large one event's data and one instance's stream may grow. */
@@ -98,7 +109,7 @@ export class EventRecorder {
     for (const event of planned) this.checkCommand(context, event);
     const occurredAt = this.clock.now().toISOString();
     const stateAfter = context.nextSnapshot.value;
-    const statusAfter = statusOf(context.nextSnapshot);
+    const statusAfter = context.statusAfter ?? statusOf(context.nextSnapshot);
     const requestEventId = planned[0]!.eventId;
     const firstEventOnly = this.firstEventMetadata(context, planned.length);
     const events: EventToAppend[] = await Promise.all(
@@ -125,6 +136,8 @@ export class EventRecorder {
           statusAfter,
           occurredAt,
           ...(index === 0 ? firstEventOnly : {}),
+          ...(context.actor === undefined ? {} : { actor: context.actor }),
+          ...(context.traceContext === undefined ? {} : { traceContext: context.traceContext }),
         };
         return {
           eventId: event.eventId,
@@ -176,7 +189,7 @@ export class EventRecorder {
           limitBytes: maxEventBytes,
         } as const;
     const after = context.bytesBefore + events.reduce((sum, e) => sum + e.data.byteLength, 0);
-    if (after > maxInstanceBytes)
+    if (after > maxInstanceBytes && !context.beyondInstanceLimit)
       return {
         code: ErrorCode.InstanceTooLarge,
         message: `${context.definition.name} instance ${context.instanceId} would hold ${after} bytes of events; an instance may hold at most ${maxInstanceBytes}`,

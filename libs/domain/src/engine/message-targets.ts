@@ -1,5 +1,5 @@
 import { InstanceStatus } from '../workflow/event-metadata';
-import { machineEvent, statusOf } from '../workflow/instance-state';
+import { instanceStatusOf, machineEvent } from '../workflow/instance-state';
 import { canStillAccept } from '../workflow/state-reachability';
 import { correlationKeysOf, streamNameOf } from '../workflow/workflow-definition';
 import { EngineContext } from './engine-context';
@@ -69,14 +69,16 @@ export class MessageTargets {
     return {
       workflow,
       instanceId: id,
-      status: statusOf(snapshot),
+      status: instanceStatusOf(state),
       state: snapshot.value,
       keys: correlationKeysOf(definition, snapshot.context),
       acceptsNow:
+        !state.terminated &&
         snapshot.status === 'active' &&
         definition.inputEvents.includes(probe.eventType) &&
         snapshot.can(machineEvent(probe.eventType, payload)),
-      mayAcceptLater: () => (later ??= canStillAccept(snapshot, probe.eventType)),
+      mayAcceptLater: () =>
+        (later ??= !state.terminated && canStillAccept(snapshot, probe.eventType)),
       ...(deliveredAt === undefined ? {} : { deliveredAt }),
     };
   }

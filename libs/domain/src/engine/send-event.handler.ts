@@ -7,6 +7,7 @@ import {
   machineEvent,
   viewOf,
 } from '../workflow/instance-state';
+import { EventTraceContext } from '../workflow/event-metadata';
 import { streamNameOf } from '../workflow/workflow-definition';
 import { decideOnInstance, EngineContext, prefixIssues, reloadInstance } from './engine-context';
 import { keyReusedFor, requestFingerprint } from './idempotency';
@@ -36,6 +37,16 @@ export interface SendEventCommand {
     readonly correlationKey: string;
     readonly source: string;
   };
+  /**
+   * The caller's W3C trace context (e.g. its request span's), recorded as given on every event
+   * of the append; absent (tracing off), nothing is recorded.
+   */
+  readonly traceContext?: EventTraceContext;
+  /**
+   * Who asked (the REST API's principal id), recorded as the `actor` of every event of the
+   * append; absent, none is recorded.
+   */
+  readonly actor?: string;
 }
 
 /**
@@ -168,6 +179,17 @@ export class SendEventHandler {
         actualRevision: state.revision,
       });
     const payload = command.payload as Record<string, unknown>;
+    if (state.terminated) {
+      const { operator, reason, revision } = state.terminated;
+      // Final, like a completed instance: it accepts nothing any more.
+      return reject({
+        code: ErrorCode.EventNotAccepted,
+        message: `${command.type} is not accepted: the instance was terminated at revision ${revision} by ${operator} (${reason})`,
+        eventType: command.type,
+        state: state.snapshot.value,
+        acceptedEvents: [],
+      });
+    }
     if (!state.snapshot.can(machineEvent(command.type, payload))) {
       const view = viewOf(state);
       const timer = state.movedByTimer;
@@ -207,6 +229,8 @@ export class SendEventHandler {
         nextSnapshot: plan.nextSnapshot,
         expectedRevision: state.revision,
         ...(command.message ? { message: command.message } : {}),
+        ...(command.traceContext ? { traceContext: command.traceContext } : {}),
+        ...(command.actor === undefined ? {} : { actor: command.actor }),
       },
       plan.events,
     );

@@ -3,7 +3,7 @@ import { HistoryMap } from '../workflow/history-map';
 import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
 import { ExpectedRevision } from '../event-store/event-store.port';
-import { EventCategory } from '../workflow/event-metadata';
+import { EventCategory, EventTraceContext } from '../workflow/event-metadata';
 import { instanceIdProblem } from '../workflow/instance-id';
 import { InstanceState, InstanceView, viewOf } from '../workflow/instance-state';
 import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
@@ -34,6 +34,16 @@ export interface StartWorkflowCommand {
     readonly correlationKey: string;
     readonly source: string;
   };
+  /**
+   * The caller's W3C trace context (e.g. its request span's), recorded as given on every event
+   * of the start's append; absent (tracing off), nothing is recorded.
+   */
+  readonly traceContext?: EventTraceContext;
+  /**
+   * Who asked (the REST API's principal id), recorded as the `actor` of every event of the
+   * append; absent, none is recorded.
+   */
+  readonly actor?: string;
 }
 
 /**
@@ -157,6 +167,8 @@ export class StartWorkflowHandler {
           nextSnapshot: snapshot,
           expectedRevision: ExpectedRevision.NoStream,
           ...(command.message ? { message: command.message } : {}),
+          ...(command.traceContext ? { traceContext: command.traceContext } : {}),
+          ...(command.actor === undefined ? {} : { actor: command.actor }),
         },
         [startEvent, ...facts],
       );

@@ -21,6 +21,7 @@ import { FireTimerHandler } from './fire-timer.handler';
 import { MessageTargets } from './message-targets';
 import { SendEventHandler } from './send-event.handler';
 import { StartWorkflowHandler } from './start-workflow.handler';
+import { TerminateInstanceHandler } from './terminate-instance.handler';
 
 /**
  * What {@link createWorkflowEngine} wires together: the event store, the payload codec and the
@@ -58,6 +59,11 @@ export interface WorkflowEngine {
   readonly fireTimer: FireTimerHandler;
   /** Records what came of a dispatched command: its completion (and reply), an incident, its resolution. */
   readonly commands: CommandOutcomeHandler;
+  /**
+   * An operator ends a running instance by hand: its timers cancelled, its commands withdrawn,
+   * status `terminated`, in one append.
+   */
+  readonly terminate: TerminateInstanceHandler;
   readonly queries: InstanceQueries;
   /** Read-only looks at instances for message correlation (keys, accepts now, could later). */
   readonly messageTargets: MessageTargets;
@@ -102,6 +108,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     sendEvent: new SendEventHandler(context),
     fireTimer: new FireTimerHandler(context),
     commands: new CommandOutcomeHandler(context),
+    terminate: new TerminateInstanceHandler(context),
     queries: new InstanceQueries(options.store, options.catalog, instances),
     messageTargets: new MessageTargets(context),
     cacheStats: () => instances.cacheStats(),

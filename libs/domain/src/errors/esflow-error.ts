@@ -15,6 +15,10 @@ export const ErrorCode = {
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
   HeadersTooLarge: 'HEADERS_TOO_LARGE',
   HostNotAllowed: 'HOST_NOT_ALLOWED',
+  /** Access control is on and the request carries no valid credentials (an API key or a JWT). */
+  Unauthenticated: 'UNAUTHENTICATED',
+  /** The caller is known but its role does not allow the call (a reader asking an operator's). */
+  Forbidden: 'FORBIDDEN',
   /** No workflow declares a message of that name. */
   UnknownMessage: 'UNKNOWN_MESSAGE',
   /** The Idempotency-Key was used before, on this instance, for another request. */
@@ -27,6 +31,8 @@ export const ErrorCode = {
   InstanceAlreadyExists: 'INSTANCE_ALREADY_EXISTS',
   RevisionConflict: 'REVISION_CONFLICT',
   EventNotAccepted: 'EVENT_NOT_ACCEPTED',
+  /** The instance is not running any more (completed, cancelled, failed or terminated). */
+  InstanceNotRunning: 'INSTANCE_NOT_RUNNING',
   NotFound: 'NOT_FOUND',
   ProjectionNotFound: 'PROJECTION_NOT_FOUND',
   RebuildInProgress: 'REBUILD_IN_PROGRESS',
@@ -50,6 +56,8 @@ export const ErrorCode = {
   // Infrastructure and programming faults
   AppendPartiallyDuplicated: 'APPEND_PARTIALLY_DUPLICATED',
   StoreUnavailable: 'STORE_UNAVAILABLE',
+  /** The JWT issuer's key set (JWKS URL) cannot be fetched: a token cannot be checked now. */
+  IdentityProviderUnavailable: 'IDENTITY_PROVIDER_UNAVAILABLE',
   SchemaNotFound: 'SCHEMA_NOT_FOUND',
   SchemaIncompatible: 'SCHEMA_INCOMPATIBLE',
   CorruptEvent: 'CORRUPT_EVENT',

@@ -69,6 +69,15 @@ export type Rejection =
       readonly movedByTimer?: TimerMove;
     }
   | {
+      readonly code: typeof ErrorCode.InstanceNotRunning;
+      readonly message: string;
+      readonly workflow: string;
+      readonly id: string;
+      /** Its status: completed, cancelled, failed or terminated. */
+      readonly instanceStatus: string;
+      readonly state: unknown;
+    }
+  | {
       readonly code: typeof ErrorCode.MalformedRequest;
       readonly message: string;
       readonly errors: readonly ValidationIssue[];

@@ -2,7 +2,7 @@ import { ErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
 import { InstanceRepository } from '../engine/instance-repository';
 import { EventStore } from '../event-store/event-store.port';
-import { InstanceView, viewOf } from '../workflow/instance-state';
+import { DecodedEvent, InstanceView, viewOf } from '../workflow/instance-state';
 import { WorkflowCatalog } from '../workflow/workflow-catalog';
 import { streamNameOf } from '../workflow/workflow-definition';
 
@@ -18,6 +18,16 @@ export interface HistoryEntry {
   readonly data: Readonly<Record<string, unknown>>;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly recordedAt: string;
+}
+
+function historyEntryOf({ recorded, payload }: DecodedEvent): HistoryEntry {
+  return {
+    revision: recorded.revision,
+    type: recorded.type,
+    data: payload,
+    metadata: recorded.metadata,
+    recordedAt: recorded.recordedAt.toISOString(),
+  };
 }
 
 /** Reads of a single instance: its current view and its decoded history. */
@@ -42,15 +52,40 @@ export class InstanceQueries {
     if (events.length === 0) return this.notFound(workflow, id);
     const definition = this.instances.definitionOf(events[0]!);
     const decoded = await this.instances.decodeAll(definition, events);
-    return ok(
-      decoded.map(({ recorded, payload }) => ({
-        revision: recorded.revision,
-        type: recorded.type,
-        data: payload,
-        metadata: recorded.metadata,
-        recordedAt: recorded.recordedAt.toISOString(),
-      })),
-    );
+    return ok(decoded.map(historyEntryOf));
+  }
+
+  /**
+   * One page of an instance's events, decoded: `maxCount` events from `fromRevision` (inclusive)
+   * in `direction` (default: the newest first), and the stream's last revision. Reads only the
+   * page and the start event, so a page of a long stream costs what a page of a short one does.
+   */
+  async historyPage(
+    workflow: string,
+    id: string,
+    page: {
+      readonly fromRevision?: number;
+      readonly maxCount: number;
+      readonly direction?: 'forwards' | 'backwards';
+    },
+  ): Promise<Result<{ readonly events: readonly HistoryEntry[]; readonly lastRevision: number }>> {
+    const missing = this.checkWorkflow(workflow);
+    if (missing) return missing as Result<never>;
+    const stream = streamNameOf(workflow, id);
+    const [start] = await this.store.readStream(stream, { maxCount: 1 });
+    if (!start) return this.notFound(workflow, id);
+    const [last] = await this.store.readStream(stream, { direction: 'backwards', maxCount: 1 });
+    const direction = page.direction ?? 'backwards';
+    const events = await this.store.readStream(stream, {
+      direction,
+      maxCount: page.maxCount,
+      ...(page.fromRevision === undefined ? {} : { fromRevision: page.fromRevision }),
+    });
+    const decoded = await this.instances.decodeAll(this.instances.definitionOf(start), events);
+    return ok({
+      events: decoded.map(historyEntryOf),
+      lastRevision: last!.revision,
+    });
   }
 
   private checkWorkflow(workflow: string): Result<never> | undefined {

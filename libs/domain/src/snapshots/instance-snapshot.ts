@@ -1,7 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { HistoryMap } from '../workflow/history-map';
 import { InFlightCommand, OpenIncident } from '../workflow/instance-commands';
-import { InstanceState, TimerMove } from '../workflow/instance-state';
+import { InstanceState, InstanceTermination, TimerMove } from '../workflow/instance-state';
 import { PendingTimer } from '../workflow/instance-timers';
 import { restoreMachineSnapshot } from '../workflow/pure-transition';
 import { WorkflowDefinition } from '../workflow/workflow-definition';
@@ -45,6 +45,7 @@ interface EncodedSnapshot {
   readonly inFlight: readonly InFlightCommand[];
   readonly incidents: readonly OpenIncident[];
   readonly movedByTimer?: TimerMove;
+  readonly terminated?: InstanceTermination;
   /** Requests answered from this revision on are in `requests`. */
   readonly requestsFrom: number;
   readonly requests: readonly (readonly [string, number])[];
@@ -125,6 +126,7 @@ export function encodeInstanceSnapshot(
     inFlight: [...state.commands.inFlight.values()],
     incidents: [...state.commands.incidents.values()],
     ...(state.movedByTimer ? { movedByTimer: state.movedByTimer } : {}),
+    ...(state.terminated ? { terminated: state.terminated } : {}),
     requestsFrom,
     requests,
     fingerprints: [...state.requestFingerprints.entries()].filter(([eventId]) => kept.has(eventId)),
@@ -170,5 +172,6 @@ export function decodeInstanceSnapshot(
       incidents: new Map(encoded.incidents.map((incident) => [incident.incidentId, incident])),
     },
     ...(encoded.movedByTimer ? { movedByTimer: encoded.movedByTimer } : {}),
+    ...(encoded.terminated ? { terminated: encoded.terminated } : {}),
   };
 }

@@ -15,13 +15,16 @@ export interface SchemaReference {
 /**
  * An instance's lifecycle status, recorded after every transition (`statusAfter`): `running` until
  * the machine reaches a final state, then `completed`, or `cancelled`/`failed` when the final state
- * declares `meta: { status }`; `failed` also when the machine errors.
+ * declares `meta: { status }`; `failed` also when the machine errors; `terminated` when an operator
+ * ended it first.
  */
 export const InstanceStatus = {
   Running: 'running',
   Completed: 'completed',
   Cancelled: 'cancelled',
   Failed: 'failed',
+  /** An operator ended the instance before it reached a final state (`InstanceTerminated`). */
+  Terminated: 'terminated',
 } as const;
 export type InstanceStatus = (typeof InstanceStatus)[keyof typeof InstanceStatus];
 
@@ -50,6 +53,27 @@ export interface EsflowEventMetadata {
   readonly correlationKeys?: Readonly<Record<string, string>>;
   /** On an event a message from another service became (delivered or started): which one. */
   readonly message?: MessageReference;
+  /**
+   * Who made the request that recorded this event, when a person or a key did (the REST API
+   * records its principal's id on every event of the append): an audit names them.
+   */
+  readonly actor?: string;
+  /**
+   * The W3C trace context of the request that recorded this event, when the caller gave one
+   * (tracing on): carried as given, never read by the engine, so that whoever handles the event
+   * later (a projection, the Kafka bridge) can continue that request's trace.
+   */
+  readonly traceContext?: EventTraceContext;
+}
+
+/**
+ * A W3C trace context (https://www.w3.org/TR/trace-context/) as opaque strings: the
+ * `traceparent` and, when there is one, the `tracestate` header values. esflow records it on the
+ * events of the append it was given to, unchanged and unvalidated.
+ */
+export interface EventTraceContext {
+  readonly traceparent: string;
+  readonly tracestate?: string;
 }
 
 /**

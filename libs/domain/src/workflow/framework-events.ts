@@ -38,6 +38,11 @@ export const FrameworkEvent = {
   CommandFailed: 'CommandFailed',
   /** The instance left the state that invoked a command before it completed: nobody waits for it. */
   CommandWithdrawn: 'CommandWithdrawn',
+  /**
+   * An operator ended a running instance by hand: final, status `terminated`. The first event of
+   * its append; the `TimerCancelled` and `CommandWithdrawn` of everything pending follow it.
+   */
+  InstanceTerminated: 'InstanceTerminated',
 } as const;
 export type FrameworkEvent = (typeof FrameworkEvent)[keyof typeof FrameworkEvent];
 
@@ -166,4 +171,17 @@ export interface IncidentResolvedPayload {
    * as JSON, or none when null): the invoking state moves on as if the command had completed.
    */
   readonly outputJson: string | null;
+}
+
+/**
+ * Payload of an `InstanceTerminated` fact: why an operator ended the instance, who did, and the
+ * state it was in then (it stays in that state, terminated: nothing moves it any more).
+ */
+export interface InstanceTerminatedPayload {
+  /** Why, in the operator's words. */
+  readonly reason: string;
+  /** Who did it: the principal id of the request (a JWT's `sub`, an API key's name, `anonymous`). */
+  readonly operator: string;
+  /** The state value at termination, as JSON. */
+  readonly stateAtTermination: string;
 }

@@ -3,7 +3,7 @@ import { pureInitialTransition, pureTransition } from './pure-transition';
 import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { RecordedEvent, StreamRevision } from '../event-store/event-store.port';
 import { EventCategory, InstanceStatus, readEsflowMetadata } from './event-metadata';
-import { FrameworkEvent, TimerFiredPayload } from './framework-events';
+import { FrameworkEvent, InstanceTerminatedPayload, TimerFiredPayload } from './framework-events';
 import {
   CommandBook,
   commandOutcomeEvent,
@@ -66,6 +66,16 @@ export interface InstanceState {
    * `TimerFired`. An event the instance then refuses is told that the timer moved it on.
    */
   readonly movedByTimer?: TimerMove;
+  /** Set once an operator terminated the instance: final, nothing moves it any more. */
+  readonly terminated?: InstanceTermination;
+}
+
+/** An operator's termination of an instance, as {@link InstanceState.terminated} remembers it. */
+export interface InstanceTermination {
+  readonly reason: string;
+  readonly operator: string;
+  /** The revision of its `InstanceTerminated` fact. */
+  readonly revision: StreamRevision;
 }
 
 /** A transition a timer caused, as {@link InstanceState.movedByTimer} remembers it. */
@@ -137,6 +147,27 @@ export function statusOf(snapshot: AnyMachineSnapshot): InstanceStatus {
     : InstanceStatus.Completed;
 }
 
+/**
+ * The instance's status: `terminated` once an operator terminated it, else its machine
+ * snapshot's ({@link statusOf}).
+ */
+export function instanceStatusOf(
+  state: Pick<InstanceState, 'snapshot' | 'terminated'>,
+): InstanceStatus {
+  return state.terminated ? InstanceStatus.Terminated : statusOf(state.snapshot);
+}
+
+/** The termination among `facts` (of an append starting at `firstRevision`), if one is. */
+function terminationIn(
+  facts: readonly TimerFact[],
+  firstRevision: StreamRevision,
+): InstanceTermination | undefined {
+  const index = facts.findIndex((fact) => fact.type === FrameworkEvent.InstanceTerminated);
+  if (index < 0) return undefined;
+  const { reason, operator } = facts[index]!.payload as unknown as InstanceTerminatedPayload;
+  return { reason, operator, revision: firstRevision + index };
+}
+
 /** Event types the current state has a transition for (guards are not evaluated). */
 export function acceptedEventsOf(
   definition: WorkflowDefinition,
@@ -154,10 +185,10 @@ export function viewOf(state: InstanceState): InstanceView {
     id: state.instanceId,
     version: state.definition.version,
     state: state.snapshot.value,
-    status: statusOf(state.snapshot),
+    status: instanceStatusOf(state),
     revision: state.revision,
     context: state.snapshot.context,
-    acceptedEvents: acceptedEventsOf(state.definition, state.snapshot),
+    acceptedEvents: state.terminated ? [] : acceptedEventsOf(state.definition, state.snapshot),
     pendingTimers: [...state.pendingTimers.values()]
       .map(({ timerId, eventType, dueAt }) => ({ timerId, eventType, dueAt }))
       .sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.timerId.localeCompare(b.timerId)),
@@ -200,6 +231,7 @@ export interface AppendedStep {
  */
 export function afterAppend(state: InstanceState, step: AppendedStep): InstanceState {
   const { movedByTimer: _previous, ...rest } = state;
+  const terminated = terminationIn(step.events, step.revision - step.events.length + 1);
   return {
     ...rest,
     snapshot: step.snapshot,
@@ -223,6 +255,7 @@ export function afterAppend(state: InstanceState, step: AppendedStep): InstanceS
       })),
     ),
     ...(step.movedByTimer ? { movedByTimer: step.movedByTimer } : {}),
+    ...(terminated ? { terminated } : {}),
   };
 }
 
@@ -260,6 +293,7 @@ export function foldInstance(
   let pendingTimers = from?.pendingTimers ?? new Map<string, PendingTimer>();
   let movedByTimer = from?.movedByTimer;
   let commands = from?.commands ?? NO_COMMANDS;
+  let terminated = from?.terminated;
   const noteRequest = (recorded: RecordedEvent) => {
     requestRevisions.set(recorded.eventId, recorded.revision);
     const fingerprint = readEsflowMetadata(recorded.metadata).requestFingerprint;
@@ -322,6 +356,12 @@ export function foldInstance(
       // A command's completion and an incident's facts answer requests of their own (a worker's,
       // an operator's): their deterministic ids make a repeated one recognisable.
       if (COMMAND_FACTS.has(recorded.type)) noteRequest(recorded);
+      // An operator's termination is a request too; the machine stays where it was.
+      if (recorded.type === FrameworkEvent.InstanceTerminated) {
+        terminated = terminationIn([fact], revision);
+        movedByTimer = undefined;
+        noteRequest(recorded);
+      }
       continue;
     }
     [snapshot] = pureTransition(definition.machine, snapshot, machineEvent(recorded.type, payload));
@@ -348,6 +388,7 @@ export function foldInstance(
     pendingTimers,
     commands,
     ...(movedByTimer ? { movedByTimer } : {}),
+    ...(terminated ? { terminated } : {}),
   };
 }
 

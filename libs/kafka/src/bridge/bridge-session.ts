@@ -3,6 +3,7 @@ import { CheckpointedHandler, GlobalPosition, RecordedEvent } from '@esflow/core
 import { produceRequests } from '../batching';
 import { BridgeCheckpoint, encodeCheckpoint } from '../checkpoint';
 import { topicFor, workflowOfStream } from '../event-headers';
+import { BridgePublishTracing } from '../tracing/publish-tracing';
 import {
   CHECKPOINT_TOPIC_CONFIG,
   createKafkaClient,
@@ -25,6 +26,8 @@ export interface BridgeSessionOptions {
   readonly maxRequestBytes: number;
   readonly logger: KafkaLogger;
   readonly now: () => number;
+  /** Told of each transaction, to trace it (see {@link BridgePublishTracing}). */
+  readonly tracing?: BridgePublishTracing;
 }
 
 /** What the session is doing, for the translation of a failure (`operation`, transaction age). */
@@ -153,10 +156,13 @@ export class BridgeSession implements CheckpointedHandler {
     };
     // The checkpoint goes with the first request: the transaction is all or nothing either
     // way, and its partition is added to the transaction with the first records' partitions.
+    const topicOf = (event: RecordedEvent) => this.topicOf(event);
+    const trace = options.tracing?.publishing(batch, topicOf);
     const requests = produceRequests(
       batch,
-      (event) => this.topicOf(event),
+      topicOf,
       options.maxRequestBytes,
+      trace ? (event) => trace.contextOf(event) : undefined,
     );
     requests[0]!.push({
       topic: options.checkpointTopic,
@@ -178,12 +184,14 @@ export class BridgeSession implements CheckpointedHandler {
         await transaction.sendBatch({ topicMessages, acks: -1 });
       await transaction.commit();
     } catch (error) {
+      trace?.end(error);
       activity.transactionAgeMs = options.now() - startedAt;
       // Best effort: leaving it open would hold back read_committed consumers until the
       // transaction timeout (the next session's initialisation aborts it anyway).
       if (transaction.isActive()) await withTimeout(transaction.abort(), 5_000).catch(() => {});
       throw error;
     }
+    trace?.end();
     this.committed = checkpoint;
     this.onCommitted(checkpoint, batch.length);
   }

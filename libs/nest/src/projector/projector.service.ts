@@ -33,6 +33,7 @@ import {
   COMMAND_QUEUE,
   ESFLOW_OPTIONS,
   ESFLOW_RUNTIME,
+  ESFLOW_TRACER,
   EVENT_STORE,
   PAYLOAD_CODEC,
   PROJECTIONS,
@@ -41,6 +42,7 @@ import {
   WORKFLOW_CATALOG,
 } from '../tokens';
 import { configuredProjectionRunner, leaseOwner } from './projection-runner-factory';
+import { EsflowTracer } from '../tracing/esflow-tracer';
 
 /** DI token of the processors an application adds to the projector (beside its projections). */
 export const PROJECTOR_PROCESSORS = Symbol('PROJECTOR_PROCESSORS');
@@ -91,10 +93,12 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(COMMAND_QUEUE) private readonly commandQueue: CommandQueue,
     private readonly discovery: DiscoveryService,
     @Optional() @Inject(PROJECTOR_PROCESSORS) processors?: readonly Processor[],
+    @Optional() @Inject(ESFLOW_TRACER) tracer?: EsflowTracer | null,
   ) {
     this.runners = definitions.map((definition) =>
       configuredProjectionRunner({
-        definition,
+        // Traced, each event that recorded a trace context is applied in a span of that trace.
+        definition: tracer ? tracer.traceProjection(definition) : definition,
         store,
         readModel,
         codec,

@@ -9,9 +9,11 @@ import {
 import { ErrorCode, EsflowError } from '@esflow/core';
 import { CommandsController } from './commands/commands.controller';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { EsflowTracingMiddleware } from '../tracing/tracing.middleware';
 import { IncidentsController } from './incidents/incidents.controller';
 import { MessagesController } from './messages/messages.controller';
 import { ProjectionsController } from './projections/projections.controller';
+import { ProjectionStatuses } from '../projections/projection-statuses';
 import { EsflowRestOptions, ESFLOW_REST_OPTIONS, ResolvedRestOptions } from './rest-options';
 import { TimersController } from './timers/timers.controller';
 import { WorkflowsController } from './workflows/workflows.controller';
@@ -85,11 +87,13 @@ export class EsflowRestModule implements NestModule {
         IncidentsController,
         MessagesController,
       ],
-      providers: [options, JsonBodyMiddleware],
+      providers: [options, JsonBodyMiddleware, EsflowTracingMiddleware, ProjectionStatuses],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
+    // Every route's request span (tracing on), before the body is read.
+    consumer.apply(EsflowTracingMiddleware).forRoutes('*');
     consumer
       .apply(JsonBodyMiddleware)
       .forRoutes(

@@ -150,6 +150,44 @@ describe('compact metadata', () => {
     expect(dictionary.size()).toBeLessThanOrEqual(8);
   });
 
+  it("keeps the actor of an operator's request (and repeats its stream's first one from the base)", () => {
+    const dictionary = memoryDictionary();
+    const start = {
+      ...sampleMetadata('3b48cf02-4f88-51ff-9289-90dafd76aa27', {
+        stateBefore: null,
+        stateAfter: 'awaitingPayment',
+      }),
+      actor: 'alice@example.org',
+    };
+    const recordedAt = Date.parse(start.occurredAt);
+    expect(roundTrip(start, { eventId: start.eventId, recordedAt }, dictionary).decoded).toEqual(
+      start,
+    );
+    const next = (actor: string) => ({
+      ...sampleMetadata('314eca04-9a7a-44d1-bc2f-5bc16cba5db3', {
+        stateBefore: 'awaitingPayment',
+        stateAfter: 'awaitingPayment',
+      }),
+      correlationId: start.correlationId,
+      statusAfter: 'terminated',
+      actor,
+    });
+    const same = roundTrip(
+      next('alice@example.org'),
+      { eventId: next('').eventId, recordedAt, base: start },
+      dictionary,
+    );
+    const other = roundTrip(
+      next('bob'),
+      { eventId: next('').eventId, recordedAt, base: start },
+      dictionary,
+    );
+    expect(same.decoded).toEqual(next('alice@example.org'));
+    expect(other.decoded).toEqual(next('bob'));
+    // The same actor as the stream's first event takes one tag byte; another one its text.
+    expect(other.bytes.length - same.bytes.length).toBe(1 + 'bob'.length);
+  });
+
   it('gives every decoded event objects of its own', () => {
     const dictionary = memoryDictionary();
     const metadata = sampleMetadata(crypto.randomUUID(), { stateBefore: null, stateAfter: 'a' });

@@ -82,7 +82,10 @@ export function definitionVersionsProjection(workflows: readonly string[]): Proj
     filter: workflowFilter(workflows),
     async handle({ recorded, metadata }, documents) {
       const started = recorded.revision === 0;
-      const finished = recorded.type === FrameworkEvent.WorkflowCompleted;
+      // An instance ends once: completed (a final state), or terminated by an operator.
+      const finished =
+        recorded.type === FrameworkEvent.WorkflowCompleted ||
+        recorded.type === FrameworkEvent.InstanceTerminated;
       if (!started && !finished) return;
       const id = `${metadata.workflow}/${metadata.definitionVersion}`;
       const current = (await documents.get('versions', id)) ?? { instances: 0, running: 0 };

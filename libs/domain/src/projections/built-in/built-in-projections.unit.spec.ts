@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordedEvent } from '../../event-store/event-store.port';
 import { EsflowEventMetadata } from '../../workflow/event-metadata';
 import { ReadModelDocument } from '../projection';
-import { stateCountsProjection } from './built-in-projections';
+import { definitionVersionsProjection, stateCountsProjection } from './built-in-projections';
 
 /** The documents of one projection in memory, as the read-model store would keep them. */
 function memoryDocuments() {
@@ -61,5 +61,35 @@ describe('the workflow_stats projection', () => {
       documents.all('state_counts').map((doc) => [doc['stateKey'], doc['count']]),
     );
     expect(counts).toEqual({ awaitingPayment: 1, fetchingGoods: 1, cancelled: 1 });
+  });
+});
+
+describe('the definition_versions projection', () => {
+  it('counts an instance running until it completes or an operator terminates it', async () => {
+    const projection = definitionVersionsProjection(['orderFulfillment']);
+    const documents = memoryDocuments();
+    const versioned = (events: ReturnType<typeof stream>) =>
+      events.map((event) => ({
+        ...event,
+        metadata: { ...event.metadata, definitionVersion: 1 } as EsflowEventMetadata,
+      }));
+    const events = versioned([
+      ...stream('done', [
+        ['OrderPlaced', 'workflow', null, 'awaitingPayment'],
+        ['OrderCancelled', 'workflow', 'awaitingPayment', 'cancelled'],
+        ['WorkflowCompleted', 'framework', 'awaitingPayment', 'cancelled'],
+      ]),
+      ...stream('ended', [
+        ['OrderPlaced', 'workflow', null, 'awaitingPayment'],
+        ['TimerScheduled', 'framework', null, 'awaitingPayment'],
+        ['InstanceTerminated', 'framework', 'awaitingPayment', 'awaitingPayment'],
+        ['TimerCancelled', 'framework', 'awaitingPayment', 'awaitingPayment'],
+      ]),
+      ...stream('waiting', [['OrderPlaced', 'workflow', null, 'awaitingPayment']]),
+    ]);
+    for (const event of events) await projection.handle(event, documents);
+    expect(documents.all('versions')).toEqual([
+      { workflow: 'orderFulfillment', version: 1, instances: 3, running: 1 },
+    ]);
   });
 });

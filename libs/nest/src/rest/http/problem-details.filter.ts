@@ -8,6 +8,9 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ErrorCode, isEsflowError } from '@esflow/core';
+import { requestTraceIds } from '../../tracing/http-tracing';
+
+const correlationIdOf = (request: Request): unknown => request.headers?.['x-correlation-id'];
 
 /**
  * HTTP status of each stable error code: the only place where codes meet HTTP. A code not listed
@@ -20,6 +23,8 @@ export const STATUS_BY_CODE = {
   [ErrorCode.UnknownEventType]: HttpStatus.BAD_REQUEST,
   [ErrorCode.UnknownMessage]: HttpStatus.BAD_REQUEST,
   [ErrorCode.HostNotAllowed]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.Unauthenticated]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
   [ErrorCode.WorkflowNotFound]: HttpStatus.NOT_FOUND,
   [ErrorCode.InstanceNotFound]: HttpStatus.NOT_FOUND,
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -36,6 +41,7 @@ export const STATUS_BY_CODE = {
   [ErrorCode.CommandNotInFlight]: HttpStatus.CONFLICT,
   [ErrorCode.LeaseNotHeld]: HttpStatus.CONFLICT,
   [ErrorCode.MessageSettled]: HttpStatus.CONFLICT,
+  [ErrorCode.InstanceNotRunning]: HttpStatus.CONFLICT,
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.InstanceTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -51,6 +57,8 @@ const statusOfCode = (code: string): number | undefined =>
 
 const TITLES: Partial<Record<number, string>> = {
   400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not found',
   405: 'Method not allowed',
   409: 'Conflict',
@@ -199,7 +207,17 @@ export function writeProblem(request: Request, response: Response, exception: un
     }
   }
   if (problem.status >= 500)
-    logger.error({ err: exception, url: request.originalUrl }, problem.detail);
+    logger.error(
+      {
+        err: exception,
+        url: request.originalUrl,
+        ...(typeof correlationIdOf(request) === 'string'
+          ? { correlationId: correlationIdOf(request) }
+          : {}),
+        ...requestTraceIds(request),
+      },
+      problem.detail,
+    );
   if (response.headersSent) return;
   // A refusal that says when to come back (429, 503) says it in the header too.
   const retryAfter = problem.extensions['retryAfterSeconds'];

@@ -7,6 +7,7 @@ import {
   Param,
   Post,
   Query,
+  Req,
   UseFilters,
 } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -23,6 +24,7 @@ import { COMMAND_QUEUE, WORKFLOW_ENGINE } from '../../tokens';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
 import { ApiPageQuery } from '../http/paging';
 import { checkId, rejected } from '../http/request-parsing';
+import { principalOf } from '../http/principal';
 import {
   ApiEdgeProblemModels,
   ApiProblems,
@@ -152,9 +154,10 @@ export class IncidentsController {
   async retry(
     @Param('incidentId') incidentId: string,
     @Body() body: unknown,
+    @Req() request: object,
   ): Promise<IncidentDecisionResponse> {
     checkId(incidentId, 'incidentId');
-    return this.decide(incidentId, 'retry', parseRetryIncidentBody(body));
+    return this.decide(incidentId, 'retry', parseRetryIncidentBody(body), principalOf(request).id);
   }
 
   @Post(':incidentId/resolve')
@@ -175,9 +178,15 @@ export class IncidentsController {
   async resolve(
     @Param('incidentId') incidentId: string,
     @Body() body: unknown,
+    @Req() request: object,
   ): Promise<IncidentDecisionResponse> {
     checkId(incidentId, 'incidentId');
-    return this.decide(incidentId, 'manual', parseResolveIncidentBody(body));
+    return this.decide(
+      incidentId,
+      'manual',
+      parseResolveIncidentBody(body),
+      principalOf(request).id,
+    );
   }
 
   /**
@@ -189,6 +198,8 @@ export class IncidentsController {
     incidentId: string,
     resolution: IncidentResolution,
     call: IncidentCall,
+    /** Who asked (the request's principal): the fact's actor, and its resolvedBy unless given. */
+    operator: string,
   ): Promise<IncidentDecisionResponse> {
     const [command] = (await this.queue.list({ incidentId, limit: 1 })).commands;
     if (!command) throw incidentNotFound(incidentId);
@@ -198,7 +209,8 @@ export class IncidentsController {
       incidentId,
       resolution,
       ...(call.note === undefined ? {} : { note: call.note }),
-      ...(call.resolvedBy === undefined ? {} : { resolvedBy: call.resolvedBy }),
+      resolvedBy: call.resolvedBy ?? operator,
+      actor: operator,
       ...(call.output === undefined ? {} : { output: call.output }),
     });
     if (!result.ok) rejected(result.rejection);

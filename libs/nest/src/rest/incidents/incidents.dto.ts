@@ -32,7 +32,8 @@ export class IncidentPageResponse {
 const RESOLVED_BY = {
   minLength: 1,
   maxLength: MAX_RESOLVED_BY_LENGTH,
-  description: 'Who decided (recorded in the IncidentResolved fact)',
+  description:
+    "Who decided (recorded in the IncidentResolved fact); default: the request's principal (`anonymous` with access control off)",
   example: 'ops@example.com',
 };
 

@@ -7,6 +7,7 @@ import {
   Param,
   Post,
   Query,
+  Req,
   UseFilters,
 } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -22,6 +23,7 @@ import { MESSAGE_CORRELATOR, MESSAGE_INDEX } from '../../tokens';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
 import { ApiPageQuery } from '../http/paging';
 import { checkId, rejected } from '../http/request-parsing';
+import { principalOf } from '../http/principal';
 import {
   ApiEdgeProblemModels,
   ApiProblems,
@@ -174,10 +176,13 @@ export class MessagesController {
   async retry(
     @Param('messageId') messageId: string,
     @Body() body: unknown,
+    @Req() request: object,
   ): Promise<MessageOutcome> {
     checkId(messageId, 'messageId');
     const call = parseRetryMessageBody(body);
-    const result = await this.correlator.correlateAgain(messageId, 'retry', call.by);
+    // The operator is the request's principal unless the body names someone.
+    const by = call.by ?? principalOf(request).id;
+    const result = await this.correlator.correlateAgain(messageId, 'retry', by);
     if (!result.ok) rejected(result.rejection);
     return result.value;
   }
@@ -195,10 +200,12 @@ export class MessagesController {
   async discard(
     @Param('messageId') messageId: string,
     @Body() body: unknown,
+    @Req() request: object,
   ): Promise<MessageOutcome> {
     checkId(messageId, 'messageId');
     const call = parseDiscardMessageBody(body);
-    const result = await this.correlator.discard(messageId, call.reason, call.by);
+    const by = call.by ?? principalOf(request).id;
+    const result = await this.correlator.discard(messageId, call.reason, by);
     if (!result.ok) rejected(result.rejection);
     return result.value;
   }

@@ -133,7 +133,8 @@ export class MessageDetailsResponse {
 const BY = {
   minLength: 1,
   maxLength: MAX_OPERATOR_LENGTH,
-  description: 'Who did it (recorded with the action)',
+  description:
+    "Who did it (recorded with the action); default: the request's principal (`anonymous` with access control off)",
   example: 'ops@example.com',
 };
 

@@ -163,6 +163,22 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
   [ErrorCode.HostNotAllowed]: {
     meaning: 'the `Host` header names a host this api does not serve (see ESFLOW_ALLOWED_HOSTS)',
   },
+  [ErrorCode.Unauthenticated]: {
+    meaning:
+      'access control is on and the request has no valid credentials: send `Authorization: Bearer <JWT or API key>` or `X-API-Key`; `WWW-Authenticate` says more',
+  },
+  [ErrorCode.Forbidden]: {
+    meaning:
+      'the caller is known but its role does not allow the call (reads need `reader`, every state-changing call `operator`)',
+    extensions: {
+      requiredRole: {
+        type: 'string',
+        enum: ['reader', 'operator'],
+        description: 'The role the call needs',
+      },
+      roles: names("The caller's roles"),
+    },
+  },
   [ErrorCode.WorkflowNotFound]: {
     meaning: 'no workflow of that name is registered',
     extensions: { workflow: text('The workflow name asked for') },
@@ -244,6 +260,20 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
         required: false,
         description: 'When a timer moved the instance on last: the timer that fired',
       },
+    },
+  },
+  [ErrorCode.InstanceNotRunning]: {
+    meaning:
+      'the instance is not running any more (completed, cancelled, failed or terminated): there is nothing left to terminate',
+    extensions: {
+      workflow: text('The workflow'),
+      id: text('The instance'),
+      instanceStatus: {
+        type: 'string',
+        enum: ['completed', 'cancelled', 'failed', 'terminated'],
+        description: 'Its status',
+      },
+      state: { ...STATE_VALUE_SCHEMA, description: 'The state it is in' },
     },
   },
   [ErrorCode.IdempotencyKeyReused]: {

@@ -1,17 +1,13 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ResolvedEsflowOptions } from '../../esflow-module-options';
-import { projectionSilenceLimitMs } from '../../projector/projection-runner-factory';
-import { ESFLOW_OPTIONS, PROJECTIONS, READ_MODEL_QUERIES, READ_MODEL_STORE } from '../../tokens';
+import { ProjectionStatuses } from '../../projections/projection-statuses';
+import { PROJECTIONS, READ_MODEL_QUERIES, READ_MODEL_STORE } from '../../tokens';
 import {
   ErrorCode,
   EsflowError,
-  formatPosition,
-  measureLag,
   ProjectionDefinition,
   ProjectionRecord,
   ProjectionRequestKind,
-  ProjectionStatus,
   ReadModelStore,
   ReadModelQueries,
 } from '@esflow/core';
@@ -37,21 +33,14 @@ export class ProjectionsController {
     @Inject(READ_MODEL_STORE) private readonly readModel: ReadModelStore,
     @Inject(READ_MODEL_QUERIES) private readonly queries: ReadModelQueries,
     @Inject(PROJECTIONS) private readonly definitions: readonly ProjectionDefinition[],
-    @Inject(ESFLOW_OPTIONS) private readonly options: ResolvedEsflowOptions,
+    private readonly statuses: ProjectionStatuses,
     @Inject(ESFLOW_REST_OPTIONS) private readonly rest: ResolvedRestOptions,
   ) {}
 
   @Get('projections')
   @ApiListProjections()
   async list() {
-    const records = new Map(
-      (await this.readModel.records()).map((record) => [record.name, record]),
-    );
-    return {
-      projections: await Promise.all(
-        this.definitions.map((d) => this.describe(d, records.get(d.name))),
-      ),
-    };
+    return { projections: await this.statuses.list() };
   }
 
   @Post('projections/:name/rebuild')
@@ -153,54 +142,5 @@ export class ProjectionsController {
       );
     await this.readModel.request(name, kind);
     return { name, status: `${kind}Requested`, event: record.failure };
-  }
-
-  private async describe(definition: ProjectionDefinition, record: ProjectionRecord | undefined) {
-    if (!record)
-      return {
-        name: definition.name,
-        status: ProjectionStatus.Stopped,
-        position: null,
-        lag: null,
-        error: 'not started yet: no projector has run it',
-      };
-    const checkpoint = await this.readModel.checkpoint(record.name, record.activeGeneration);
-    const now = new Date();
-    // The owner heartbeats about every second; a record that stopped changing has no owner left.
-    const silentFor = record.heartbeatAt
-      ? now.getTime() - Date.parse(record.heartbeatAt)
-      : Infinity;
-    const abandoned = silentFor > projectionSilenceLimitMs(this.options.projections.leaseMs);
-    // Measured now, by this process: the record's figure froze with its owner.
-    const { events, seconds } = await measureLag(this.options.store, {
-      after: checkpoint?.position,
-      ...(definition.filter ? { filter: definition.filter } : {}),
-      now,
-    });
-    const rebuildCheckpoint = record.rebuild
-      ? await this.readModel.checkpoint(record.name, record.rebuild.generation)
-      : undefined;
-    return {
-      name: record.name,
-      status: abandoned ? ProjectionStatus.Stopped : record.status,
-      version: record.version,
-      generation: record.activeGeneration,
-      position: checkpoint ? formatPosition(checkpoint.position) : null,
-      eventsApplied: checkpoint?.eventsApplied ?? 0,
-      lag: { events, seconds },
-      ...(record.failure
-        ? { error: record.failure }
-        : abandoned
-          ? {
-              error: record.heartbeatAt
-                ? `no projector has reported since ${record.heartbeatAt} (${Math.round(silentFor / 1000)} s ago; it was ${record.status} then)`
-                : 'no projector has reported yet',
-            }
-          : {}),
-      ...(record.rebuild
-        ? { rebuild: { ...record.rebuild, applied: rebuildCheckpoint?.eventsApplied ?? 0 } }
-        : {}),
-      heartbeatAt: record.heartbeatAt,
-    };
   }
 }

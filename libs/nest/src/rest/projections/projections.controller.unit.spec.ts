@@ -9,8 +9,8 @@ import {
   ReadModelQueries,
   ReadModelStore,
 } from '@esflow/core';
-import { ResolvedEsflowOptions } from '../../esflow-module-options';
 import { ResolvedRestOptions } from '../rest-options';
+import { ProjectionStatuses } from '../../projections/projection-statuses';
 import { ProjectionsController } from './projections.controller';
 
 /** The operator calls' own decisions, over a read model that holds one record and its queue. */
@@ -28,7 +28,7 @@ function controllerOver(record: Partial<ProjectionRecord>, rebuildCooldownMs = 3
     readModel,
     {} as ReadModelQueries,
     definitions,
-    {} as ResolvedEsflowOptions,
+    {} as ProjectionStatuses,
     { bodyLimitBytes: 1024, rebuildCooldownMs } satisfies ResolvedRestOptions,
   );
   return { controller, requests };

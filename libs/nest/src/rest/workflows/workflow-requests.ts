@@ -1,6 +1,6 @@
 import { pageLimit } from '../http/paging';
 import { z } from 'zod';
-import { ListInstancesQuery, ValidationIssue } from '@esflow/core';
+import { ListInstancesQuery, MAX_TERMINATION_REASON_LENGTH, ValidationIssue } from '@esflow/core';
 import { malformed } from '../http/request-parsing';
 
 const issuesOf = (error: z.ZodError): ValidationIssue[] =>
@@ -69,7 +69,7 @@ const listQuery = z
   .object({
     workflow: z.string().optional(),
     state: z.string().optional(),
-    status: z.enum(['running', 'completed', 'cancelled', 'failed']).optional(),
+    status: z.enum(['running', 'completed', 'cancelled', 'failed', 'terminated']).optional(),
     limit: pageLimit,
     after: z.string().optional(),
     waitFor: z
@@ -86,6 +86,29 @@ const listQuery = z
   })
   .strict();
 
+const terminateBody = z
+  .object(
+    {
+      reason: z
+        .string({
+          required_error: 'is required: why the instance is terminated, for the record',
+          invalid_type_error: 'must be a string',
+        })
+        .refine((reason) => reason.trim().length > 0, 'must not be empty')
+        .refine(
+          (reason) => reason.length <= MAX_TERMINATION_REASON_LENGTH,
+          `must be at most ${MAX_TERMINATION_REASON_LENGTH} characters`,
+        ),
+    },
+    {
+      invalid_type_error: 'the body must be a JSON object',
+      required_error: 'the body must be a JSON object',
+    },
+  )
+  .strict();
+
+export const parseTerminateBody = (body: unknown) =>
+  parseRequest(terminateBody, body, 'the request body') as { reason: string };
 export const parseStartBody = (body: unknown) =>
   parseRequest(startBody, body, 'the request body') as { id?: string; input: unknown };
 export const parseSendBody = (body: unknown) =>

@@ -4,7 +4,7 @@ import { STATE_VALUE_OR_NULL_SCHEMA, STATE_VALUE_SCHEMA } from '../openapi/state
 /** OpenAPI shapes of the REST contract v1; validation itself is done from the Avro schemas. */
 
 const ID_PATTERN = '^[A-Za-z0-9._:-]{1,200}$';
-const INSTANCE_STATUSES = ['running', 'completed', 'cancelled', 'failed'];
+const INSTANCE_STATUSES = ['running', 'completed', 'cancelled', 'failed', 'terminated'];
 
 export class StartWorkflowBody {
   @ApiPropertyOptional({
@@ -44,6 +44,17 @@ export class SendEventBody {
     example: { paymentId: 'pay-1', amountCents: 4999 },
   })
   payload!: Record<string, unknown>;
+}
+
+export class TerminateInstanceBody {
+  @ApiProperty({
+    description:
+      "Why the instance is terminated, in the operator's words: recorded in its `InstanceTerminated` fact with who did it",
+    minLength: 1,
+    maxLength: 2000,
+    example: 'customer asked by phone to drop the order',
+  })
+  reason!: string;
 }
 
 export class InstanceResponse {
@@ -185,6 +196,12 @@ export class EventMetadataResponse {
     description: 'On an event a message from another service became: which message',
   })
   message?: MessageReferenceResponse;
+  @ApiPropertyOptional({
+    description:
+      "Who made the request that recorded the event (the principal's id: a JWT's `sub`, an API key's name, `anonymous` with access control off); absent on events the engine recorded by itself (timers, commands)",
+    example: 'anonymous',
+  })
+  actor?: string;
 }
 
 export class HistoryEntryResponse {

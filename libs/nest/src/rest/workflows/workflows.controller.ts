@@ -23,6 +23,7 @@ import {
 import type { Response } from 'express';
 import {
   ErrorCode,
+  EventTraceContext,
   InstanceView,
   ReadModelQueries,
   Result,
@@ -30,6 +31,8 @@ import {
   WorkflowEngine,
 } from '@esflow/core';
 import { READ_MODEL_QUERIES, WORKFLOW_CATALOG, WORKFLOW_ENGINE } from '../../tokens';
+import { requestTraceContext } from '../../tracing/http-tracing';
+import { principalOf } from '../http/principal';
 import {
   checkId,
   etagOf,
@@ -55,7 +58,12 @@ import {
   BODY_EDGE_CODES,
   FAULT_CODES,
 } from '../openapi/problems';
-import { parseListQuery, parseSendBody, parseStartBody } from './workflow-requests';
+import {
+  parseListQuery,
+  parseSendBody,
+  parseStartBody,
+  parseTerminateBody,
+} from './workflow-requests';
 import {
   HistoryResponse,
   InstanceDetailResponse,
@@ -63,7 +71,14 @@ import {
   WrittenInstanceResponse,
   SendEventBody,
   StartWorkflowBody,
+  TerminateInstanceBody,
 } from './workflow.dto';
+
+/** The request span's trace context, for the events it appends (none with tracing off). */
+function tracedBy(request: object): { traceContext?: EventTraceContext } {
+  const traceContext = requestTraceContext(request);
+  return traceContext ? { traceContext } : {};
+}
 
 function unwrap<T>(result: Result<T>): T {
   if (!result.ok) rejected(result.rejection);
@@ -152,6 +167,8 @@ export class WorkflowsController {
         ...(id === undefined ? {} : { id }),
         ...(key === undefined ? {} : { idempotencyKey: key }),
         ...(correlation === undefined ? {} : { correlationId: correlation }),
+        ...tracedBy(response.req),
+        actor: principalOf(response.req).id,
       }),
     );
     const { instance } = outcome;
@@ -220,10 +237,63 @@ export class WorkflowsController {
         ...(expectedRevision === undefined ? {} : { expectedRevision }),
         ...(key === undefined ? {} : { idempotencyKey: key }),
         ...(correlation === undefined ? {} : { correlationId: correlation }),
+        ...tracedBy(response.req),
+        actor: principalOf(response.req).id,
       }),
     );
     response.setHeader('ETag', etagOf(outcome.instance.revision));
     if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
+    return summary(outcome.instance);
+  }
+
+  @Post(':workflow/:id/terminate')
+  @HttpCode(200)
+  @ApiOperation({
+    operationId: 'terminateInstance',
+    summary: 'Terminate a running instance by hand (an operator action)',
+    description:
+      'Records `InstanceTerminated { reason, operator, stateAtTermination }` (the operator: who made the request) with a `TimerCancelled` for each pending timer and a `CommandWithdrawn` for each command in flight, in one append: no timer of the instance fires and no command of it is leased any more. Its status becomes `terminated` (final); it accepts no event after.',
+  })
+  @WORKFLOW_PARAM
+  @ID_PARAM
+  @ApiBody({ type: TerminateInstanceBody })
+  @ApiHeader(IF_MATCH_HEADER)
+  @ApiResponse({
+    status: 200,
+    description: 'Terminated: the instance as it now is (status `terminated`, no pending timers)',
+    type: WrittenInstanceResponse,
+    headers: { ETag: ETAG_HEADER },
+  })
+  @ApiProblems(
+    ...BODY_EDGE_CODES,
+    ErrorCode.InvalidId,
+    ErrorCode.WorkflowNotFound,
+    ErrorCode.InstanceNotFound,
+    ErrorCode.RevisionConflict,
+    ErrorCode.InstanceNotRunning,
+    ...FAULT_CODES,
+  )
+  async terminate(
+    @Param('workflow') workflow: string,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<WrittenInstanceResponse> {
+    checkId(workflow, 'workflow');
+    checkId(id, 'id');
+    const { reason } = parseTerminateBody(body);
+    const expectedRevision = parseIfMatch(ifMatch);
+    const outcome = unwrap(
+      await this.engine.terminate.handle({
+        workflow,
+        id,
+        reason,
+        operator: principalOf(response.req).id,
+        ...(expectedRevision === undefined ? {} : { expectedRevision }),
+      }),
+    );
+    response.setHeader('ETag', etagOf(outcome.instance.revision));
     return summary(outcome.instance);
   }
 
@@ -306,7 +376,10 @@ export class WorkflowsController {
     name: 'status',
     required: false,
     description: 'Only instances with this status',
-    schema: { type: 'string', enum: ['running', 'completed', 'cancelled', 'failed'] },
+    schema: {
+      type: 'string',
+      enum: ['running', 'completed', 'cancelled', 'failed', 'terminated'],
+    },
   })
   @ApiPageQuery('orderFulfillment/order-1001')
   @ApiQuery({
