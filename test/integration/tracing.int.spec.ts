@@ -13,9 +13,10 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EsflowHeader, TraceHeader } from '@esflow/kafka';
 import { readTopicsToEnd } from '@esflow/kafka/testing';
-import { EsflowSpan } from '@esflow/nest';
+import { ESFLOW_METRICS, EsflowMetrics, EsflowSpan } from '@esflow/nest';
 import { anOrder } from '../support/engine-fixture';
 import { httpClient } from '../support/http-client';
+import { parsePrometheus, sampleSum } from '../support/prometheus';
 import { KafkaBroker, startKafkaBroker } from '../support/infra/kafka-broker.mjs';
 import { uniqueCategory } from '../support/unique';
 import { waitFor } from '../support/wait-for';
@@ -200,5 +201,30 @@ describe('tracing across api, store, projector and Kafka bridge', () => {
           span.name === EsflowSpan.StoreAppend && parentOf(span) === server.spanContext().spanId,
       ),
     ).toBe(true);
+  });
+
+  // The same processes' metrics: the bridge's figures are only there with a broker to publish to.
+  it("counts the Kafka bridge's published events and transactions, and its lag", async () => {
+    const registry = projector.get<EsflowMetrics>(ESFLOW_METRICS).registry;
+    // Every event of this file's instances is published, so the lag falls to 0.
+    const samples = await waitFor(
+      async () => {
+        const parsed = parsePrometheus(await registry.metrics());
+        return sampleSum(parsed, 'esflow_kafka_bridge_published_events_total') > 0 &&
+          sampleSum(parsed, 'esflow_kafka_bridge_lag_events') === 0
+          ? parsed
+          : undefined;
+      },
+      { what: 'the bridge caught up', timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const transactions = sampleSum(samples, 'esflow_kafka_bridge_transactions_total');
+    expect(transactions).toBeGreaterThan(0);
+    expect(
+      sampleSum(samples, 'esflow_kafka_bridge_transaction_duration_seconds_count', {
+        outcome: 'committed',
+      }),
+    ).toBe(transactions);
+    expect(sampleSum(samples, 'esflow_kafka_bridge_state', { state: 'running' })).toBe(1);
+    expect(sampleSum(samples, 'esflow_kafka_bridge_state')).toBe(1);
   });
 });

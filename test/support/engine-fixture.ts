@@ -3,6 +3,7 @@ import {
   Clock,
   createMemoryEventStore,
   defineFeature,
+  EngineObserver,
   EventStore,
   InstanceSnapshots,
   LeaseStore,
@@ -32,6 +33,7 @@ export async function createTestEngine(
     /** The schema directory of `definitions` (default orderFulfillment's). */
     schemas?: string;
     snapshots?: InstanceSnapshots;
+    observer?: EngineObserver;
   } = {},
 ): Promise<{
   engine: WorkflowEngine;
@@ -54,6 +56,7 @@ export async function createTestEngine(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
   });
   return { engine, store, codec, catalog };
 }

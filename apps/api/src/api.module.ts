@@ -10,6 +10,7 @@ import {
   EsflowHealthModule,
   EsflowModule,
   EsflowRestModule,
+  ProjectionStatuses,
 } from '@esflow/nest';
 import { EsflowUiModule } from '@esflow/ui';
 import { HealthController } from './health/health.controller';
@@ -60,6 +61,8 @@ import { AccessLogMiddleware } from './access-log.middleware';
     }),
   ],
   controllers: [HealthController, MetricsController],
+  // The projections' lag on /metrics, measured against the log like GET /projections does.
+  providers: [ProjectionStatuses],
 })
 export class ApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Module } from '@nestjs/common';
+import { Controller, Get, Inject, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { KycOnboardingModule } from '@esflow/example-kyc-onboarding';
@@ -16,6 +16,8 @@ import {
   EsflowHealthModule,
   EsflowModule,
   EsflowProjectorModule,
+  HttpMetricsMiddleware,
+  ProjectionStatuses,
   ProjectorService,
 } from '@esflow/nest';
 import { ProjectorHealthController } from './health/projector-health.controller';
@@ -90,5 +92,10 @@ class ProjectorStatusController {
     }),
   ],
   controllers: [ProjectorStatusController, ProjectorHealthController, ProjectorMetricsController],
+  providers: [ProjectionStatuses, HttpMetricsMiddleware],
 })
-export class ProjectorModule {}
+export class ProjectorModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('*');
+  }
+}

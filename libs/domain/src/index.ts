@@ -50,6 +50,12 @@ export { WorkflowCatalog } from './workflow/workflow-catalog';
 // The engine.
 export { createWorkflowEngine } from './engine/workflow-engine';
 export type { WorkflowEngine, WorkflowEngineOptions } from './engine/workflow-engine';
+export { NO_ENGINE_OBSERVER, UNKNOWN_LABEL } from './engine/engine-observer';
+export type {
+  EngineObserver,
+  ObservedTransition,
+  TransitionOutcome,
+} from './engine/engine-observer';
 export type {
   InstanceCacheStats,
   InstanceSnapshots,
@@ -180,6 +186,7 @@ export type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StoreCommit,
   StoreWriteStats,
   StreamRevision,
   SubscribeToAllOptions,

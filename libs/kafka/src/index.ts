@@ -14,6 +14,7 @@ export {
   workflowStreamFilter,
 } from './kafka-bridge';
 export type { KafkaBridge, KafkaBridgeOptions, KafkaBridgeStatus } from './kafka-bridge';
+export type { BridgeTransaction } from './bridge/bridge-session';
 export type { KafkaLogger } from './kafka-client';
 export { isKafkaBridgeError, KafkaBridgeError, KafkaErrorCode } from './kafka-errors';
 export {

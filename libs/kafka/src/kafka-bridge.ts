@@ -11,7 +11,12 @@ import {
   runProcessor,
 } from '@esflow/core';
 import { BatchLimits, DEFAULT_BATCH_LIMITS } from './batching';
-import { BridgeSession, SessionActivity, withTimeout } from './bridge/bridge-session';
+import {
+  BridgeSession,
+  BridgeTransaction,
+  SessionActivity,
+  withTimeout,
+} from './bridge/bridge-session';
 import {
   bridgeProcessorStatus,
   BridgeStatusTracker,
@@ -85,6 +90,11 @@ export interface KafkaBridgeOptions {
    * of @esflow/nest). Without it, a record still carries the trace context its event recorded.
    */
   readonly tracing?: BridgePublishTracing;
+  /**
+   * Told of each Kafka transaction when it commits or fails, with its events and duration
+   * (e.g. for a histogram). Called synchronously; it must not throw.
+   */
+  readonly onTransaction?: (transaction: BridgeTransaction) => void;
 }
 
 /**
@@ -176,6 +186,7 @@ export function createKafkaBridge(options: KafkaBridgeOptions): KafkaBridge {
     logger,
     now,
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.onTransaction ? { onTransaction: options.onTransaction } : {}),
   };
 
   let stopping: AbortController | undefined;

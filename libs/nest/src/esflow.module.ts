@@ -35,10 +35,12 @@ import { ProjectionQueries } from './projections/projection-queries';
 import { createEsflowRuntime, EsflowRuntime } from './runtime/esflow-runtime';
 import { SchemaRegistryMonitor } from './runtime/schema-registry-monitor';
 import { EsflowTracer } from './tracing/esflow-tracer';
+import { EsflowMetrics } from './metrics/esflow-metrics';
 import {
   ESFLOW_FEATURES,
   ESFLOW_OPTIONS,
   ESFLOW_RUNTIME,
+  ESFLOW_METRICS,
   ESFLOW_TRACER,
   EVENT_STORE,
   PAYLOAD_CODEC,
@@ -138,6 +140,7 @@ const CORE_EXPORTS = [
   READ_MODEL_QUERIES,
   ESFLOW_RUNTIME,
   ESFLOW_TRACER,
+  ESFLOW_METRICS,
   ProjectionQueries,
   SchemaRegistryMonitor,
 ];
@@ -191,14 +194,20 @@ const CORE_PROVIDERS: Provider[] = [
         : EsflowTracer.of(options.tracing === true ? undefined : options.tracing.tracerProvider),
   },
   {
+    provide: ESFLOW_METRICS,
+    inject: [ESFLOW_OPTIONS],
+    useFactory: (options: ResolvedEsflowOptions) => new EsflowMetrics(options.store),
+  },
+  {
     provide: ESFLOW_RUNTIME,
-    inject: [ESFLOW_OPTIONS, ESFLOW_FEATURES, ESFLOW_TRACER],
-    useFactory: (
+    inject: [ESFLOW_OPTIONS, ESFLOW_FEATURES, ESFLOW_TRACER, ESFLOW_METRICS],
+    useFactory: async (
       options: ResolvedEsflowOptions,
       features: FeatureSource[],
       tracer: EsflowTracer | null,
-    ) =>
-      createEsflowRuntime({
+      metrics: EsflowMetrics,
+    ) => {
+      const runtime = await createEsflowRuntime({
         // Traced, the engine's appends are spans of the request that made them.
         store: tracer ? tracer.traceEventStore(options.store) : options.store,
         registry: options.registry,
@@ -207,6 +216,7 @@ const CORE_PROVIDERS: Provider[] = [
         instanceCacheBytes: options.instanceCacheBytes,
         limits: options.limits,
         messageIndex: options.messageIndex,
+        observer: metrics.engineObserver,
         ...(options.snapshots
           ? {
               snapshots: {
@@ -222,7 +232,10 @@ const CORE_PROVIDERS: Provider[] = [
               },
             }
           : {}),
-      }),
+      });
+      metrics.observeEngine(runtime.engine);
+      return runtime;
+    },
   },
   {
     provide: MESSAGE_CORRELATOR,

@@ -16,6 +16,7 @@ export {
   COMMAND_QUEUE,
   MESSAGE_CORRELATOR,
   MESSAGE_INDEX,
+  ESFLOW_METRICS,
   ESFLOW_OPTIONS,
   ESFLOW_RUNTIME,
   EVENT_STORE,
@@ -59,6 +60,9 @@ export { EsflowProjectorModule } from './projector/esflow-projector.module';
 export type { EsflowProjectorOptions } from './projector/esflow-projector.module';
 export { PROJECTOR_PROCESSORS, ProjectorService } from './projector/projector.service';
 export { registerMessageMetrics } from './messages/message-metrics';
+export { EsflowMetrics, mirroredCounter } from './metrics/esflow-metrics';
+export { HttpMetricsMiddleware, UNMATCHED_ROUTE } from './metrics/http-metrics.middleware';
+export { registerProjectionMetrics } from './metrics/projection-metrics';
 export { EsflowCommandHandler } from './commands/command-handlers';
 export type { ProjectionRunStatus } from './projector/projector.service';
 export { configuredProjectionRunner, leaseOwner } from './projector/projection-runner-factory';

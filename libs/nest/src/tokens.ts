@@ -35,3 +35,8 @@ export const MESSAGE_INDEX = Symbol('MESSAGE_INDEX');
 export const MESSAGE_CORRELATOR = Symbol('MESSAGE_CORRELATOR');
 /** The `EsflowTracer` while tracing is on (`EsflowModuleOptions.tracing`), else null. */
 export const ESFLOW_TRACER = Symbol('ESFLOW_TRACER');
+/**
+ * The application's `EsflowMetrics`: one prom-client registry (`.registry`) that `/metrics`
+ * renders and that the application's own metrics may join.
+ */
+export const ESFLOW_METRICS = Symbol('ESFLOW_METRICS');

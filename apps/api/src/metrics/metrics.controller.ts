@@ -1,66 +1,48 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import {
   COMMAND_QUEUE,
-  EVENT_STORE,
+  ESFLOW_METRICS,
+  EsflowMetrics,
   MESSAGE_CORRELATOR,
   MESSAGE_INDEX,
+  ProjectionStatuses,
   registerMessageMetrics,
+  registerProjectionMetrics,
   TIMER_INDEX,
-  WORKFLOW_ENGINE,
 } from '@esflow/nest';
 import {
   COMMAND_STATUSES,
   CommandQueue,
-  EventStore,
   MessageCorrelator,
   MessageIndex,
   TIMER_STATUSES,
   TimerIndex,
-  WorkflowEngine,
 } from '@esflow/core';
 
 /**
- * Prometheus metrics: process defaults, the instance cache, the store's group-commit counters,
- * the timers by status (from the timer index), the commands by status and the open
- * incidents (from the command queue), and the messages: outcomes of `POST /messages` and of the
- * operators' retries, correlation time, and the index's counts and oldest buffered message.
+ * Prometheus metrics of the api, on the application's one registry (`EsflowMetrics`: process
+ * defaults, transitions, revision conflicts, appends and group commits, the instance cache;
+ * `HttpMetricsMiddleware`: request latency by route), plus the timers by status (from the timer
+ * index), the commands by status and the open incidents (from the command queue), the messages
+ * (outcomes of `POST /messages` and of the operators' retries, correlation time, the index's
+ * counts and oldest buffered message) and the projections' lag and progress.
  */
 @ApiTags('operations')
 @Controller('metrics')
 export class MetricsController {
-  private readonly registry = new Registry();
+  private readonly registry: Registry;
 
   constructor(
-    @Inject(EVENT_STORE) store: EventStore,
-    @Inject(WORKFLOW_ENGINE) engine: WorkflowEngine,
+    @Inject(ESFLOW_METRICS) metrics: EsflowMetrics,
     @Inject(TIMER_INDEX) timers: TimerIndex,
     @Inject(COMMAND_QUEUE) commands: CommandQueue,
     @Inject(MESSAGE_CORRELATOR) correlator: MessageCorrelator,
     @Inject(MESSAGE_INDEX) messages: MessageIndex,
+    projections: ProjectionStatuses,
   ) {
-    collectDefaultMetrics({ register: this.registry });
-    const registry = this.registry;
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.set(read());
-        },
-      });
-    gauge(
-      'esflow_instance_cache_instances',
-      'Instances kept rehydrated in memory',
-      () => engine.cacheStats().instances,
-    );
-    gauge(
-      'esflow_instance_cache_bytes',
-      'Bytes of event data the instance cache holds (bounded by ESFLOW_INSTANCE_CACHE_BYTES)',
-      () => engine.cacheStats().bytes,
-    );
+    const registry = (this.registry = metrics.registry);
     new Gauge({
       name: 'esflow_timers',
       help: 'Timers in the timer index by status: pending, fired, cancelled, superseded (an event won the race)',
@@ -90,26 +72,14 @@ export class MetricsController {
       },
     });
     registerMessageMetrics(registry, { correlator, index: messages });
-    const stats = store.stats?.bind(store);
-    if (stats) {
-      gauge(
-        'esflow_store_commits_total',
-        'Transactions (fsyncs) committed by the event store',
-        () => stats().commits,
-      );
-      gauge(
-        'esflow_store_appends_total',
-        'Append requests committed by the event store',
-        () => stats().appends,
-      );
-      gauge('esflow_store_events_total', 'Events written by the event store', () => stats().events);
-    }
+    registerProjectionMetrics(registry, projections);
   }
 
   @Get()
   @ApiOperation({
     operationId: 'getMetrics',
-    summary: 'Prometheus metrics: process defaults, the instance cache, the store group commits',
+    summary:
+      'Prometheus metrics: transitions, requests, the store, the cache, timers, commands, messages, projections',
   })
   @ApiProduces('text/plain')
   @ApiOkResponse({

@@ -8,7 +8,15 @@ import {
   KafkaBridge,
   KafkaBridgeStatus,
 } from '@esflow/kafka';
-import { ESFLOW_TRACER, EsflowTracer, EVENT_STORE, WORKFLOW_CATALOG } from '@esflow/nest';
+import {
+  ESFLOW_METRICS,
+  ESFLOW_TRACER,
+  EsflowMetrics,
+  EsflowTracer,
+  EVENT_STORE,
+  WORKFLOW_CATALOG,
+} from '@esflow/nest';
+import { kafkaBridgeTransactionMetrics } from '../metrics/kafka-bridge-metrics';
 
 /** DI token of the bridge: a {@link KafkaBridge}, or null when Kafka is not configured. */
 export const KAFKA_BRIDGE = Symbol('KAFKA_BRIDGE');
@@ -18,6 +26,7 @@ function bridgeFor(
   store: EventStore,
   catalog: WorkflowCatalog,
   tracer: EsflowTracer | null,
+  metrics: EsflowMetrics,
 ): KafkaBridge | null {
   const config = esflowEnvironmentOf(configService);
   if (!config.kafka) return null;
@@ -31,6 +40,7 @@ function bridgeFor(
     topicTemplate: config.kafka.topicTemplate,
     topicPartitions: config.kafka.topicPartitions,
     ...(tracer ? { tracing: tracer.bridgeTracing() } : {}),
+    onTransaction: kafkaBridgeTransactionMetrics(metrics.registry),
     logger: {
       info: (message) => logger.log(message),
       warn: (message) => logger.warn(message),
@@ -61,7 +71,7 @@ class KafkaBridgeController {
   providers: [
     {
       provide: KAFKA_BRIDGE,
-      inject: [ConfigService, EVENT_STORE, WORKFLOW_CATALOG, ESFLOW_TRACER],
+      inject: [ConfigService, EVENT_STORE, WORKFLOW_CATALOG, ESFLOW_TRACER, ESFLOW_METRICS],
       useFactory: bridgeFor,
     },
   ],

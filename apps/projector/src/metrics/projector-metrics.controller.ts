@@ -1,16 +1,25 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { InboundMessageConsumer } from '@esflow/kafka';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { InboundMessageConsumer, KafkaBridge } from '@esflow/kafka';
 import { KAFKA_INBOUND } from '../kafka-inbound/kafka-inbound.module';
+import { KAFKA_BRIDGE } from '../kafka-bridge/kafka-bridge.module';
 import {
+  ESFLOW_METRICS,
   ESFLOW_RUNTIME,
+  EsflowMetrics,
   EsflowRuntime,
+  ProjectionStatuses,
   ProjectorService,
   registerMessageMetrics,
+  registerProjectionMetrics,
 } from '@esflow/nest';
+import { registerKafkaBridgeMetrics } from './kafka-bridge-metrics';
 
 /**
- * Prometheus metrics of the projector: process defaults; the timer service's work — timers
+ * Prometheus metrics of the projector, on the application's one registry (`EsflowMetrics`:
+ * process defaults, the transitions and appends its timer fires and command outcomes make, the
+ * store's group commits); the projections' lag and progress; the Kafka bridge's lag, published
+ * events and transaction time (when Kafka is configured); the timer service's work — timers
  * indexed by what happened to them (scheduled, fired, cancelled, superseded), fire attempts by
  * outcome, failed attempts, and how late the fired ones were; and the command dispatcher's —
  * command facts indexed (dispatched, completed, retried, incidents...), in-process attempts by
@@ -20,15 +29,20 @@ import {
  */
 @Controller('metrics')
 export class ProjectorMetricsController {
-  private readonly registry = new Registry();
+  private readonly registry: Registry;
 
   constructor(
     projector: ProjectorService,
+    projections: ProjectionStatuses,
+    @Inject(ESFLOW_METRICS) metrics: EsflowMetrics,
     @Inject(ESFLOW_RUNTIME) runtime: EsflowRuntime,
     @Inject(KAFKA_INBOUND) inbound: InboundMessageConsumer | null,
+    @Inject(KAFKA_BRIDGE) bridge: KafkaBridge | null,
   ) {
+    this.registry = metrics.registry;
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    registerProjectionMetrics(this.registry, projections);
+    if (bridge) registerKafkaBridgeMetrics(this.registry, bridge);
     const indexed = new Counter({
       name: 'esflow_timers_indexed_total',
       help: 'Timer facts the timer service indexed: scheduled, fired, cancelled, superseded (an event won the race)',

@@ -21,6 +21,7 @@ import { InFlightCommand, invokeDoneEvent, invokeErrorEvent } from '../workflow/
 import {
   decideOnInstance,
   EngineContext,
+  observed,
   onInstance,
   prefixIssues,
   reloadInstance,
@@ -130,11 +131,12 @@ export class CommandOutcomeHandler {
    * outcome recorded stands on the cache (its append found the stream at the cached revision);
    * any other answer, and the view it carries, is given from the stream as it is.
    */
-  private decideOn(
+  private async decideOn(
     command: { readonly workflow: string; readonly id: string },
+    eventType: FrameworkEvent,
     decide: (current: InstanceState, streamName: string) => Promise<Result<CommandOutcome>>,
   ): Promise<Result<CommandOutcome>> {
-    return onInstance(this.engine, command.workflow, command.id, (streamName) =>
+    const decided = await onInstance(this.engine, command.workflow, command.id, (streamName) =>
       decideOnInstance(
         this.engine,
         command.workflow,
@@ -142,6 +144,13 @@ export class CommandOutcomeHandler {
         (current) => decide(current, streamName),
         (decided) => decided.ok && decided.value.outcome === 'recorded',
       ),
+    );
+    // `notInFlight` is a refusal in all but name: nothing was pending to settle.
+    return observed(
+      this.engine,
+      { workflow: command.workflow, eventType },
+      decided,
+      ({ outcome }) => (outcome === 'notInFlight' ? 'rejected' : outcome),
     );
   }
 
@@ -153,7 +162,7 @@ export class CommandOutcomeHandler {
    * is recorded in `CommandCompleted`, which delivers it as `xstate.done.actor.<invokeId>`.
    */
   complete(command: CompleteCommand): Promise<Result<CommandOutcome>> {
-    return this.decideOn(command, async (current, streamName) => {
+    return this.decideOn(command, FrameworkEvent.CommandCompleted, async (current, streamName) => {
       const { ids } = this.engine;
       const completedId = ids.deterministic(`${streamName}/command/${command.commandId}/completed`);
       if (current.requestRevisions.has(completedId))
@@ -200,7 +209,7 @@ export class CommandOutcomeHandler {
    * incident, as {@link raiseIncident}. `settledAs` says which.
    */
   fail(command: RaiseIncident): Promise<Result<CommandOutcome>> {
-    return this.decideOn(command, async (current, streamName) => {
+    return this.decideOn(command, FrameworkEvent.CommandFailed, async (current, streamName) => {
       const failedId = this.engine.ids.deterministic(
         `${streamName}/command/${command.commandId}/failed`,
       );
@@ -357,7 +366,7 @@ export class CommandOutcomeHandler {
 
   /** Records an incident on a command in flight that has none open. */
   raiseIncident(command: RaiseIncident): Promise<Result<CommandOutcome>> {
-    return this.decideOn(command, async (current, streamName) => {
+    return this.decideOn(command, FrameworkEvent.IncidentRaised, async (current, streamName) => {
       const inFlight = current.commands.inFlight.get(command.commandId);
       if (!inFlight || inFlight.incidentId !== null)
         return ok({ outcome: 'notInFlight', instance: viewOf(current) });
@@ -394,7 +403,7 @@ export class CommandOutcomeHandler {
 
   /** Records an operator's resolution of an open incident. */
   resolveIncident(command: ResolveIncident): Promise<Result<CommandOutcome>> {
-    return this.decideOn(command, async (current, streamName) => {
+    return this.decideOn(command, FrameworkEvent.IncidentResolved, async (current, streamName) => {
       const resolvedId = this.engine.ids.deterministic(
         `${streamName}/incident/${command.incidentId}/resolved`,
       );

@@ -12,6 +12,8 @@ import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
 import { InstanceState } from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
+import { FrameworkEvent } from '../workflow/framework-events';
+import { EngineObserver, TransitionOutcome, UNKNOWN_LABEL } from './engine-observer';
 
 /** What every engine handler shares: ports, the instance repository and the per-stream queue. */
 export interface EngineContext {
@@ -26,6 +28,46 @@ export interface EngineContext {
   readonly instances: InstanceRepository;
   readonly recorder: EventRecorder;
   readonly serial: KeyedSerialExecutor;
+  readonly observer: EngineObserver;
+}
+
+const FRAMEWORK_EVENT_TYPES: ReadonlySet<string> = new Set(Object.values(FrameworkEvent));
+
+/**
+ * Tells the engine's observer what came of one request and returns `result` unchanged.
+ * `outcomeOf` maps a success to its outcome (undefined: not a transition, e.g. a timer not due
+ * yet). A workflow the catalog does not know, or an event type none of its versions declares,
+ * is reported as {@link UNKNOWN_LABEL}: what a caller made up never becomes a label.
+ */
+export function observed<T>(
+  engine: EngineContext,
+  request: { readonly workflow: string; readonly eventType: string },
+  result: Result<T>,
+  outcomeOf: (value: T) => TransitionOutcome | undefined,
+): Result<T> {
+  const { observer, catalog } = engine;
+  if (!observer.transition) return result;
+  const outcome = result.ok ? outcomeOf(result.value) : 'rejected';
+  if (outcome === undefined) return result;
+  const known = catalog.latest(request.workflow) !== undefined;
+  const declared =
+    known &&
+    catalog
+      .all()
+      .some(
+        (definition) =>
+          definition.name === request.workflow &&
+          (definition.startEvent === request.eventType ||
+            definition.inputEvents.includes(request.eventType)),
+      );
+  observer.transition({
+    workflow: known ? request.workflow : UNKNOWN_LABEL,
+    eventType:
+      declared || FRAMEWORK_EVENT_TYPES.has(request.eventType) ? request.eventType : UNKNOWN_LABEL,
+    outcome,
+    ...(result.ok ? {} : { code: result.rejection.code }),
+  });
+  return result;
 }
 
 /** Prefixes issue-relative paths (`amountCents`) with where the payload sat in the request. */
@@ -57,12 +99,19 @@ export async function onInstance<T>(
       workflow,
     });
   const streamName = streamNameOf(workflow, id);
+  const lostRace = (error: unknown) => hasErrorCode(error, ErrorCode.RevisionConflict);
   return engine.serial.run(streamName, () =>
     retry(engine.retry, () => attempt(streamName), {
-      retriable: (error) => hasErrorCode(error, ErrorCode.RevisionConflict),
-      onRetry: () => engine.instances.forget(streamName),
+      retriable: lostRace,
+      onRetry: () => {
+        engine.observer.revisionConflict?.(workflow, 'retried');
+        engine.instances.forget(streamName);
+      },
       random: engine.random,
       sleep: engine.sleep,
+    }).catch((error: unknown) => {
+      if (lostRace(error)) engine.observer.revisionConflict?.(workflow, 'returned');
+      throw error;
     }),
   );
 }

@@ -14,6 +14,7 @@ import { CommandDispatchedPayload, FrameworkEvent } from '../workflow/framework-
 import { statusOf } from '../workflow/instance-state';
 import { correlationKeysOf, WorkflowDefinition } from '../workflow/workflow-definition';
 import { PlannedEvent } from './transition-planner';
+import { EngineObserver, NO_ENGINE_OBSERVER } from './engine-observer';
 
 export interface RecordingContext {
   readonly definition: WorkflowDefinition;
@@ -100,6 +101,7 @@ export class EventRecorder {
     private readonly codec: PayloadCodec,
     private readonly clock: Clock,
     private readonly limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+    private readonly observer: EngineObserver = NO_ENGINE_OBSERVER,
   ) {}
 
   async record(
@@ -150,9 +152,11 @@ export class EventRecorder {
     const tooLarge = this.limitBroken(context, events);
     if (tooLarge) return reject(tooLarge);
     const bytes = events.reduce((sum, event) => sum + event.data.byteLength, 0);
+    const startedAt = performance.now();
     const appended = await this.store.append(context.streamName, events, {
       expectedRevision: context.expectedRevision,
     });
+    this.observer.appended?.(context.definition.name, events.length, performance.now() - startedAt);
     return ok({ ...appended, bytes });
   }
 

@@ -4,7 +4,13 @@ import { EventCategory } from '../workflow/event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from '../workflow/framework-events';
 import { afterAppend, InstanceState, InstanceView, viewOf } from '../workflow/instance-state';
 import { timerEvent } from '../workflow/instance-timers';
-import { decideOnInstance, EngineContext, onInstance, reloadInstance } from './engine-context';
+import {
+  decideOnInstance,
+  EngineContext,
+  observed,
+  onInstance,
+  reloadInstance,
+} from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** A request to fire timer `timerId` of instance `id` of `workflow` (the timer service's). */
@@ -44,7 +50,17 @@ export type FireTimerOutcome =
 export class FireTimerHandler {
   constructor(private readonly engine: EngineContext) {}
 
-  handle(command: FireTimerCommand): Promise<Result<FireTimerOutcome>> {
+  async handle(command: FireTimerCommand): Promise<Result<FireTimerOutcome>> {
+    return observed(
+      this.engine,
+      { workflow: command.workflow, eventType: FrameworkEvent.TimerFired },
+      await this.fire(command),
+      ({ outcome }) =>
+        outcome === 'fired' ? 'recorded' : outcome === 'alreadyFired' ? 'replayed' : undefined,
+    );
+  }
+
+  private fire(command: FireTimerCommand): Promise<Result<FireTimerOutcome>> {
     return onInstance(this.engine, command.workflow, command.id, (streamName) =>
       decideOnInstance(
         this.engine,

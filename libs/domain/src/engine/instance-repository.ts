@@ -24,6 +24,12 @@ export interface InstanceCacheStats {
   readonly budgetBytes: number;
   /** Most instances kept, whatever their size. */
   readonly capacity: number;
+  /**
+   * Since the engine was built: looks at an instance answered from the cache (`hits`), and
+   * loads that found it not cached and read its stream (`misses`).
+   */
+  readonly hits: number;
+  readonly misses: number;
 }
 
 /** What the instance repository did with snapshots since it started (for metrics). */
@@ -54,6 +60,7 @@ export class InstanceRepository {
   private readonly cache: LruCache<string, InstanceState>;
   private readonly policy: SnapshotPolicy;
   private readonly counters = { restored: 0, ignored: 0, written: 0, failed: 0 };
+  private readonly lookups = { hits: 0, misses: 0 };
 
   constructor(
     private readonly store: EventStore,
@@ -78,12 +85,14 @@ export class InstanceRepository {
       bytes: this.cache.weight,
       budgetBytes: this.cacheBytes,
       capacity: this.cacheCapacity,
+      ...this.lookups,
     };
   }
 
   async load(workflow: string, instanceId: string): Promise<InstanceState | undefined> {
     const streamName = streamNameOf(workflow, instanceId);
     const cached = this.cache.get(streamName);
+    this.lookups[cached ? 'hits' : 'misses'] += 1;
     if (cached) {
       const newer = await this.store.readStream(streamName, { fromRevision: cached.revision + 1 });
       if (newer.length === 0) return cached;
@@ -160,7 +169,10 @@ export class InstanceRepository {
    * the append's revision check, and one that refuses must be confirmed on a {@link load}.
    */
   cached(streamName: string): InstanceState | undefined {
-    return this.cache.get(streamName);
+    const cached = this.cache.get(streamName);
+    // A miss is not counted here: the load that follows it counts it.
+    if (cached) this.lookups.hits += 1;
+    return cached;
   }
 
   /**

@@ -9,7 +9,13 @@ import {
 } from '../workflow/instance-state';
 import { EventTraceContext } from '../workflow/event-metadata';
 import { streamNameOf } from '../workflow/workflow-definition';
-import { decideOnInstance, EngineContext, prefixIssues, reloadInstance } from './engine-context';
+import {
+  decideOnInstance,
+  EngineContext,
+  observed,
+  prefixIssues,
+  reloadInstance,
+} from './engine-context';
 import { keyReusedFor, requestFingerprint } from './idempotency';
 import { retry } from '../retry/retry';
 import { planTransition, schemaNameOf } from './transition-planner';
@@ -82,25 +88,37 @@ export class SendEventHandler {
         workflow: command.workflow,
       });
     const streamName = streamNameOf(command.workflow, command.id);
-    return this.engine.serial.run(streamName, () => this.sendWithRetries(command, streamName));
+    return observed(
+      this.engine,
+      { workflow: command.workflow, eventType: command.type },
+      await this.engine.serial.run(streamName, () => this.sendWithRetries(command, streamName)),
+      (outcome) => (outcome.replayed ? 'replayed' : 'recorded'),
+    );
   }
 
   private async sendWithRetries(
     command: SendEventCommand,
     streamName: string,
   ): Promise<Result<SendOutcome>> {
-    const { random, sleep, instances } = this.engine;
+    const { random, sleep, instances, observer } = this.engine;
     const lostRace = (error: unknown) => hasErrorCode(error, ErrorCode.RevisionConflict);
     try {
-      return await retry(this.engine.retry, () => this.sendOnce(command, streamName), {
+      const sent = await retry(this.engine.retry, () => this.sendOnce(command, streamName), {
         // With If-Match the caller decides on a stale revision: a conflict is the answer.
         retriable: (error) => lostRace(error) && command.expectedRevision === undefined,
-        onRetry: () => instances.forget(streamName),
+        onRetry: () => {
+          observer.revisionConflict?.(command.workflow, 'retried');
+          instances.forget(streamName);
+        },
         random,
         sleep,
       });
+      if (!sent.ok && sent.rejection.code === ErrorCode.RevisionConflict)
+        observer.revisionConflict?.(command.workflow, 'returned');
+      return sent;
     } catch (error) {
       if (!lostRace(error)) throw error;
+      observer.revisionConflict?.(command.workflow, 'returned');
       instances.forget(streamName);
       const current = await instances.load(command.workflow, command.id);
       return reject({

@@ -7,7 +7,8 @@ import { EventCategory, EventTraceContext } from '../workflow/event-metadata';
 import { instanceIdProblem } from '../workflow/instance-id';
 import { InstanceState, InstanceView, viewOf } from '../workflow/instance-state';
 import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
-import { EngineContext, prefixIssues } from './engine-context';
+import { EngineContext, observed, prefixIssues } from './engine-context';
+import { UNKNOWN_LABEL } from './engine-observer';
 import { keyReusedFor, requestFingerprint } from './idempotency';
 import { nextCommandBook, NO_COMMANDS } from '../workflow/instance-commands';
 import { nextPendingTimers } from '../workflow/instance-timers';
@@ -64,6 +65,18 @@ export class StartWorkflowHandler {
   constructor(private readonly engine: EngineContext) {}
 
   async handle(command: StartWorkflowCommand): Promise<Result<StartOutcome>> {
+    return observed(
+      this.engine,
+      {
+        workflow: command.workflow,
+        eventType: this.engine.catalog.latest(command.workflow)?.startEvent ?? UNKNOWN_LABEL,
+      },
+      await this.start(command),
+      (outcome) => (outcome.replayed ? 'replayed' : 'recorded'),
+    );
+  }
+
+  private async start(command: StartWorkflowCommand): Promise<Result<StartOutcome>> {
     const { catalog, codec } = this.engine;
     const definition = catalog.latest(command.workflow);
     if (!definition)

@@ -14,7 +14,13 @@ import {
   InstanceView,
   viewOf,
 } from '../workflow/instance-state';
-import { decideOnInstance, EngineContext, onInstance, reloadInstance } from './engine-context';
+import {
+  decideOnInstance,
+  EngineContext,
+  observed,
+  onInstance,
+  reloadInstance,
+} from './engine-context';
 import { PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** The longest reason of a termination, in characters. */
@@ -77,6 +83,15 @@ export class TerminateInstanceHandler {
   constructor(private readonly engine: EngineContext) {}
 
   async handle(command: TerminateInstanceCommand): Promise<Result<TerminateOutcome>> {
+    return observed(
+      this.engine,
+      { workflow: command.workflow, eventType: FrameworkEvent.InstanceTerminated },
+      await this.terminateOn(command),
+      () => 'recorded',
+    );
+  }
+
+  private async terminateOn(command: TerminateInstanceCommand): Promise<Result<TerminateOutcome>> {
     const problems = problemsOf(command);
     if (problems.length > 0)
       return reject({

@@ -22,6 +22,7 @@ import { MessageTargets } from './message-targets';
 import { SendEventHandler } from './send-event.handler';
 import { StartWorkflowHandler } from './start-workflow.handler';
 import { TerminateInstanceHandler } from './terminate-instance.handler';
+import { EngineObserver, NO_ENGINE_OBSERVER } from './engine-observer';
 
 /**
  * What {@link createWorkflowEngine} wires together: the event store, the payload codec and the
@@ -49,6 +50,8 @@ export interface WorkflowEngineOptions {
    * none; every load replays the whole stream).
    */
   readonly snapshots?: InstanceSnapshots;
+  /** Told of every transition, lost race and append (e.g. for metrics); default: none. */
+  readonly observer?: EngineObserver;
 }
 
 /** The engine's use cases, wired to one shared context. A composition root, not a service. */
@@ -87,6 +90,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     options.cacheBytes,
     options.snapshots,
   );
+  const observer = options.observer ?? NO_ENGINE_OBSERVER;
   const context: EngineContext = {
     store: options.store,
     codec: options.codec,
@@ -97,11 +101,15 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     random: options.random ?? Math.random,
     retry: options.retry ?? DEFAULT_RETRY_POLICY,
     instances,
-    recorder: new EventRecorder(options.store, options.codec, options.clock, {
-      ...DEFAULT_STREAM_LIMITS,
-      ...options.limits,
-    }),
+    recorder: new EventRecorder(
+      options.store,
+      options.codec,
+      options.clock,
+      { ...DEFAULT_STREAM_LIMITS, ...options.limits },
+      observer,
+    ),
     serial: new KeyedSerialExecutor(),
+    observer,
   };
   return {
     startWorkflow: new StartWorkflowHandler(context),

@@ -133,6 +133,16 @@ export interface StoreWriteStats {
 }
 
 /**
+ * One commit (one transaction, one fsync) of a store that commits several appends together:
+ * how many appends and events it carried and how long it took, from its start to durable.
+ */
+export interface StoreCommit {
+  readonly appends: number;
+  readonly events: number;
+  readonly durationMs: number;
+}
+
+/**
  * The event-store port: append-only streams with optimistic concurrency and durable, idempotent
  * appends, and a global log in commit order with catch-up subscriptions. The memory, SQLite and
  * EventStoreDB adapters implement it and pass `describeEventStoreContract` of @esflow/testing.
@@ -184,6 +194,12 @@ export interface EventStore {
    * several appends together (group commit). Absent where the store does not batch.
    */
   stats?(): StoreWriteStats;
+
+  /**
+   * Optional capability, beside {@link stats}: tells `listener` of each commit as it becomes
+   * durable (e.g. for a batch-size histogram). Called synchronously; it must not throw.
+   */
+  observeCommits?(listener: (commit: StoreCommit) => void): void;
 
   /** Resolves if the store answers; throws a retriable STORE_UNAVAILABLE error otherwise. */
   ping(): Promise<void>;

@@ -28,6 +28,15 @@ export interface BridgeSessionOptions {
   readonly now: () => number;
   /** Told of each transaction, to trace it (see {@link BridgePublishTracing}). */
   readonly tracing?: BridgePublishTracing;
+  /** Told of each transaction when it ends (see `KafkaBridgeOptions.onTransaction`). */
+  readonly onTransaction?: (transaction: BridgeTransaction) => void;
+}
+
+/** One Kafka transaction of the bridge: the events it carried, how long it took, its end. */
+export interface BridgeTransaction {
+  readonly events: number;
+  readonly durationMs: number;
+  readonly committed: boolean;
 }
 
 /** What the session is doing, for the translation of a failure (`operation`, transaction age). */
@@ -186,12 +195,22 @@ export class BridgeSession implements CheckpointedHandler {
     } catch (error) {
       trace?.end(error);
       activity.transactionAgeMs = options.now() - startedAt;
+      options.onTransaction?.({
+        events: batch.length,
+        durationMs: activity.transactionAgeMs,
+        committed: false,
+      });
       // Best effort: leaving it open would hold back read_committed consumers until the
       // transaction timeout (the next session's initialisation aborts it anyway).
       if (transaction.isActive()) await withTimeout(transaction.abort(), 5_000).catch(() => {});
       throw error;
     }
     trace?.end();
+    options.onTransaction?.({
+      events: batch.length,
+      durationMs: options.now() - startedAt,
+      committed: true,
+    });
     this.committed = checkpoint;
     this.onCommitted(checkpoint, batch.length);
   }

@@ -14,6 +14,7 @@ import { IncidentsController } from './incidents/incidents.controller';
 import { MessagesController } from './messages/messages.controller';
 import { ProjectionsController } from './projections/projections.controller';
 import { ProjectionStatuses } from '../projections/projection-statuses';
+import { HttpMetricsMiddleware } from '../metrics/http-metrics.middleware';
 import { EsflowRestOptions, ESFLOW_REST_OPTIONS, ResolvedRestOptions } from './rest-options';
 import { TimersController } from './timers/timers.controller';
 import { WorkflowsController } from './workflows/workflows.controller';
@@ -87,13 +88,19 @@ export class EsflowRestModule implements NestModule {
         IncidentsController,
         MessagesController,
       ],
-      providers: [options, JsonBodyMiddleware, EsflowTracingMiddleware, ProjectionStatuses],
+      providers: [
+        options,
+        JsonBodyMiddleware,
+        EsflowTracingMiddleware,
+        HttpMetricsMiddleware,
+        ProjectionStatuses,
+      ],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
     // Every route's request span (tracing on), before the body is read.
-    consumer.apply(EsflowTracingMiddleware).forRoutes('*');
+    consumer.apply(EsflowTracingMiddleware, HttpMetricsMiddleware).forRoutes('*');
     consumer
       .apply(JsonBodyMiddleware)
       .forRoutes(

@@ -5,6 +5,7 @@ import {
   composeFeatures,
   createWorkflowEngine,
   ErrorCode,
+  EngineObserver,
   EsflowError,
   EventStore,
   InstanceSnapshots,
@@ -52,6 +53,8 @@ export interface EsflowRuntimeOptions {
   readonly sleep?: Sleep;
   /** Where messages and instances' correlation keys are indexed (default: in memory). */
   readonly messageIndex?: MessageIndex;
+  /** Told of the engine's transitions, lost races and appends (e.g. `EsflowMetrics`). */
+  readonly observer?: EngineObserver;
 }
 
 /** The engine over an application's features, and what it was built from. */
@@ -116,6 +119,7 @@ export async function createEsflowRuntime(options: EsflowRuntimeOptions): Promis
     ...(options.instanceCacheBytes === undefined ? {} : { cacheBytes: options.instanceCacheBytes }),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
   });
   const messageIndex = options.messageIndex ?? createMemoryMessageIndex();
   // Message names are checked here, at start-up: one name declared by two workflows stops it.

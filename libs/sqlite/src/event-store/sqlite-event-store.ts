@@ -21,6 +21,7 @@ import {
   RecordedEvent,
   SubscribeToAllOptions,
   CommitSignal,
+  StoreCommit,
   StoreWriteStats,
 } from '@esflow/core';
 
@@ -57,6 +58,8 @@ export interface SqliteEventStoreOptions {
 export interface SqliteEventStore extends EventStore {
   /** Group-commit counters: `appends / commits` is how many appends one fsync carried. */
   stats(): StoreWriteStats;
+  /** Each group commit as it becomes durable: its appends, events and duration. */
+  observeCommits(listener: (commit: StoreCommit) => void): void;
 }
 
 interface PendingAppend {
@@ -119,6 +122,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const now = options.now ?? (() => new Date());
   const maxBatchSize = options.maxBatchSize ?? 256;
   const counters = { commits: 0, appends: 0, events: 0 };
+  const commitListeners: ((commit: StoreCommit) => void)[] = [];
   let queue: PendingAppend[] = [];
   let flushScheduled = false;
   const commits = new CommitSignal();
@@ -166,6 +170,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     queue = queue.slice(batch.length);
     if (batch.length === 0) return;
     let outcomes: AppendOutcome[];
+    const startedAt = performance.now();
     try {
       outcomes = await writer.commit(batch.map(toCommit), now().getTime());
     } catch (error) {
@@ -173,6 +178,14 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       return;
     }
     counters.commits += 1;
+    if (commitListeners.length > 0) {
+      const commit: StoreCommit = {
+        appends: batch.length,
+        events: batch.reduce((sum, pending) => sum + pending.events.length, 0),
+        durationMs: performance.now() - startedAt,
+      };
+      for (const listener of commitListeners) listener(commit);
+    }
     outcomes.forEach((outcome, index) => {
       const pending = batch[index]!;
       if (outcome.ok) {
@@ -328,6 +341,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     },
 
     stats: () => ({ ...counters }),
+    observeCommits: (listener) => {
+      commitListeners.push(listener);
+    },
   };
 }
 
