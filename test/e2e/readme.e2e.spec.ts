@@ -1,17 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppProcess, startApp } from '../support/app-process';
 import { COMPLETED_ORDER_EVENTS } from '../support/engine-fixture';
+import { readmeBashBlock } from '../support/readme';
 
 /** A bash block of the README, exactly as written there (the first after `heading`). */
 function walkThrough(heading = 'With `npm start` running'): string {
-  const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
-  expect(readme).toContain(heading);
-  const section = readme.slice(readme.indexOf(heading));
-  const block = section.slice(section.indexOf('```bash') + '```bash'.length);
-  return block.slice(0, block.indexOf('```'));
+  return readmeBashBlock(heading);
 }
 
 /** Runs a README bash block against the api, as written, and parses the JSON lines it prints. */

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runToExit, startApp } from '../support/app-process';
 import { httpClient } from '../support/http-client';
+import { readmeBashBlock } from '../support/readme';
 
 /**
  * `esflow export` and `esflow replay-test`, the built CLI run as CI runs it, over the streams a
@@ -66,12 +67,7 @@ module.exports = {
 }
 
 /** The README's "Replay test" block: the commands this suite runs are the ones written there. */
-const readmeBlock = (() => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Replay test'));
-  const start = section.indexOf('```bash') + '```bash'.length;
-  return section.slice(start, section.indexOf('```', start));
-})();
+const readmeBlock = readmeBashBlock('## Replay test');
 const ran: string[] = [];
 
 /**

@@ -141,6 +141,11 @@ describe.skipIf(!chromiumAvailable.executable)('debugger UI in headless Chromium
       },
       { timeoutMs: 30_000, intervalMs: 500, what: 'the rebuilt instances projection live' },
     );
+    // The projector's other processors, as it reported them to the read model.
+    const timers = page.locator('[data-testid=processor-row][data-kind=timerService]');
+    expect(await timers.count()).toBe(1);
+    expect(await timers.getByTestId('processor-state').textContent()).toMatch(/\w+/);
+    expect(await timers.getByTestId('processor-silent').count()).toBe(0);
     await saveScreenshot(page, '06-projections');
     await page.close();
   });

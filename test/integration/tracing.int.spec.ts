@@ -203,6 +203,40 @@ describe('tracing across api, store, projector and Kafka bridge', () => {
     ).toBe(true);
   });
 
+  it('records the trace of POST /messages on the events its delivery appends', async () => {
+    const http = httpClient(baseUrl);
+    const id = `${name}-o3`;
+    expect((await http.post('/workflows/orderFulfillment', { input: anOrder(id) })).status).toBe(
+      201,
+    );
+    const callerTrace = '0af7651916cd43dd8448eb211c80319c';
+    const sent = await http.post(
+      '/messages',
+      {
+        name: 'PaymentReceived',
+        correlationKey: id,
+        messageId: `${id}-payment`,
+        payload: { paymentId: 'p3', amountCents: 4999 },
+      },
+      { traceparent: `00-${callerTrace}-b7ad6b7169203331-01` },
+    );
+    expect([sent.status, sent.body['outcome']]).toEqual([202, 'delivered']);
+    const server = await waitFor(
+      () =>
+        spansOf(callerTrace).find(
+          (span) => span.kind === SpanKind.SERVER && span.name === 'POST /messages',
+        ),
+      { what: 'the POST /messages span in the caller trace' },
+    );
+    const history = await http.get<{
+      events: { type: string; metadata: { traceContext?: { traceparent: string } } }[];
+    }>(`/workflows/orderFulfillment/${id}/history`);
+    const payment = history.body.events.find((event) => event.type === 'PaymentReceived');
+    expect(payment?.metadata.traceContext?.traceparent).toBe(
+      `00-${callerTrace}-${server.spanContext().spanId}-01`,
+    );
+  });
+
   // The same processes' metrics: the bridge's figures are only there with a broker to publish to.
   it("counts the Kafka bridge's published events and transactions, and its lag", async () => {
     const registry = projector.get<EsflowMetrics>(ESFLOW_METRICS).registry;
@@ -226,5 +260,17 @@ describe('tracing across api, store, projector and Kafka bridge', () => {
     ).toBe(transactions);
     expect(sampleSum(samples, 'esflow_kafka_bridge_state', { state: 'running' })).toBe(1);
     expect(sampleSum(samples, 'esflow_kafka_bridge_state')).toBe(1);
+    // The api's debugger UI shows the bridge as the projector reported it to the read model.
+    const row = await waitFor(
+      async () => {
+        const page = await (await fetch(`${baseUrl}/ui/projections`)).text();
+        const found = /<tr[^>]*data-kind="kafkaBridge"[^>]*>[\s\S]*?<\/tr>/.exec(page)?.[0];
+        // The first report may predate the bridge's first publish (catchingUp).
+        return found && /data-testid="processor-state"[^>]*>\s*running\s*</.test(found) && found;
+      },
+      { what: 'the bridge running on /ui/projections', timeoutMs: 15_000, intervalMs: 250 },
+    );
+    expect(row).toMatch(/<code>\d+\/\d+<\/code>/); // its position
+    expect(row).not.toContain('processor-silent');
   });
 });

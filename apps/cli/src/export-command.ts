@@ -93,8 +93,15 @@ export function catalogOf(config: LoadedConfig): WorkflowCatalog {
   );
 }
 
-/** A view of `store` that reads only: opening the codec must not keep new schemas in it. */
-function readOnly(store: EventStore): EventStore {
+/** Why a read-only view refuses to write: the config's schemas are not all kept in the store. */
+const SCHEMAS_NOT_KEPT =
+  "the config's schemas include versions this store has never written under (new or changed schemas); esflow export and replay-test only read: export with the schemas the application runs";
+
+/**
+ * A view of `store` that reads only: opening the codec must not keep new schemas in it. An
+ * append throws INVALID_CONFIGURATION with `refusal`.
+ */
+export function readOnly(store: EventStore, refusal: string = SCHEMAS_NOT_KEPT): EventStore {
   return {
     readStream: (...args) => store.readStream(...args),
     readAll: (...args) => store.readAll(...args),
@@ -102,10 +109,7 @@ function readOnly(store: EventStore): EventStore {
     ping: () => store.ping(),
     close: async () => {},
     append: async () => {
-      throw new EsflowError(
-        ErrorCode.InvalidConfiguration,
-        "the config's schemas include versions this store has never written under (new or changed schemas); esflow export and replay-test only read: export with the schemas the application runs",
-      );
+      throw new EsflowError(ErrorCode.InvalidConfiguration, refusal);
     },
   };
 }

@@ -9,6 +9,7 @@ import {
 import { ReplayTestCommandOptions, replayTest } from './replay-test-command';
 import { RestoreIdsCommandOptions, schemasRestoreIds } from './restore-ids-command';
 import { Output, schemasCheck, SchemasCommandOptions, schemasRegister } from './schemas-command';
+import { versionsCheck, VersionsCommandOptions } from './versions-command';
 
 const io: Output = {
   out: (text) => process.stdout.write(text),
@@ -16,14 +17,14 @@ const io: Output = {
 };
 
 /**
- * The `esflow` command line: `esflow schemas check|register|restore-ids`,
+ * The `esflow` command line: `esflow schemas check|register|restore-ids`, `esflow versions check`,
  * `esflow projections list|rebuild`, `esflow export`, `esflow replay-test`.
  */
 export function createProgram(): Command {
   const program = new Command()
     .name('esflow')
     .description(
-      'esflow command line: the schema-evolution gate and the replay test for CI, projection operations, export',
+      'esflow command line: the schema-evolution gate, the deploy gate and the replay test for CI, projection operations, export',
     );
   const schemas = program
     .command('schemas')
@@ -69,6 +70,25 @@ export function createProgram(): Command {
     .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
     .action(async (options: RestoreIdsCommandOptions) => {
       process.exitCode = await schemasRestoreIds(options, io);
+    });
+  program
+    .command('versions')
+    .description('check that the definitions you deploy can still serve the instances running now')
+    .command('check')
+    .description(
+      "fail (exit code 1) if the config's definitions remove a version, or a state, that running instances wait in, or stop accepting an event they may still receive, unless a declared migration covers them; reads the configured store (the config's connect, else the api's environment) or an export",
+    )
+    .option(
+      '--from-export <file>',
+      'read the instances from an `esflow export` file instead of the store',
+    )
+    .option(
+      '--migrations <file>',
+      'declared migrations, JSON: [{ "workflow", "fromVersion", "toVersion", "stateMapping": { "<state>": "<state>" } }]',
+    )
+    .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
+    .action(async (options: VersionsCommandOptions) => {
+      process.exitCode = await versionsCheck(options, io);
     });
   const projections = program
     .command('projections')

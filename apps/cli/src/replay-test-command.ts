@@ -48,7 +48,7 @@ function invalidExport(file: string, line: number, why: string): EsflowError {
 }
 
 /** The lines of an export file, checked line by line (a truncated or foreign file says where). */
-async function* exportFileLines(file: string): AsyncGenerator<ExportLine> {
+export async function* exportFileLines(file: string): AsyncGenerator<ExportLine> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let number = 0;
   for await (const text of lines) {

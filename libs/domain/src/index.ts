@@ -133,6 +133,41 @@ export type {
   ReplayReport,
 } from './replay/replay-instance';
 
+// Definition versions in use: the start-up refusal of removed versions and the deploy gate.
+export {
+  describeRemovedVersionInUse,
+  removedVersionsInUse,
+  RunningVersionTally,
+  versionRemovalError,
+} from './versions/versions-in-use';
+export type {
+  CountedEvent,
+  RemovedVersionInUse,
+  RunningVersionCount,
+} from './versions/versions-in-use';
+export { ReceiveReason, WaitingInstancesCollector } from './versions/waiting-instances';
+export type { GateEvent, ReceivableEvent, WaitingGroup } from './versions/waiting-instances';
+export {
+  checkVersionsInUse,
+  parseDeclaredMigrations,
+  VersionsGateRule,
+  WaitingVerdict,
+} from './versions/deploy-gate';
+export type {
+  DeclaredMigration,
+  VersionsGateFailure,
+  VersionsGateReport,
+  WaitingGroupReport,
+} from './versions/deploy-gate';
+export {
+  describeState,
+  parseStateText,
+  resolveStateValue,
+  stateNodesAccept,
+  statePaths,
+} from './versions/state-paths';
+export type { ResolvedState } from './versions/state-paths';
+
 // What esflow records.
 export { EventCategory, InstanceStatus, readEsflowMetadata } from './workflow/event-metadata';
 export type {
@@ -288,11 +323,17 @@ export type { Lag } from './processing/lag';
 export type { Processor, ProcessorStatus } from './processing/processor';
 
 // Projections: the read-model port, the runner and the built-in projections.
-export { ProjectionRequestKind, ProjectionStatus } from './projections/read-model-store.port';
+export {
+  PROCESSOR_REPORT_RETENTION_MS,
+  ProjectionRequestKind,
+  ProjectionStatus,
+} from './projections/read-model-store.port';
 export type {
   Checkpoint,
   DocumentQuery,
   DocumentReader,
+  ProcessorReport,
+  ProcessorReports,
   ProjectionFailure,
   ProjectionCheckpoints,
   ProjectionGenerations,

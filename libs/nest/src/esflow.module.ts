@@ -34,6 +34,7 @@ import {
 import { ProjectionQueries } from './projections/projection-queries';
 import { createEsflowRuntime, EsflowRuntime } from './runtime/esflow-runtime';
 import { SchemaRegistryMonitor } from './runtime/schema-registry-monitor';
+import { versionRemovalCheckProvider } from './runtime/version-removal-check';
 import { EsflowTracer } from './tracing/esflow-tracer';
 import { EsflowMetrics } from './metrics/esflow-metrics';
 import {
@@ -270,6 +271,7 @@ const CORE_PROVIDERS: Provider[] = [
   },
   ProjectionQueries,
   SchemaRegistryMonitor,
+  versionRemovalCheckProvider,
   EsflowLifecycle,
 ];
 

@@ -58,7 +58,11 @@ export { findBodyProblem, MAX_JSON_DEPTH } from './rest/http/body-shape';
 export type { BodyProblem } from './rest/http/body-shape';
 export { EsflowProjectorModule } from './projector/esflow-projector.module';
 export type { EsflowProjectorOptions } from './projector/esflow-projector.module';
-export { PROJECTOR_PROCESSORS, ProjectorService } from './projector/projector.service';
+export {
+  PROCESSOR_REPORT_INTERVAL_MS,
+  PROJECTOR_PROCESSORS,
+  ProjectorService,
+} from './projector/projector.service';
 export { registerMessageMetrics } from './messages/message-metrics';
 export { EsflowMetrics, mirroredCounter } from './metrics/esflow-metrics';
 export { HttpMetricsMiddleware, UNMATCHED_ROUTE } from './metrics/http-metrics.middleware';

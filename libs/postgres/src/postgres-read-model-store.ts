@@ -9,6 +9,8 @@ import {
   EsflowError,
   formatPosition,
   parsePosition,
+  PROCESSOR_REPORT_RETENTION_MS,
+  ProcessorReport,
   ProjectionRecord,
   ProjectionRequestKind,
   ReadModelDocument,
@@ -177,6 +179,9 @@ export function createPostgresReadModelStore(
             CREATE TABLE IF NOT EXISTS ${s}.esflow_projection_requests (
               id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, requested_at TIMESTAMPTZ NOT NULL DEFAULT now(), taken_at TIMESTAMPTZ
             );
+            CREATE TABLE IF NOT EXISTS ${s}.esflow_processor_reports (
+              owner TEXT PRIMARY KEY, reported_at TIMESTAMPTZ NOT NULL, processors JSONB NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS ${s}.esflow_projection_skips (
               id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, stream_name TEXT NOT NULL, revision INTEGER NOT NULL, type TEXT NOT NULL,
               position TEXT NOT NULL, message TEXT NOT NULL, reason TEXT NOT NULL, skipped_at TIMESTAMPTZ NOT NULL
@@ -278,6 +283,37 @@ export function createPostgresReadModelStore(
         [projection, owner, String(ttlMs)],
       );
       return result.rowCount === 1;
+    },
+
+    async reportProcessors(report) {
+      // One statement: the upsert and the clean-up of reports nobody renewed for a day.
+      await pool.query(
+        `WITH forgotten AS (
+           DELETE FROM ${s}.esflow_processor_reports
+           WHERE reported_at < now() - ($4 || ' milliseconds')::interval AND owner <> $1
+         )
+         INSERT INTO ${s}.esflow_processor_reports (owner, reported_at, processors) VALUES ($1, $2, $3)
+         ON CONFLICT (owner) DO UPDATE SET reported_at = excluded.reported_at, processors = excluded.processors`,
+        [
+          report.owner,
+          report.reportedAt,
+          JSON.stringify(report.processors),
+          String(PROCESSOR_REPORT_RETENTION_MS),
+        ],
+      );
+    },
+
+    async processorReports() {
+      const result = await pool.query<{
+        owner: string;
+        reported_at: Date;
+        processors: ProcessorReport['processors'];
+      }>(`SELECT owner, reported_at, processors FROM ${s}.esflow_processor_reports ORDER BY owner`);
+      return result.rows.map((row) => ({
+        owner: row.owner,
+        reportedAt: row.reported_at.toISOString(),
+        processors: row.processors,
+      }));
     },
 
     async releaseLease(projection, owner) {

@@ -37,6 +37,7 @@ export {
   describeCheckpointStoreContract,
   describeDocumentStoreContract,
   describeLeaseStoreContract,
+  describeProcessorReportsContract,
   describeProjectionRequestsContract,
   describeReadModelStoreContract,
 } from './contracts/read-model-store.contract';

@@ -30,7 +30,7 @@ button { background:var(--accent); color:#fff; border-color:var(--accent); curso
 button.danger { background:var(--bad); border-color:var(--bad); }
 .actions { display:flex; gap:6px; flex-wrap:wrap; align-items:center; }
 .pager { margin-top:10px; display:flex; gap:12px; }
-.muted { color:var(--muted); } .error { color:var(--bad); }
+.muted { color:var(--muted); } .error { color:var(--bad); } tr.failing td { background:#fff1f0; }
 .result { margin-top:6px; font-size:13px; } .result.ok { color:var(--current); } .result.failed { color:var(--bad); white-space:pre-wrap; }
 .chart { overflow:auto; background:#fff; border:1px solid var(--line); border-radius:6px; padding:8px; }
 svg.state-chart .state rect { fill:#fff; stroke:#8a93a6; stroke-width:1.2; }

@@ -8,6 +8,7 @@ import {
   PayloadCodec,
   readEsflowMetadata,
   ReadModelQueries,
+  ReadModelStore,
   schemaNameOf,
   streamNameOf,
   WorkflowCatalog,
@@ -21,6 +22,7 @@ import {
   PAYLOAD_CODEC,
   ProjectionStatuses,
   READ_MODEL_QUERIES,
+  READ_MODEL_STORE,
   WORKFLOW_CATALOG,
   WORKFLOW_ENGINE,
 } from '@esflow/nest';
@@ -71,6 +73,7 @@ export class UiController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(PAYLOAD_CODEC) private readonly codec: PayloadCodec,
     @Inject(MESSAGE_INDEX) private readonly messages: MessageIndex,
+    @Inject(READ_MODEL_STORE) private readonly readModelStore: ReadModelStore,
     private readonly projections: ProjectionStatuses,
   ) {}
 
@@ -201,7 +204,13 @@ export class UiController {
   @Get('projections')
   async projectionList(@Res() response: Response): Promise<void> {
     const rows = (await this.projections.list()) as unknown as ProjectionStatusRow[];
-    this.send(response, 200, 'Projections', projectionsPage(rows));
+    // The projections are listed above from their records; the rest from the projectors' reports.
+    const processors = (await this.readModelStore.processorReports()).flatMap((report) =>
+      report.processors
+        .filter((status) => status.kind !== 'projection')
+        .map((status) => ({ owner: report.owner, reportedAt: report.reportedAt, status })),
+    );
+    this.send(response, 200, 'Projections', projectionsPage(rows, processors, new Date()));
   }
 
   @Get('workflows/:workflow')

@@ -10,6 +10,7 @@ import { Clock } from '../ports/clock.port';
 import { IdGenerator } from '../ports/id-generator.port';
 import { instanceIdProblem } from '../workflow/instance-id';
 import { WorkflowCatalog } from '../workflow/workflow-catalog';
+import { EventTraceContext } from '../workflow/event-metadata';
 import {
   MAX_MESSAGE_TTL_SECONDS,
   MessageDefinition,
@@ -80,6 +81,16 @@ interface Correlatable {
   readonly correlationKey: string;
   readonly payload: unknown;
   readonly source: { readonly kind: string };
+  readonly traceContext?: EventTraceContext;
+  readonly actor?: string;
+}
+
+/** The sender's trace context and identity, for the events a message appends at once. */
+function sentBy(message: Correlatable): { traceContext?: EventTraceContext; actor?: string } {
+  return {
+    ...(message.traceContext ? { traceContext: message.traceContext } : {}),
+    ...(message.actor === undefined ? {} : { actor: message.actor }),
+  };
 }
 
 /** What one correlation attempt came to, before it is recorded. */
@@ -415,6 +426,7 @@ export class MessageCorrelator implements MessageIntake {
         correlationKey: message.correlationKey,
         source: message.source.kind,
       },
+      ...sentBy(message),
     });
     const base = baseOf(definition, message);
     if (started.ok) {
@@ -612,6 +624,7 @@ export class MessageCorrelator implements MessageIntake {
             correlationKey: message.correlationKey,
             source: message.source.kind,
           },
+          ...sentBy(message),
         });
         if (sent.ok)
           return {
@@ -693,6 +706,7 @@ export class MessageCorrelator implements MessageIntake {
       type: policy.deliver,
       payload: message.payload,
       idempotencyKey: messageIdempotencyKey(message.messageId),
+      ...sentBy(message),
     });
     if (!sent.ok)
       return isRace(sent.rejection)

@@ -1,5 +1,6 @@
 import { Result } from '../errors/rejection';
 import { MessageStatus } from './message-index.port';
+import { EventTraceContext } from '../workflow/event-metadata';
 
 /** Where a message came from, recorded with it. */
 export type MessageSource =
@@ -27,6 +28,13 @@ export interface IncomingMessage {
   /** How long it may wait in the buffer; the message definition's default otherwise. */
   readonly ttlSeconds?: number;
   readonly source: MessageSource;
+  /**
+   * The sender's W3C trace context (its request span's): recorded on the events a delivery or
+   * start appends at once. A message delivered later, from the buffer, carries none.
+   */
+  readonly traceContext?: EventTraceContext;
+  /** Who sent it (the REST API's principal), recorded as the `actor` of what it appends at once. */
+  readonly actor?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { GlobalPosition } from '../event-store/event-store.port';
 import type { LeaseStore } from '../processing/lease';
+import type { ProcessorStatus } from '../processing/processor';
 import { CollectionSpecs, DocumentWriter, ReadModelDocument } from './projection';
 
 /**
@@ -157,12 +158,40 @@ export interface ProjectionRequests {
  * twice or skips one. Applications read through {@link DocumentReader} only; the other parts are
  * the projection runtime's.
  */
+/**
+ * What one process last reported of its processors (the Kafka bridge, the timer service, the
+ * dispatcher...): their statuses as that process saw them at `reportedAt`. Other processes (the
+ * api's debugger UI) read it, since those processors' state lives in the process that runs them.
+ */
+export interface ProcessorReport {
+  /** The reporting process's lease owner name. */
+  readonly owner: string;
+  /** ISO time of the report; a report that stops being renewed is its owner gone. */
+  readonly reportedAt: string;
+  readonly processors: readonly ProcessorStatus[];
+}
+
+/** How long a report is kept without renewal before a new report of any owner deletes it. */
+export const PROCESSOR_REPORT_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** Where processes publish their processors' statuses for the others to read. */
+export interface ProcessorReports {
+  /**
+   * Replaces what `report.owner` reported before, and forgets the reports no owner renewed for
+   * {@link PROCESSOR_REPORT_RETENTION_MS}.
+   */
+  reportProcessors(report: ProcessorReport): Promise<void>;
+  /** Every report kept, by owner name. */
+  processorReports(): Promise<ProcessorReport[]>;
+}
+
 export interface ReadModelStore
   extends DocumentReader,
     ProjectionGenerations,
     ProjectionCheckpoints,
     LeaseStore,
-    ProjectionRequests {
+    ProjectionRequests,
+    ProcessorReports {
   /** Creates esflow's own tables if missing. */
   migrate(): Promise<void>;
   close(): Promise<void>;

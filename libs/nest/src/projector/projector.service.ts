@@ -47,6 +47,12 @@ import { EsflowTracer } from '../tracing/esflow-tracer';
 /** DI token of the processors an application adds to the projector (beside its projections). */
 export const PROJECTOR_PROCESSORS = Symbol('PROJECTOR_PROCESSORS');
 
+/**
+ * How often the projector reports its processors' statuses to the read model (where the api's
+ * debugger UI reads them); a report older than three intervals is its owner gone silent.
+ */
+export const PROCESSOR_REPORT_INTERVAL_MS = 2000;
+
 /** What this process knows of one projection: its record, or that it waits for the lease. */
 export type ProjectionRunStatus = ProjectionRecord | { name: string; status: 'waitingForLease' };
 
@@ -80,6 +86,8 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   readonly messages: MessageCorrelationService;
   /** The lease owner name of this process. */
   readonly owner = leaseOwner('projector');
+  private reporting: NodeJS.Timeout | undefined;
+  private lastReport: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(PROJECTIONS) definitions: readonly ProjectionDefinition[],
@@ -162,6 +170,8 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       onError: (message, error) => this.logger.error({ err: error }, message),
     });
     for (const processor of this.all()) processor.start();
+    this.report();
+    this.reporting = setInterval(() => this.report(), PROCESSOR_REPORT_INTERVAL_MS).unref();
     this.logger.log(
       `running ${this.all()
         .map((p) => p.name)
@@ -170,7 +180,30 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.reporting);
     await Promise.all(this.all().map((processor) => processor.stop()));
+    // The last word: every processor stopped, so no reader takes a dead process for a live one.
+    this.report();
+    await this.lastReport;
+  }
+
+  /**
+   * Publishes {@link processorStatuses} to the read model for the other processes (the api's
+   * debugger UI); one report at a time, a failed one only logged (the next one will try again).
+   */
+  private report(): void {
+    const processors = this.processorStatuses();
+    this.lastReport = this.lastReport
+      .then(() =>
+        this.readModel.reportProcessors({
+          owner: this.owner,
+          reportedAt: new Date().toISOString(),
+          processors,
+        }),
+      )
+      .catch((error: unknown) =>
+        this.logger.warn(`reporting the processors failed: ${(error as Error).message}`),
+      );
   }
 
   /**

@@ -7,6 +7,8 @@ import {
   DocumentWriter,
   formatPosition,
   parsePosition,
+  PROCESSOR_REPORT_RETENTION_MS,
+  ProcessorReport,
   ProjectionRecord,
   ProjectionRequest,
   ProjectionRequestKind,
@@ -142,6 +144,9 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
         CREATE TABLE IF NOT EXISTS esflow_projection_requests (
           id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL, requested_at TEXT NOT NULL, taken_at TEXT
         );
+        CREATE TABLE IF NOT EXISTS esflow_processor_reports (
+          owner TEXT PRIMARY KEY, reported_at TEXT NOT NULL, processors TEXT NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS esflow_projection_skips (
           id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, stream_name TEXT NOT NULL, revision INTEGER NOT NULL,
           type TEXT NOT NULL, position TEXT NOT NULL, message TEXT NOT NULL, reason TEXT NOT NULL, skipped_at TEXT NOT NULL
@@ -242,6 +247,29 @@ export function createSqliteReadModelStore(options: SqliteReadModelStoreOptions)
           .run(owner, now + ttlMs, projection, owner, now).changes;
         return changed === 1;
       });
+    },
+
+    async reportProcessors(report) {
+      const forgetBefore = new Date(Date.now() - PROCESSOR_REPORT_RETENTION_MS).toISOString();
+      db.transaction(() => {
+        statement('DELETE FROM esflow_processor_reports WHERE reported_at < ?').run(forgetBefore);
+        statement(
+          `INSERT INTO esflow_processor_reports (owner, reported_at, processors) VALUES (?, ?, ?)
+           ON CONFLICT (owner) DO UPDATE SET reported_at = excluded.reported_at, processors = excluded.processors`,
+        ).run(report.owner, report.reportedAt, JSON.stringify(report.processors));
+      })();
+    },
+
+    async processorReports() {
+      return statement<{ owner: string; reported_at: string; processors: string }>(
+        'SELECT owner, reported_at, processors FROM esflow_processor_reports ORDER BY owner',
+      )
+        .all()
+        .map((row) => ({
+          owner: row.owner,
+          reportedAt: row.reported_at,
+          processors: JSON.parse(row.processors) as ProcessorReport['processors'],
+        }));
     },
 
     async releaseLease(projection, owner) {

@@ -5,6 +5,9 @@ import {
   ProjectionCheckpoints,
   ProjectionGenerations,
   ProjectionRecord,
+  PROCESSOR_REPORT_RETENTION_MS,
+  ProcessorReports,
+  ProcessorStatus,
   ProjectionRequests,
   ProjectionStatus,
   ReadModelStore,
@@ -353,9 +356,57 @@ export function describeProjectionRequestsContract(
   });
 }
 
+/** Processor reports: one per owner, replaced by its next, stale ones forgotten. */
+export function describeProcessorReportsContract(
+  adapter: string,
+  create: () => Promise<StoreUnderTest<ProcessorReports>>,
+  api: ContractTestApi,
+): void {
+  const { expect, it } = api;
+  const bridge = (state: string, lag: number): ProcessorStatus => ({
+    name: 'kafka-bridge',
+    kind: 'kafkaBridge',
+    state,
+    position: '12/12',
+    lag: { events: lag, seconds: 0.5 },
+    failing: false,
+  });
+  suite(`processor reports contract: ${adapter}`, create, api, (current) => {
+    it("keeps each owner's latest report, exactly, and forgets one nobody renewed", async () => {
+      const [one, two, gone] = [fresh(), fresh(), fresh()];
+      const now = Date.now();
+      const at = (ms: number) => new Date(ms).toISOString();
+      const stale = now - PROCESSOR_REPORT_RETENTION_MS - 60_000;
+      await current().reportProcessors({ owner: gone, reportedAt: at(stale), processors: [] });
+      await current().reportProcessors({
+        owner: one,
+        reportedAt: at(now - 1000),
+        processors: [bridge('catchingUp', 40)],
+      });
+      const failing: ProcessorStatus = {
+        ...bridge('stopped', 3),
+        failing: true,
+        lastError: { code: 'KAFKA_UNAVAILABLE', message: 'no broker answered' },
+      };
+      await current().reportProcessors({ owner: one, reportedAt: at(now), processors: [failing] });
+      await current().reportProcessors({ owner: two, reportedAt: at(now), processors: [] });
+      const reports = (await current().processorReports()).filter((report) =>
+        [one, two, gone].includes(report.owner),
+      );
+      expect(reports).toEqual(
+        [
+          { owner: one, reportedAt: at(now), processors: [failing] },
+          { owner: two, reportedAt: at(now), processors: [] },
+        ].sort((a, b) => (a.owner < b.owner ? -1 : 1)),
+      );
+    });
+  });
+}
+
 /**
- * Everything a read-model store does for the projection runtime, as the four suites above:
- * documents, checkpoints, leases and operator requests. Runs against SQLite and PostgreSQL.
+ * Everything a read-model store does for the projection runtime, as the five suites above:
+ * documents, checkpoints, leases, operator requests and processor reports. Runs against SQLite
+ * and PostgreSQL.
  */
 export function describeReadModelStoreContract(
   adapter: string,
@@ -367,5 +418,6 @@ export function describeReadModelStoreContract(
     describeCheckpointStoreContract(adapter, create, api);
     describeLeaseStoreContract(adapter, create, api);
     describeProjectionRequestsContract(adapter, create, api);
+    describeProcessorReportsContract(adapter, create, api);
   });
 }

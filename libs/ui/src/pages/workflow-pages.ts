@@ -1,4 +1,5 @@
-import { DefinitionVersionUse } from '@esflow/core';
+import { DefinitionVersionUse, ProcessorStatus } from '@esflow/core';
+import { PROCESSOR_REPORT_INTERVAL_MS } from '@esflow/nest';
 import { html, SafeHtml } from '../html';
 
 /** The registered workflows, with their versions and instance totals. */
@@ -109,8 +110,15 @@ export type ProjectionStatusRow = Record<string, unknown> & {
   readonly status: string;
 };
 
-/** The projections: status, position, lag, errors, and rebuild / retry / skip. */
-export function projectionsPage(rows: readonly ProjectionStatusRow[]): SafeHtml {
+/**
+ * The projections: status, position, lag, errors, and rebuild / retry / skip; then the other
+ * processors (the Kafka bridge among them) as the projectors reported them.
+ */
+export function projectionsPage(
+  rows: readonly ProjectionStatusRow[],
+  processors: readonly ReportedProcessor[],
+  now: Date,
+): SafeHtml {
   return html`<h1>Projections</h1>
     <table data-testid="projections">
       <thead>
@@ -169,10 +177,72 @@ ${typeof error === 'string' ? error : JSON.stringify(error, null, 2)}</pre
         })}
       </tbody>
     </table>
-    <h2>Kafka bridge</h2>
-    <p class="muted" data-testid="kafka-bridge">
-      The bridge runs in the projector process (with KAFKA_BROKERS set): its status, position, lag
-      and errors are on the projector's <code>GET /status</code> and <code>/health/ready</code>, and
-      its figures on the projector's <code>/metrics</code>.
+    <h2>Processors</h2>
+    ${processorsTable(processors, now)}`;
+}
+
+/** A processor of another process, as its last report to the read model has it. */
+export interface ReportedProcessor {
+  readonly owner: string;
+  readonly reportedAt: string;
+  readonly status: ProcessorStatus;
+}
+
+/**
+ * The processors other than projections (the Kafka bridge, the timer service, the command
+ * dispatcher, the message correlation service, the inbound consumer), as each projector last
+ * reported them: a report older than three report intervals is marked silent, its figures
+ * those of its last word.
+ */
+function processorsTable(processors: readonly ReportedProcessor[], now: Date): SafeHtml {
+  if (processors.length === 0)
+    return html`<p class="muted" data-testid="no-processors">
+      No projector has reported yet: start one (<code>npm run start:projector</code>, or
+      <code>npm start</code>, which runs both) and its Kafka bridge, timer service, command
+      dispatcher and message correlation appear here.
     </p>`;
+  return html`<table data-testid="processors">
+    <thead>
+      <tr>
+        <th>Processor</th>
+        <th>State</th>
+        <th>Position</th>
+        <th>Lag</th>
+        <th>Error</th>
+        <th>Reported by</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${processors.map(({ owner, reportedAt, status }) => {
+        const silentMs = now.getTime() - Date.parse(reportedAt);
+        const silent = silentMs > 3 * PROCESSOR_REPORT_INTERVAL_MS;
+        return html`<tr
+          data-testid="processor-row"
+          data-name="${status.name}"
+          data-kind="${status.kind}"
+          class="${status.failing ? 'failing' : ''}"
+        >
+          <td><strong>${status.name}</strong> <span class="muted">${status.kind}</span></td>
+          <td>
+            <span class="badge" data-testid="processor-state">${status.state}</span>
+            ${silent ? html`<span class="badge" data-testid="processor-silent">silent</span>` : ''}
+          </td>
+          <td><code>${status.position ?? '—'}</code></td>
+          <td>
+            ${status.lag ? `${status.lag.events} events, ${status.lag.seconds.toFixed(1)} s` : '—'}
+          </td>
+          <td>
+            ${status.lastError
+              ? html`<pre class="error">${status.lastError.code}: ${status.lastError.message}</pre>`
+              : ''}
+          </td>
+          <td>
+            <code>${owner}</code><br /><span class="muted"
+              >${reportedAt} (${Math.max(0, Math.round(silentMs / 1000))} s ago)</span
+            >
+          </td>
+        </tr>`;
+      })}
+    </tbody>
+  </table>`;
 }

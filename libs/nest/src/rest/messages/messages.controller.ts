@@ -24,6 +24,7 @@ import { ProblemDetailsFilter } from '../http/problem-details.filter';
 import { ApiPageQuery } from '../http/paging';
 import { checkId, rejected } from '../http/request-parsing';
 import { principalOf } from '../http/principal';
+import { requestTraceContext } from '../../tracing/http-tracing';
 import {
   ApiEdgeProblemModels,
   ApiProblems,
@@ -92,8 +93,9 @@ export class MessagesController {
     ErrorCode.SchemaValidationFailed,
     ...FAULT_CODES,
   )
-  async send(@Body() body: unknown): Promise<MessageOutcome> {
+  async send(@Body() body: unknown, @Req() request: object): Promise<MessageOutcome> {
     const call = parseMessageBody(body);
+    const traceContext = requestTraceContext(request);
     const result = await this.correlator.receive({
       name: call.name,
       correlationKey: call.correlationKey,
@@ -101,6 +103,8 @@ export class MessagesController {
       payload: call.payload,
       ...(call.ttlSeconds === undefined ? {} : { ttlSeconds: call.ttlSeconds }),
       source: { kind: 'rest' },
+      ...(traceContext ? { traceContext } : {}),
+      actor: principalOf(request).id,
     });
     if (!result.ok) rejected(result.rejection);
     return result.value;
