@@ -20,6 +20,8 @@ import {
   badIdempotencyKey,
   badIfMatch,
   badListQuery,
+  badMigrateBody,
+  badMigrationBatchBody,
   badTerminateBody,
   brokenPayload,
   notAnObject,
@@ -300,6 +302,110 @@ function badRequest(): fc.Arbitrary<BadRequest> {
         })),
     )
     .map((request) => ({ method: 'POST', ...request }));
+  // An operator's migration: this api registers v1 of each workflow only, so no migration can
+  // be recorded: a body broken in one place, or a well-formed one (to a version that is not
+  // registered, or the instance's own), sent as JSON or not; a stale If-Match; an instance or
+  // workflow that does not exist, or a bad id.
+  const instancePath = (w: WorkflowSchemas, action: string) =>
+    `/workflows/${w.workflow}/${targets.get(w.workflow)}/${action}`;
+  const badMigrate = fc
+    .oneof(
+      fc.tuple(workflow, badMigrateBody).map(([w, body]) => ({
+        kind: 'migrate body',
+        path: instancePath(w, 'migrate'),
+        body: json(body),
+      })),
+      fc.tuple(workflow, notJsonText).map(([w, body]) => ({
+        kind: 'migrate body not JSON',
+        path: instancePath(w, 'migrate'),
+        body,
+      })),
+      fc.tuple(workflow, notJsonContentType).map(([w, type]) => ({
+        kind: 'migrate: content type not JSON',
+        path: instancePath(w, 'migrate'),
+        body: json({ toVersion: 2, dryRun: true }),
+        headers: { 'content-type': type },
+      })),
+      fc
+        .tuple(
+          workflow,
+          fc.oneof(
+            badIfMatch,
+            fc
+              .integer({ min: 0, max: 10 ** 9 })
+              .map((revision) => `"${revision}"`)
+              .filter((etag) => ![...revisions.values()].includes(etag)),
+          ),
+        )
+        .map(([w, ifMatch]) => ({
+          kind: 'migrate: header if-match',
+          path: instancePath(w, 'migrate'),
+          body: json({ toVersion: 1 }),
+          headers: { 'if-match': ifMatch },
+        })),
+      fc.tuple(workflow, fc.oneof(fc.uuid(), badId)).map(([w, id]) => ({
+        kind: 'migrate: unknown or bad id',
+        path: `/workflows/${w.workflow}/${segment(id)}/migrate`,
+        body: json({ toVersion: 2 }),
+      })),
+      fc
+        .oneof(
+          fc.stringMatching(/^[a-z][A-Za-z0-9]{0,12}$/).filter((name) => !targets.has(name)),
+          badId,
+        )
+        .map((name) => ({
+          kind: 'migrate: unknown or bad workflow',
+          path: `/workflows/${segment(name)}/${targets.get('orderFulfillment')}/migrate`,
+          body: json({ toVersion: 2 }),
+        })),
+    )
+    .map((request) => ({ method: 'POST', ...request }));
+  // A batch migration: a body that is broken, or names a target that is not registered or is
+  // the version it migrates from (a good one would start: never generated), sent as JSON or not,
+  // for a workflow that does not exist or a bad name; a batch's progress under an unknown or
+  // bad id.
+  const badBatch = fc.oneof(
+    fc.tuple(workflow, badMigrationBatchBody).map(([w, body]) => ({
+      kind: 'migration batch body',
+      method: 'POST',
+      path: `/workflows/${w.workflow}/migrations`,
+      body: json(body),
+    })),
+    fc
+      .tuple(
+        workflow,
+        fc.oneof(
+          notJsonText.map((body) => ({ body })),
+          notJsonContentType.map((type) => ({ type })),
+        ),
+      )
+      .map(([w, wrong]) => ({
+        kind:
+          'body' in wrong
+            ? 'migration batch: body not JSON'
+            : 'migration batch: content type not JSON',
+        method: 'POST',
+        path: `/workflows/${w.workflow}/migrations`,
+        body: 'body' in wrong ? wrong.body : json({ filter: { fromVersion: 1 }, toVersion: 2 }),
+        ...('type' in wrong ? { headers: { 'content-type': wrong.type } } : {}),
+      })),
+    fc
+      .oneof(
+        fc.stringMatching(/^[a-z][A-Za-z0-9]{0,12}$/).filter((name) => !targets.has(name)),
+        badId,
+      )
+      .map((name) => ({
+        kind: 'migration batch: unknown or bad workflow',
+        method: 'POST',
+        path: `/workflows/${segment(name)}/migrations`,
+        body: json({ filter: { fromVersion: 2 }, toVersion: 1 }),
+      })),
+    fc.oneof(fc.uuid(), badId).map((id) => ({
+      kind: 'migration batch progress: unknown or bad id',
+      method: 'GET',
+      path: `/migrations/${segment(id)}`,
+    })),
+  );
   const badQuery = badListQuery.map((query) => ({
     kind: 'list query',
     method: 'GET',
@@ -407,6 +513,9 @@ function badRequest(): fc.Arbitrary<BadRequest> {
       fc.constantFrom(
         '/workflows/orderFulfillment',
         '/workflows/orderFulfillment/order-1/terminate',
+        '/workflows/orderFulfillment/order-1/migrate',
+        '/workflows/orderFulfillment/migrations',
+        '/migrations/batch-1',
         '/workflows',
         '/health',
         '/projections',
@@ -602,6 +711,8 @@ function badRequest(): fc.Arbitrary<BadRequest> {
     { arbitrary: badIds, weight: 2 },
     { arbitrary: badHeaders, weight: 2 },
     { arbitrary: badTerminate, weight: 3 },
+    { arbitrary: badMigrate, weight: 3 },
+    { arbitrary: badBatch, weight: 2 },
     { arbitrary: badQuery, weight: 2 },
     { arbitrary: badProjection, weight: 1 },
     { arbitrary: wrongMethod, weight: 1 },

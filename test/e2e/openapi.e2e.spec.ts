@@ -53,6 +53,16 @@ const EXEMPT: readonly { operation: string; answer: string; why: string }[] = [
     why: "a reply event of an unknown type to an emitted command in flight: the bundled examples' only emitted command, RefundPayment, is carried out by its in-process handler as soon as it is dispatched (their other commands are invoked actors, which complete with an output). Driven against a workflow of its own in test/integration/external-workers.int.spec.ts",
   },
   {
+    operation: 'migrateInstance',
+    answer: '200',
+    why: 'a migration needs a second version of a workflow registered, and this api registers orderFulfillment v1 only (ORDER_FULFILLMENT_VERSIONS unset): driven, and checked against this document, in migration.e2e.spec.ts, whose api registers v1 and v2',
+  },
+  {
+    operation: 'migrateInstance',
+    answer: '413 INSTANCE_TOO_LARGE',
+    why: "a migration that would outgrow the instance limit must first be one that can be recorded: a second version registered (see migrateInstance 200); the limit is the recorder's, the same code path as a start's and an event's, exercised here",
+  },
+  {
     operation: 'skipProjection',
     answer: '409 PROJECTION_REQUEST_PENDING',
     why: 'needs a second decision to beat the projector to the first; a lost race would skip the event for real (unlike a retry, which the suite repeats until it wins). The refusal is the same code path as the retry one exercised here, and is unit-tested in projections.controller.unit.spec.ts',
@@ -209,13 +219,13 @@ describe('the OpenAPI document', () => {
       ]);
       expect(schema.properties?.['status']?.enum, name).toHaveLength(1);
     }
-    // Every code an operation can answer; the two others are answered before any route (431
-    // by the HTTP parser, 404 NOT_FOUND for an unknown path), as the description says; 401
-    // UNAUTHENTICATED and 403 FORBIDDEN only with access control on, which this api is not
+    // Every code an operation can answer; HEADERS_TOO_LARGE is answered before any route (by
+    // the HTTP parser), as the description says (404 NOT_FOUND too, for an unknown path, which
+    // an operation declares for a batch migration it does not know); 401 UNAUTHENTICATED and
+    // 403 FORBIDDEN only with access control on, which this api is not
     // (test/integration/access-control.int.spec.ts reads them in the document of one that is).
     const notHere: string[] = [
       ErrorCode.HeadersTooLarge,
-      ErrorCode.NotFound,
       ErrorCode.Unauthenticated,
       ErrorCode.Forbidden,
     ];
@@ -585,6 +595,134 @@ describe('every operation through every answer it declares', () => {
       `/workflows?workflow=orderFulfillment&status=terminated&limit=1000&waitFor=${order.orderId}@3`,
     );
     expectAnswer(list, 200);
+  });
+
+  it('POST /workflows/{workflow}/{id}/migrate and the batch migrations: every answer but a migration itself (this api registers v1 only)', async () => {
+    const order = anOrder();
+    expectAnswer(await call('POST', WORKFLOW, { body: { input: order } }), 201);
+    const migrate = `${WORKFLOW}/${order.orderId}/migrate`;
+    // v1 is the only version registered: a move to v2 is refused, naming toVersion.
+    const refused = await call('POST', migrate, { body: { toVersion: 2, dryRun: true } });
+    expectAnswer(refused, 422, ErrorCode.MigrationRefused);
+    expect(refused.json).toMatchObject({
+      fromVersion: 1,
+      toVersion: 2,
+      errors: [{ path: 'toVersion' }],
+    });
+    expectAnswer(
+      await call('POST', migrate, { body: { toVersion: 2 }, headers: { 'If-Match': '"0"' } }),
+      409,
+      ErrorCode.RevisionConflict,
+    );
+    const malformed = await call('POST', migrate, {
+      body: { toVersion: 0, stateMapping: { awaitingPayment: 7 }, colour: 'red' },
+    });
+    expectAnswer(malformed, 400, ErrorCode.MalformedRequest);
+    expect((malformed.json['errors'] as { path: string }[]).map((e) => e.path).sort()).toEqual([
+      '',
+      'stateMapping.awaitingPayment',
+      'toVersion',
+    ]);
+    expectAnswer(
+      await call('POST', migrate, { body: { toVersion: 2 }, headers: { 'If-Match': 'soon' } }),
+      400,
+      ErrorCode.MalformedRequest,
+    );
+    expectAnswer(
+      await call('POST', `${WORKFLOW}/sp%20ace/migrate`, { body: { toVersion: 2 } }),
+      400,
+      ErrorCode.InvalidId,
+    );
+    expectAnswer(
+      await call('POST', `${WORKFLOW}/never-${uid()}/migrate`, { body: { toVersion: 2 } }),
+      404,
+      ErrorCode.InstanceNotFound,
+    );
+    expectAnswer(
+      await call('POST', '/workflows/noSuchFlow/x/migrate', { body: { toVersion: 2 } }),
+      404,
+      ErrorCode.WorkflowNotFound,
+    );
+    expectAnswer(
+      await call('POST', `${WORKFLOW}/${order.orderId}/terminate`, {
+        body: { reason: 'migrated no more' },
+      }),
+      200,
+    );
+    const finished = await call('POST', migrate, { body: { toVersion: 2 } });
+    expectAnswer(finished, 409, ErrorCode.InstanceNotRunning);
+    expect(finished.json).toMatchObject({ instanceStatus: 'terminated' });
+    // None of them wrote anything but the termination.
+    const history = await call('GET', `${WORKFLOW}/${order.orderId}/history`);
+    expect((history.json['events'] as { type: string }[]).map((e) => e.type)).toEqual([
+      'OrderPlaced',
+      'TimerScheduled',
+      'InstanceTerminated',
+      'TimerCancelled',
+    ]);
+
+    // A batch: the running instances of v2 (none) to v1, as a dry run, followed to its end.
+    const batches = `${WORKFLOW}/migrations`;
+    const started = await call('POST', batches, {
+      body: { filter: { fromVersion: 2, state: 'awaitingPayment' }, toVersion: 1, dryRun: true },
+    });
+    expectAnswer(started, 202);
+    expect(started.json).toMatchObject({ status: 'running', dryRun: true, toVersion: 1 });
+    expect(started.headers['location']).toBe(`/migrations/${String(started.json['migrationId'])}`);
+    const done = await waitFor(
+      async () => {
+        const read = await call('GET', started.headers['location']!);
+        expectAnswer(read, 200);
+        return read.json['status'] === 'done' && read;
+      },
+      { what: 'the batch to finish', intervalMs: 50 },
+    );
+    expect(done.json).toMatchObject({ matched: 0, migrated: 0, errors: [] });
+    const unregistered = await call('POST', batches, {
+      body: { filter: { fromVersion: 1 }, toVersion: 2 },
+    });
+    expectAnswer(unregistered, 422, ErrorCode.MigrationRefused);
+    expect(unregistered.json['errors']).toMatchObject([{ path: 'toVersion' }]);
+    for (const body of [
+      { toVersion: 1 },
+      { filter: { fromVersion: 2, idPrefix: '' }, toVersion: 1 },
+      { filter: { fromVersion: 2, state: '{' }, toVersion: 1 },
+      { filter: { fromVersion: 2, colour: 'red' }, toVersion: 1 },
+      { filter: { fromVersion: 2 }, toVersion: 1, dryRun: 'yes' },
+    ])
+      expectAnswer(await call('POST', batches, { body }), 400, ErrorCode.MalformedRequest);
+    const batch = { filter: { fromVersion: 2 }, toVersion: 1 };
+    expectAnswer(
+      await call('POST', '/workflows/noSuchFlow/migrations', { body: batch }),
+      404,
+      ErrorCode.WorkflowNotFound,
+    );
+    expectAnswer(
+      await call('POST', '/workflows/sp%20ace/migrations', { body: batch }),
+      400,
+      ErrorCode.InvalidId,
+    );
+    expectAnswer(await call('GET', `/migrations/${randomUUID()}`), 404, ErrorCode.NotFound);
+    expectAnswer(await call('GET', '/migrations/sp%20ace'), 400, ErrorCode.InvalidId);
+
+    // The body edge of their POSTs.
+    for (const path of [migrate, batches]) {
+      expectAnswer(
+        await call('POST', path, { body: '{"not json' }),
+        400,
+        ErrorCode.MalformedRequest,
+      );
+      expectAnswer(
+        await raw('POST', path, 'Content-Type: application/json\r\nContent-Length: 300000\r\n'),
+        413,
+        ErrorCode.PayloadTooLarge,
+      );
+      expectAnswer(
+        await call('POST', path, { body: '{}', headers: { 'content-type': 'text/plain' } }),
+        415,
+        ErrorCode.UnsupportedMediaType,
+      );
+    }
   });
 
   it('the reads: 200, 400, 404 of an instance, its history and the list; stats', async () => {
@@ -1285,18 +1423,26 @@ describe('every operation through every answer it declares', () => {
       '{name}': 'instances',
     };
     const paths = Object.keys(document['paths'] as object);
+    const methodsOf = (template: string) =>
+      Object.keys((document['paths'] as Record<string, object>)[template]!).map((m) =>
+        m.toUpperCase(),
+      );
+    const matcher = (template: string) => new RegExp(`^${template.replace(/\{\w+\}/g, '[^/]+')}$`);
     for (const template of paths) {
       const path = template.replace(/\{\w+\}/g, (param) => samples[param] ?? 'x');
-      const methods = Object.keys((document['paths'] as Record<string, object>)[template]!).map(
-        (m) => m.toUpperCase(),
-      );
+      const methods = methodsOf(template);
+      // What the path is served with: by its template, and by any other one it matches
+      // (`/workflows/orderFulfillment/migrations` is also the instance `migrations`).
+      const served = [
+        ...new Set(paths.filter((t) => matcher(t).test(path)).flatMap((t) => methodsOf(t))),
+      ];
       for (const method of methods)
         expectAnswer(
           await raw(method, path, 'Host: attacker.example\r\nContent-Length: 0\r\n'),
           400,
           ErrorCode.HostNotAllowed,
         );
-      const other = ['PUT', 'DELETE', 'POST', 'GET'].find((method) => !methods.includes(method))!;
+      const other = ['PUT', 'DELETE', 'POST', 'GET'].find((method) => !served.includes(method))!;
       for (const method of methods) {
         const refused = await call(other, path, {
           operation: conformance.operation(method, template),
@@ -1305,7 +1451,7 @@ describe('every operation through every answer it declares', () => {
         expectAnswer(refused, 405, ErrorCode.MethodNotAllowed);
         // Every method of the path, sorted, HEAD with GET (`/messages` has GET and POST).
         expect(refused.headers['allow']).toBe(
-          [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].sort().join(', '),
+          [...served, ...(served.includes('GET') ? ['HEAD'] : [])].sort().join(', '),
         );
       }
     }

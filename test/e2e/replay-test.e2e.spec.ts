@@ -192,7 +192,7 @@ describe('esflow export and esflow replay-test (the built CLI)', () => {
     );
   });
 
-  it('fails every instance through a version the config does not define', () => {
+  it('reports where v1 streams diverge through v2, which checks for fraud after the payment', () => {
     const run = esflow(
       'replay-test',
       '--from-export',
@@ -200,9 +200,30 @@ describe('esflow export and esflow replay-test (the built CLI)', () => {
       '--definition-version',
       '2',
     );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(1);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.slice(0, -1).sort()).toEqual([
+      '✗ orderFulfillment-paid (orderFulfillment pinned to v1, through v2): diverged at PaymentReceived (revision 2, event 3 of 4): expected state "fetchingGoods", found "checkingFraud"',
+      '✗ orderFulfillment-shipped (orderFulfillment pinned to v1, through v2): diverged at PaymentReceived (revision 2, event 3 of 7): expected state "fetchingGoods", found "checkingFraud"',
+    ]);
+    // The orders that were never paid take the same path through v2.
+    expect(lines.at(-1)).toMatch(/2 same, 2 diverged, 0 failed, 0 nondeterministic/);
+    // The README shows the first line as the command prints it.
+    expect(readmeBlock).toContain(`# ${lines.slice(0, -1).sort()[0]}`);
+  });
+
+  it('fails every instance through a version the config does not define', () => {
+    const run = esflow(
+      'replay-test',
+      '--from-export',
+      'streams.ndjson',
+      '--definition-version',
+      '3',
+    );
     expect(run.status).toBe(1);
     expect(run.stdout).toContain(
-      '✗ orderFulfillment-waiting (orderFulfillment pinned to v1, through v2): failed at OrderPlaced (revision 0): the config defines no orderFulfillment v2 (it defines v1)',
+      '✗ orderFulfillment-waiting (orderFulfillment pinned to v1, through v3): failed at OrderPlaced (revision 0): the config defines no orderFulfillment v3 (it defines v1, v2)',
     );
     expect(run.stdout).toMatch(/0 same, 0 diverged, 4 failed/);
   });

@@ -15,7 +15,8 @@ afterEach(() => {
 
 /**
  * A project with copies of the examples' schemas, the repository's lock file and fixtures, and
- * an esflow.config.js registering the example workflows with the copied schema directories.
+ * an esflow.config.js registering the example workflows (both versions of orderFulfillment)
+ * with the copied schema directories.
  */
 function schemaCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'esflow-schemas-gate-'));
@@ -32,11 +33,14 @@ function schemaCopy(): string {
     join(dir, 'esflow.config.js'),
     `const { join } = require('node:path');
 const { defineFeature } = require(${fromRepo('@esflow/core')});
-const { orderFulfillment } = require(${fromRepo('@esflow/example-order-fulfillment')});
+const { orderFulfillment, orderFulfillmentV2 } = require(${fromRepo('@esflow/example-order-fulfillment')});
 const { kycOnboarding } = require(${fromRepo('@esflow/example-kyc-onboarding')});
 module.exports = {
   features: [
-    defineFeature({ workflows: [orderFulfillment], schemas: join(__dirname, 'orderFulfillment') }),
+    defineFeature({
+      workflows: [orderFulfillment, orderFulfillmentV2],
+      schemas: join(__dirname, 'orderFulfillment'),
+    }),
     defineFeature({ workflows: [kycOnboarding], schemas: join(__dirname, 'kycOnboarding') }),
   ],
   lockFile: 'schemas.lock.json',
@@ -86,7 +90,7 @@ describe('esflow schemas check (the built CLI)', () => {
     expect(run.stdout).toMatch(
       /esflow\.framework\.TimerScheduled\s+│ v1\s+│ BACKWARD_TRANSITIVE │ unchanged/,
     );
-    expect(run.stdout).toContain('schemas check passed: 35 subjects');
+    expect(run.stdout).toContain('schemas check passed: 39 subjects');
   });
 
   it('fails a field added without a default, naming subject, versions, field and rule', () => {

@@ -148,6 +148,9 @@ describe('every route of the api and the projector, with access control on', () 
       expect.arrayContaining([
         'POST /workflows/:workflow',
         'POST /workflows/:workflow/:id/events',
+        'POST /workflows/:workflow/:id/migrate',
+        'POST /workflows/:workflow/migrations',
+        'GET /migrations/:migrationId',
         'GET /workflows/:workflow/:id',
         'POST /commands/lease',
         'POST /incidents/:incidentId/retry',

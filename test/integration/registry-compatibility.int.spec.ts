@@ -11,7 +11,11 @@ import {
   runSchemaCheck,
   runSchemaRegister,
 } from '@esflow/schemas';
-import { ORDER_FULFILLMENT_SCHEMAS, orderFulfillment } from '@esflow/example-order-fulfillment';
+import {
+  ORDER_FULFILLMENT_SCHEMAS,
+  orderFulfillment,
+  orderFulfillmentV2,
+} from '@esflow/example-order-fulfillment';
 // eslint-disable-next-line no-restricted-imports -- the corpus is @esflow/schemas' own test data, shared with its unit test
 import { COMPATIBILITY_CORPUS } from '../../libs/schemas/src/compatibility/corpus';
 import { SchemaRegistryServer, startSchemaRegistry } from '../support/infra/schema-registry.mjs';
@@ -196,14 +200,14 @@ describe('the CI gate with --registry against a real registry', () => {
     schemaDirectories: [dir],
     lockFile: join(dir, 'schemas.lock.json'),
     registryUrl: registry.url,
-    workflows: [orderFulfillment],
+    workflows: [orderFulfillment, orderFulfillmentV2],
   });
 
   it('registers every subject as BACKWARD_TRANSITIVE version 1, then finds nothing changed', async () => {
     const first = await runSchemaRegister(options());
     expect(first.report.failures).toEqual([]);
-    // orderFulfillment's ten subjects and every framework fact of @esflow/core.
-    expect(first.registered.length).toBe(10 + FRAMEWORK_RECORD_TYPES.length);
+    // orderFulfillment's thirteen subjects (v1's ten, v2's three) and every framework fact.
+    expect(first.registered.length).toBe(13 + FRAMEWORK_RECORD_TYPES.length);
     expect(first.registered.map((item) => item.subject)).toEqual(
       expect.arrayContaining([
         'esflow.framework.TimerScheduled',

@@ -377,3 +377,128 @@ export const badTerminateBody = fc.oneof(
     .filter((key) => key !== 'reason')
     .map((key) => ({ reason: 'an operator decision', [key]: 1 })),
 );
+
+/** The fields of a migration's body, besides the batch's `filter`. */
+const MIGRATION_FIELDS = [
+  'toVersion',
+  'stateMapping',
+  'contextPatch',
+  'unmappable',
+  'dryRun',
+  'reason',
+];
+
+/** `toVersion` values that are not a positive 32-bit whole number. */
+const badVersion = fc.oneof(
+  fc.integer({ max: 0 }),
+  fc.constantFrom(1.5, 2 ** 31, 1e300, '2', 'v2', null, true, [2], { version: 2 }),
+);
+
+/** One field of a migration, of a type or value it does not take. */
+const badMigrationField = fc.oneof(
+  fc
+    .oneof(
+      notAnObject,
+      fc.constantFrom({ awaitingPayment: 7 }, { awaitingPayment: '' }, { awaitingPayment: ' ' }),
+      fc.constant({ '': 'awaitingPayment' }),
+      fc.constant(
+        Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`s${i}`, 'awaitingPayment'])),
+      ),
+    )
+    .map((stateMapping) => ({ stateMapping })),
+  notAnObject.map((contextPatch) => ({ contextPatch })),
+  fc
+    .oneof(
+      fc.string({ maxLength: 8 }).filter((s) => s !== 'refuse' && s !== 'cancel'),
+      fc.constantFrom('CANCEL', 'Refuse', null, 1, true),
+    )
+    .map((unmappable) => ({ unmappable })),
+  fc
+    .oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.constantFrom(null, [true], {}))
+    .map((dryRun) => ({ dryRun })),
+  fc
+    .oneof(fc.integer(), fc.constantFrom(null, ['why'], {}, 'r'.repeat(2001)))
+    .map((reason) => ({ reason })),
+);
+
+/**
+ * Bodies of `POST /workflows/{workflow}/{id}/migrate` that are refused by an api that registers
+ * one version of each workflow (v1): broken (400), or well formed, to a version that is not
+ * registered or the instance's own (422 MIGRATION_REFUSED). None of them writes anything.
+ */
+export const badMigrateBody = fc.oneof(
+  notAnObject,
+  fc.constant({}),
+  badVersion.map((toVersion) => ({ toVersion })),
+  badMigrationField.map((field) => ({ toVersion: 2, ...field })),
+  fc
+    .stringMatching(/^[a-z]{1,8}$/)
+    .filter((key) => !MIGRATION_FIELDS.includes(key))
+    .map((key) => ({ toVersion: 2, [key]: 1 })),
+  fc.record(
+    {
+      toVersion: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      dryRun: fc.boolean(),
+      unmappable: fc.constantFrom('refuse', 'cancel'),
+      stateMapping: fc.constantFrom({}, { awaitingPayment: 'awaitingPayment' }),
+      contextPatch: fc.constantFrom({}, { note: 'x' }),
+      reason: fc.string({ maxLength: 20 }),
+    },
+    { requiredKeys: ['toVersion'] },
+  ),
+);
+
+/**
+ * Bodies of `POST /workflows/{workflow}/migrations` that are refused by an api that registers one
+ * version (v1) of each workflow: broken (400), or well formed, to a version that is not
+ * registered or is `filter.fromVersion` (422 MIGRATION_REFUSED). A good batch from another
+ * version to v1 would start (202): never generated.
+ */
+export const badMigrationBatchBody = fc.oneof(
+  notAnObject,
+  fc.constant({}),
+  fc.constant({ toVersion: 1 }),
+  fc
+    .oneof(
+      notAnObject,
+      fc.constant({}),
+      badVersion.map((fromVersion) => ({ fromVersion })),
+      fc
+        .oneof(
+          fc.constantFrom('', ' ', '{', '{"shipping":', 'a..b', '.a', 'a.', 7, null, ['x']),
+          fc.string({ maxLength: 6 }).map((s) => `{${s}`),
+        )
+        .filter((state) => typeof state !== 'string' || !isJsonObjectText(state))
+        .map((state) => ({ fromVersion: 2, state })),
+      fc
+        .constantFrom('', 7, null, 'i'.repeat(201))
+        .map((idPrefix) => ({ fromVersion: 2, idPrefix })),
+      fc
+        .stringMatching(/^[a-z]{1,8}$/)
+        .filter((key) => !['fromVersion', 'state', 'idPrefix'].includes(key))
+        .map((key) => ({ fromVersion: 2, [key]: 1 })),
+    )
+    .map((filter) => ({ filter, toVersion: 1 })),
+  badVersion.map((toVersion) => ({ filter: { fromVersion: 2 }, toVersion })),
+  badMigrationField.map((field) => ({ filter: { fromVersion: 2 }, toVersion: 1, ...field })),
+  fc
+    .stringMatching(/^[a-z]{1,8}$/)
+    .filter((key) => ![...MIGRATION_FIELDS, 'filter'].includes(key))
+    .map((key) => ({ filter: { fromVersion: 2 }, toVersion: 1, [key]: 1 })),
+  fc
+    .tuple(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 2 ** 31 - 1 }))
+    .map(([fromVersion, toVersion]) => ({ filter: { fromVersion }, toVersion, dryRun: true })),
+  fc
+    .integer({ min: 1, max: 2 ** 31 - 1 })
+    .map((version) => ({ filter: { fromVersion: version }, toVersion: version })),
+);
+
+/** Text that parses as a JSON object (a state value a filter takes). */
+function isJsonObjectText(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { ExportCommandOptions, exportStreams } from './export-command';
+import { migrate, MigrateCommandOptions } from './migrate-command';
 import {
   projectionsList,
   projectionsRebuild,
@@ -18,13 +19,13 @@ const io: Output = {
 
 /**
  * The `esflow` command line: `esflow schemas check|register|restore-ids`, `esflow versions check`,
- * `esflow projections list|rebuild`, `esflow export`, `esflow replay-test`.
+ * `esflow projections list|rebuild`, `esflow export`, `esflow replay-test`, `esflow migrate`.
  */
 export function createProgram(): Command {
   const program = new Command()
     .name('esflow')
     .description(
-      'esflow command line: the schema-evolution gate, the deploy gate and the replay test for CI, projection operations, export',
+      'esflow command line: the schema-evolution gate, the deploy gate and the replay test for CI, projection operations, export, migration',
     );
   const schemas = program
     .command('schemas')
@@ -149,6 +150,44 @@ export function createProgram(): Command {
     .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
     .action(async (options: ReplayTestCommandOptions) => {
       process.exitCode = await replayTest(options, io);
+    });
+  const version = (value: string) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isInteger(number) || number < 1)
+      throw new InvalidArgumentError('a positive whole number, e.g. 2');
+    return number;
+  };
+  program
+    .command('migrate')
+    .description(
+      "move running instances to another definition version, one recorded step each (InstanceMigrated), over the configured store (the config's connect, else the api's environment): one instance (--id), or every running one on --from-version that --state and --id-prefix take, read from the store; prints a line per instance and a summary; exit code 1 when one was refused or failed",
+    )
+    .requiredOption('--workflow <name>', 'the workflow')
+    .requiredOption('--to-version <n>', 'the definition version to move them to', version)
+    .option('--id <id>', 'one instance')
+    .option('--from-version <n>', 'every running instance on this version', version)
+    .option(
+      '--state <state>',
+      'with --from-version: only those in this state or one below it (a dotted path, or a state value as JSON)',
+    )
+    .option('--id-prefix <prefix>', 'with --from-version: only those whose id starts with it')
+    .option(
+      '--map <from=to...>',
+      'where a state goes (dotted paths; the target may be a state value as JSON); a state not mapped keeps its path',
+    )
+    .option(
+      '--context-patch <json>',
+      "a JSON merge patch (RFC 7396) of the context, after the target's migrations.contextFrom",
+    )
+    .option(
+      '--unmappable <policy>',
+      'refuse (default): a timer, invoked command or buffered message that cannot follow refuses the migration; cancel: cancel it in the same append',
+    )
+    .option('--dry-run', 'plan and check each instance; write nothing')
+    .option('--reason <text>', 'why, recorded in InstanceMigrated')
+    .option('--config <file>', 'the esflow config (default: esflow.config.{ts,js,cjs,mjs} here)')
+    .action(async (options: MigrateCommandOptions) => {
+      process.exitCode = await migrate(options, io);
     });
   return program;
 }

@@ -148,7 +148,11 @@ function replayOne(
       context: snapshot.context,
       source: 'snapshot',
     }));
-  return replayInstance(definition, events, { recordedContexts });
+  return replayInstance(definition, events, {
+    recordedContexts,
+    // A migrated stream folds through the versions it was migrated to, as the engine does.
+    versionOf: (version) => catalog.version(start.workflow, version),
+  });
 }
 
 /** The line printed for an instance that is not the same. */

@@ -34,3 +34,20 @@ export interface RefundPayment {
   readonly amountCents: number;
   readonly currency: string;
 }
+
+/** The replies of orderFulfillment v2's fraud check (CheckFraud): events of the workflow. */
+export type FraudCheckReply =
+  | { readonly type: 'FraudCheckPassed'; readonly checkId: string }
+  | { readonly type: 'FraudCheckFailed'; readonly checkId: string; readonly reason: string };
+
+/** orderFulfillment v2's events: v1's, and the fraud check's replies. */
+export type OrderFulfillmentV2Event = OrderFulfillmentEvent | FraudCheckReply;
+
+/** orderFulfillment v2's command: check the paid order for fraud before its goods are fetched. */
+export interface CheckFraud {
+  readonly type: 'CheckFraud';
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly amountCents: number;
+  readonly currency: string;
+}

@@ -1,5 +1,5 @@
 import { assign, emit, setup } from 'xstate';
-import { defineWorkflow } from '@esflow/core';
+import { defineWorkflow, MessageSpec } from '@esflow/core';
 import {
   DEFAULT_PAYMENT_WINDOW_SECONDS,
   OrderFulfillmentEvent,
@@ -21,6 +21,63 @@ export interface OrderFulfillmentContext {
   readonly paymentWindowSeconds: number;
 }
 
+/** The context an order starts with: what was ordered; nothing paid, fetched or shipped yet. */
+export function orderContextOf(input: OrderPlaced): OrderFulfillmentContext {
+  return {
+    orderId: input.orderId,
+    customerId: input.customerId,
+    amountCents: input.amountCents,
+    currency: input.currency,
+    items: input.items,
+    paymentId: null,
+    warehouseId: null,
+    trackingId: null,
+    cancellationReason: null,
+    paymentWindowSeconds: input.paymentWindowSeconds ?? DEFAULT_PAYMENT_WINDOW_SECONDS,
+  };
+}
+
+/** How long the order waits for its payment (the `paymentWindow` delay), in milliseconds. */
+export function paymentWindowMs(context: OrderFulfillmentContext): number {
+  return context.paymentWindowSeconds * 1000;
+}
+
+/** The RefundPayment command that gives a paid order's money back. */
+export function refundOf(context: OrderFulfillmentContext): RefundPayment {
+  return {
+    type: 'RefundPayment',
+    orderId: context.orderId,
+    paymentId: context.paymentId ?? '',
+    amountCents: context.amountCents,
+    currency: context.currency,
+  };
+}
+
+/** The keys every version of orderFulfillment declares for message correlation. */
+export const ORDER_CORRELATION_KEYS = {
+  orderId: (context: OrderFulfillmentContext) => context.orderId,
+  customerId: (context: OrderFulfillmentContext) => context.customerId,
+};
+
+/**
+ * The messages every version of orderFulfillment receives. The payment service reports
+ * payments, and the carrier dispatches, as messages matched by the order they are for. A
+ * payment that comes before its order waits for it (an hour); one that comes after the payment
+ * window cancelled the order is quarantined for an operator to refund, not silently dropped.
+ */
+export const ORDER_MESSAGES = {
+  PaymentReceived: { correlateBy: 'orderId', ttlSeconds: 3_600, late: 'quarantine' },
+  PaymentFailed: { correlateBy: 'orderId', ttlSeconds: 3_600 },
+  // The carrier's notice may come before the warehouse reports the goods fetched: it waits.
+  ShipmentDispatched: { correlateBy: 'orderId', ttlSeconds: 86_400 },
+  // The support desk cancels "the customer's unpaid order": matched by customer, so a customer
+  // with two unpaid orders makes it ambiguous, and an operator decides which one.
+  OrderCancelled: { correlateBy: 'customerId', ttlSeconds: 600 },
+} as const satisfies Record<
+  string,
+  MessageSpec<OrderFulfillmentEvent['type'], 'orderId' | 'customerId'>
+>;
+
 /**
  * The example workflow that ships with esflow (see docs/architecture.md):
  * awaitingPayment → fetchingGoods → shipping → completed, with payment failure, cancellation
@@ -37,23 +94,12 @@ export const orderFulfillmentMachine = setup({
   delays: {
     // Named delays are computed from context when the state is entered; esflow records the
     // resulting due time, so a replay never recomputes it.
-    paymentWindow: ({ context }) => context.paymentWindowSeconds * 1000,
+    paymentWindow: ({ context }) => paymentWindowMs(context),
   },
 }).createMachine({
   id: 'orderFulfillment',
   initial: 'awaitingPayment',
-  context: ({ input }) => ({
-    orderId: input.orderId,
-    customerId: input.customerId,
-    amountCents: input.amountCents,
-    currency: input.currency,
-    items: input.items,
-    paymentId: null,
-    warehouseId: null,
-    trackingId: null,
-    cancellationReason: null,
-    paymentWindowSeconds: input.paymentWindowSeconds ?? DEFAULT_PAYMENT_WINDOW_SECONDS,
-  }),
+  context: ({ input }) => orderContextOf(input),
   states: {
     awaitingPayment: {
       after: {
@@ -87,13 +133,7 @@ export const orderFulfillmentMachine = setup({
           target: 'refunding',
           actions: [
             assign({ cancellationReason: ({ event }) => `goods unavailable: ${event.sku}` }),
-            emit(({ context }) => ({
-              type: 'RefundPayment' as const,
-              orderId: context.orderId,
-              paymentId: context.paymentId ?? '',
-              amountCents: context.amountCents,
-              currency: context.currency,
-            })),
+            emit(({ context }) => refundOf(context)),
           ],
         },
       },
@@ -121,21 +161,6 @@ export const orderFulfillment = defineWorkflow({
   startEvent: 'OrderPlaced',
   commands: ['RefundPayment'],
   instanceIdFrom: (input) => input.orderId,
-  // The payment service reports payments, and the carrier dispatches, as messages matched by
-  // the order they are for. A payment that comes before its order waits for it (an hour); one
-  // that comes after the payment window cancelled the order is quarantined for an operator to
-  // refund, not silently dropped.
-  correlationKeys: {
-    orderId: (context) => context.orderId,
-    customerId: (context) => context.customerId,
-  },
-  messages: {
-    PaymentReceived: { correlateBy: 'orderId', ttlSeconds: 3_600, late: 'quarantine' },
-    PaymentFailed: { correlateBy: 'orderId', ttlSeconds: 3_600 },
-    // The carrier's notice may come before the warehouse reports the goods fetched: it waits.
-    ShipmentDispatched: { correlateBy: 'orderId', ttlSeconds: 86_400 },
-    // The support desk cancels "the customer's unpaid order": matched by customer, so a customer
-    // with two unpaid orders makes it ambiguous, and an operator decides which one.
-    OrderCancelled: { correlateBy: 'customerId', ttlSeconds: 600 },
-  },
+  correlationKeys: ORDER_CORRELATION_KEYS,
+  messages: ORDER_MESSAGES,
 });

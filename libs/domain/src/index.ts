@@ -19,6 +19,7 @@ export type {
   MessageDefinition,
   MessageSpec,
   WorkflowDefinition,
+  MigrationSpec,
   WorkflowDefinitionSpec,
 } from './workflow/workflow-definition';
 export {
@@ -83,6 +84,14 @@ export {
   MAX_OPERATOR_ID_LENGTH,
   MAX_TERMINATION_REASON_LENGTH,
 } from './engine/terminate-instance.handler';
+export type { MigrateInstanceHandler } from './engine/migrate-instance.handler';
+export type {
+  MigrateInstanceCommand,
+  MigrateOutcome,
+  MigrationPlan,
+  UnmappablePolicy,
+} from './engine/migrate-instance.handler';
+export { MAX_MIGRATION_REASON_LENGTH, mergePatch } from './engine/migrate-instance.handler';
 export type {
   CommandOutcome,
   CommandReply,
@@ -189,6 +198,7 @@ export type {
   IncidentRaisedPayload,
   IncidentResolution,
   IncidentResolvedPayload,
+  InstanceMigratedPayload,
   InstanceTerminatedPayload,
   TimerCancelledPayload,
   TimerFiredPayload,

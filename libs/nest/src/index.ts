@@ -96,3 +96,24 @@ export type {
   EsflowTracingSetup,
 } from './tracing/tracing-sdk';
 export { ProjectionStatuses } from './projections/projection-statuses';
+// Migrations: one instance's (with its buffered messages looked up), and batches over a filter.
+export {
+  migrateInstance,
+  migrationVerdict,
+  WAITING_MESSAGES_LIMIT,
+} from './migrations/instance-migration';
+export type { InstanceMigrationPorts, MigrationVerdict } from './migrations/instance-migration';
+export { migrationFilterMatches, migrationStateProblem } from './migrations/migration-filter';
+export type { MigrationCandidate, MigrationFilter } from './migrations/migration-filter';
+export {
+  MAX_KEPT_BATCHES,
+  MAX_LISTED_BATCH_ERRORS,
+  MigrationBatches,
+  readModelCandidates,
+} from './migrations/migration-batches';
+export type {
+  MigrationBatchError,
+  MigrationBatchesPorts,
+  MigrationBatchProgress,
+  MigrationBatchRequest,
+} from './migrations/migration-batches';

@@ -9,10 +9,11 @@ import { InstanceRepository } from './instance-repository';
 import { KeyedSerialExecutor } from './keyed-serial-executor';
 import { retry, RetryPolicy } from '../retry/retry';
 import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
-import { ok, reject, Result } from '../errors/rejection';
-import { InstanceState } from '../workflow/instance-state';
+import { ok, reject, Rejection, Result } from '../errors/rejection';
+import { InstanceStatus } from '../workflow/event-metadata';
+import { InstanceState, instanceStatusOf } from '../workflow/instance-state';
 import { streamNameOf } from '../workflow/workflow-definition';
-import { FrameworkEvent } from '../workflow/framework-events';
+import { FRAMEWORK_EVENT_TYPES as FRAMEWORK_TYPES } from '../workflow/framework-events';
 import { EngineObserver, TransitionOutcome, UNKNOWN_LABEL } from './engine-observer';
 
 /** What every engine handler shares: ports, the instance repository and the per-stream queue. */
@@ -31,7 +32,7 @@ export interface EngineContext {
   readonly observer: EngineObserver;
 }
 
-const FRAMEWORK_EVENT_TYPES: ReadonlySet<string> = new Set(Object.values(FrameworkEvent));
+const FRAMEWORK_EVENT_TYPES: ReadonlySet<string> = new Set(FRAMEWORK_TYPES);
 
 /**
  * Tells the engine's observer what came of one request and returns `result` unchanged.
@@ -114,6 +115,36 @@ export async function onInstance<T>(
       throw error;
     }),
   );
+}
+
+/**
+ * What an operator's action on an instance (terminate, migrate) requires before it decides
+ * anything: a running instance, at the revision the operator saw when they gave one
+ * (`If-Match`). The refusal, or undefined when both hold.
+ */
+export function operatorActionRefusal(
+  state: InstanceState,
+  action: { readonly workflow: string; readonly id: string; readonly expectedRevision?: number },
+  verb: string,
+): Rejection | undefined {
+  const status = instanceStatusOf(state);
+  if (status !== InstanceStatus.Running)
+    return {
+      code: ErrorCode.InstanceNotRunning,
+      message: `${action.workflow} instance ${action.id} is ${status}: only a running instance can be ${verb}`,
+      workflow: action.workflow,
+      id: action.id,
+      instanceStatus: status,
+      state: state.snapshot.value,
+    };
+  if (action.expectedRevision !== undefined && action.expectedRevision !== state.revision)
+    return {
+      code: ErrorCode.RevisionConflict,
+      message: `If-Match expected revision ${action.expectedRevision}, the instance is at ${state.revision}`,
+      expectedRevision: action.expectedRevision,
+      actualRevision: state.revision,
+    };
+  return undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   SnapshotPolicy,
 } from '../snapshots/instance-snapshot';
 import { schemaNameOf } from './transition-planner';
+import { FrameworkEvent } from '../workflow/framework-events';
 
 /** What the engine's instance cache holds now (for metrics). */
 export interface InstanceCacheStats {
@@ -101,6 +102,7 @@ export class InstanceRepository {
         instanceId,
         await this.decodeAll(cached.definition, newer),
         cached,
+        this.versionsOf(workflow),
       );
       this.remember(state);
       return state;
@@ -150,6 +152,7 @@ export class InstanceRepository {
       instanceId,
       await this.decodeAll(state.definition, newer),
       state,
+      this.versionsOf(state.definition.name),
     );
   }
 
@@ -276,20 +279,45 @@ export class InstanceRepository {
     return definition;
   }
 
+  /** The definitions of `workflow` by version, for a fold that meets a migration. */
+  versionsOf(workflow: string): (version: number) => WorkflowDefinition | undefined {
+    return (version) => this.catalog.version(workflow, version);
+  }
+
+  /**
+   * Decodes `events` by the schemas of the definition each was recorded under: `definition`
+   * until an `InstanceMigrated`, its target version from it on.
+   */
   async decodeAll(
     definition: WorkflowDefinition,
     events: readonly RecordedEvent[],
   ): Promise<DecodedEvent[]> {
+    const decode = (recorded: RecordedEvent, under: WorkflowDefinition) =>
+      this.codec.decode(schemaNameOf(under, recorded.type), recorded.data);
+    const definitions: WorkflowDefinition[] = [];
+    let current = definition;
+    for (const recorded of events) {
+      definitions.push(current);
+      if (recorded.type !== FrameworkEvent.InstanceMigrated) continue;
+      const { toVersion } = (await decode(recorded, current)) as { toVersion: number };
+      current = this.catalog.version(current.name, toVersion) ?? current;
+    }
     return Promise.all(
-      events.map(async (recorded) => ({
+      events.map(async (recorded, index) => ({
         recorded,
-        payload: await this.codec.decode(schemaNameOf(definition, recorded.type), recorded.data),
+        payload: await decode(recorded, definitions[index]!),
       })),
     );
   }
 
   private async fold(instanceId: string, events: readonly RecordedEvent[]): Promise<InstanceState> {
     const definition = this.definitionOf(events[0]!);
-    return foldInstance(definition, instanceId, await this.decodeAll(definition, events));
+    return foldInstance(
+      definition,
+      instanceId,
+      await this.decodeAll(definition, events),
+      undefined,
+      this.versionsOf(definition.name),
+    );
   }
 }

@@ -19,6 +19,7 @@ import {
   EngineContext,
   observed,
   onInstance,
+  operatorActionRefusal,
   reloadInstance,
 } from './engine-context';
 import { PlannedEvent, schemaNameOf } from './transition-planner';
@@ -118,23 +119,8 @@ export class TerminateInstanceHandler {
     state: InstanceState,
   ): Promise<Result<TerminateOutcome>> {
     const { ids, recorder, instances } = this.engine;
-    const status = instanceStatusOf(state);
-    if (status !== InstanceStatus.Running)
-      return reject({
-        code: ErrorCode.InstanceNotRunning,
-        message: `${command.workflow} instance ${command.id} is ${status}: only a running instance can be terminated`,
-        workflow: command.workflow,
-        id: command.id,
-        instanceStatus: status,
-        state: state.snapshot.value,
-      });
-    if (command.expectedRevision !== undefined && command.expectedRevision !== state.revision)
-      return reject({
-        code: ErrorCode.RevisionConflict,
-        message: `If-Match expected revision ${command.expectedRevision}, the instance is at ${state.revision}`,
-        expectedRevision: command.expectedRevision,
-        actualRevision: state.revision,
-      });
+    const refusal = operatorActionRefusal(state, command, 'terminated');
+    if (refusal) return reject(refusal);
 
     const { definition } = state;
     // No Idempotency-Key holds a space: this id is never a client request's.

@@ -22,6 +22,7 @@ import { MessageTargets } from './message-targets';
 import { SendEventHandler } from './send-event.handler';
 import { StartWorkflowHandler } from './start-workflow.handler';
 import { TerminateInstanceHandler } from './terminate-instance.handler';
+import { MigrateInstanceHandler } from './migrate-instance.handler';
 import { EngineObserver, NO_ENGINE_OBSERVER } from './engine-observer';
 
 /**
@@ -67,6 +68,11 @@ export interface WorkflowEngine {
    * status `terminated`, in one append.
    */
   readonly terminate: TerminateInstanceHandler;
+  /**
+   * An operator moves a running instance to another definition version, as one recorded step
+   * (`InstanceMigrated`), its timers and commands following the state mapping.
+   */
+  readonly migrate: MigrateInstanceHandler;
   readonly queries: InstanceQueries;
   /** Read-only looks at instances for message correlation (keys, accepts now, could later). */
   readonly messageTargets: MessageTargets;
@@ -117,6 +123,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions): WorkflowEn
     fireTimer: new FireTimerHandler(context),
     commands: new CommandOutcomeHandler(context),
     terminate: new TerminateInstanceHandler(context),
+    migrate: new MigrateInstanceHandler(context),
     queries: new InstanceQueries(options.store, options.catalog, instances),
     messageTargets: new MessageTargets(context),
     cacheStats: () => instances.cacheStats(),

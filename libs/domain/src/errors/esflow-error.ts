@@ -33,6 +33,12 @@ export const ErrorCode = {
   EventNotAccepted: 'EVENT_NOT_ACCEPTED',
   /** The instance is not running any more (completed, cancelled, failed or terminated). */
   InstanceNotRunning: 'INSTANCE_NOT_RUNNING',
+  /**
+   * A migration to another definition version is not possible as asked: an unknown version, a
+   * state the target lacks or does not map, a context the target refuses, a timer, command or
+   * message that cannot follow (each named in `errors`). Nothing was written.
+   */
+  MigrationRefused: 'MIGRATION_REFUSED',
   NotFound: 'NOT_FOUND',
   ProjectionNotFound: 'PROJECTION_NOT_FOUND',
   RebuildInProgress: 'REBUILD_IN_PROGRESS',

@@ -83,6 +83,14 @@ export type Rejection =
       readonly errors: readonly ValidationIssue[];
     }
   | {
+      readonly code: typeof ErrorCode.MigrationRefused;
+      readonly message: string;
+      readonly fromVersion: number;
+      readonly toVersion: number;
+      /** What cannot be migrated, by where it is: `toVersion`, `stateMapping.<path>`, `context.<field>`, `timers.<id>`... */
+      readonly errors: readonly ValidationIssue[];
+    }
+  | {
       readonly code: typeof ErrorCode.UnknownMessage;
       readonly message: string;
       readonly name: string;

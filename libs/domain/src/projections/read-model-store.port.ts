@@ -152,13 +152,6 @@ export interface ProjectionRequests {
 }
 
 /**
- * Read-model storage for projections (SQLite embedded, PostgreSQL in production), behind one
- * contract suite (`describeReadModelStoreContract` in @esflow/testing). Every change a projection
- * makes is committed in the same transaction as its checkpoint, so a crash never applies an event
- * twice or skips one. Applications read through {@link DocumentReader} only; the other parts are
- * the projection runtime's.
- */
-/**
  * What one process last reported of its processors (the Kafka bridge, the timer service, the
  * dispatcher...): their statuses as that process saw them at `reportedAt`. Other processes (the
  * api's debugger UI) read it, since those processors' state lives in the process that runs them.
@@ -185,6 +178,13 @@ export interface ProcessorReports {
   processorReports(): Promise<ProcessorReport[]>;
 }
 
+/**
+ * Read-model storage for projections (SQLite embedded, PostgreSQL in production), behind one
+ * contract suite (`describeReadModelStoreContract` in @esflow/testing). Every change a projection
+ * makes is committed in the same transaction as its checkpoint, so a crash never applies an event
+ * twice or skips one. Applications read through {@link DocumentReader} only; the other parts are
+ * the projection runtime's.
+ */
 export interface ReadModelStore
   extends DocumentReader,
     ProjectionGenerations,

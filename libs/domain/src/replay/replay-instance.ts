@@ -115,6 +115,11 @@ export interface ReplayReport {
 export interface ReplayOptions {
   /** Contexts recorded for the instance, compared with the fold's at their revisions. */
   readonly recordedContexts?: readonly RecordedContext[];
+  /**
+   * The definitions of the workflow by version, for a stream with an `InstanceMigrated`: the
+   * events after it fold through its target version (without it, such a stream fails to fold).
+   */
+  readonly versionOf?: (version: number) => WorkflowDefinition | undefined;
 }
 
 /** The fold after one event: enough to compare it. */
@@ -140,6 +145,7 @@ function foldSteps(
   definition: WorkflowDefinition,
   instanceId: string,
   events: readonly ReplayEvent[],
+  versionOf?: (version: number) => WorkflowDefinition | undefined,
 ): Step[] {
   const steps: Step[] = [];
   let state: InstanceState | undefined;
@@ -158,7 +164,13 @@ function foldSteps(
       payload: event.payload,
     };
     try {
-      state = foldInstance(definition, instanceId, [decoded], state);
+      state = foldInstance(
+        state?.definition ?? definition,
+        instanceId,
+        [decoded],
+        state,
+        versionOf,
+      );
     } catch (error) {
       throw new FoldFailure(index, error instanceof Error ? error.message : String(error));
     }
@@ -271,8 +283,8 @@ export function replayInstance(
   let once: Step[];
   let twice: Step[];
   try {
-    once = foldSteps(definition, base.instanceId, events);
-    twice = foldSteps(definition, base.instanceId, events);
+    once = foldSteps(definition, base.instanceId, events, options.versionOf);
+    twice = foldSteps(definition, base.instanceId, events, options.versionOf);
   } catch (error) {
     if (!(error instanceof FoldFailure)) throw error;
     const at = events[error.index]!;

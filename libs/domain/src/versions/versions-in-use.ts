@@ -17,12 +17,15 @@ export interface CountedEvent {
   readonly revision: number;
   readonly type: string;
   readonly metadata: EventMetadataRecord;
+  /** For an `InstanceMigrated`, its payload's `fromVersion` (the caller decodes it). */
+  readonly migratedFrom?: number;
 }
 
 /**
  * Running instances per workflow and version, counted as the built-in `definition_versions`
  * projection counts them (its `DefinitionVersionUse` documents are a valid `base`): an instance's start event (revision 0) adds one to the version it
- * records, its `WorkflowCompleted` or `InstanceTerminated` takes one away. Starts from `base` (the
+ * records, its `WorkflowCompleted` or `InstanceTerminated` takes one away, its `InstanceMigrated`
+ * moves one from the source version to the target. Starts from `base` (the
  * projection's documents, as of its checkpoint) and adds the events after it, so a read model that
  * lags behind the store, or was never built (`base` empty, every event added), counts the same.
  * Events of other streams than instance streams (`esflow.schemas`, message streams) are ignored.
@@ -46,6 +49,11 @@ export class RunningVersionTally {
       event.type === FrameworkEvent.InstanceTerminated
     )
       this.move(metadata.workflow, metadata.definitionVersion, -1);
+    // A migration moves the instance: its event records the target version already.
+    if (event.type === FrameworkEvent.InstanceMigrated && event.migratedFrom !== undefined) {
+      this.move(metadata.workflow, event.migratedFrom, -1);
+      this.move(metadata.workflow, metadata.definitionVersion, 1);
+    }
     return true;
   }
 

@@ -72,6 +72,17 @@ describe('RunningVersionTally', () => {
     tally.add(event('b', 4, 'WorkflowCompleted'));
     expect(tally.counts()).toEqual([{ workflow: 'orderFulfillment', version: 1, running: 1 }]);
   });
+
+  it('moves a migrated instance to its target version: a removed source no longer counts it', () => {
+    const tally = new RunningVersionTally([
+      { workflow: 'orderFulfillment', version: 1, running: 2 },
+    ]);
+    tally.add({ ...event('a', 5, 'InstanceMigrated', 2), migratedFrom: 1 });
+    expect(tally.counts()).toEqual([
+      { workflow: 'orderFulfillment', version: 1, running: 1 },
+      { workflow: 'orderFulfillment', version: 2, running: 1 },
+    ]);
+  });
 });
 
 describe('removedVersionsInUse', () => {

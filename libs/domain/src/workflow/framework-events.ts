@@ -43,6 +43,12 @@ export const FrameworkEvent = {
    * its append; the `TimerCancelled` and `CommandWithdrawn` of everything pending follow it.
    */
   InstanceTerminated: 'InstanceTerminated',
+  /**
+   * An operator moved a running instance to another definition version, into the mapped state
+   * with the recorded context: from it on, the instance replays and runs on `toVersion`. The
+   * first event of its append; the timers and commands it moved or ended follow it.
+   */
+  InstanceMigrated: 'InstanceMigrated',
 } as const;
 export type FrameworkEvent = (typeof FrameworkEvent)[keyof typeof FrameworkEvent];
 
@@ -184,4 +190,26 @@ export interface InstanceTerminatedPayload {
   readonly operator: string;
   /** The state value at termination, as JSON. */
   readonly stateAtTermination: string;
+}
+
+/**
+ * Payload of an `InstanceMigrated` fact. Replay takes the instance to `toVersion` in
+ * `toStateJson` with `contextJson` as recorded, never recomputing them: what was decided at the
+ * migration is what every later replay sees.
+ */
+export interface InstanceMigratedPayload {
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  /** The state value before, as JSON. */
+  readonly fromStateJson: string;
+  /** The state value after (the mapping applied), as JSON. */
+  readonly toStateJson: string;
+  /** The mapping the operator gave: source state path → target state path. */
+  readonly stateMapping: Readonly<Record<string, string>>;
+  /** The context the instance continues with, as JSON. */
+  readonly contextJson: string;
+  /** Who did it: the principal id of the request. */
+  readonly operator: string;
+  /** Why, in the operator's words (empty when none was given). */
+  readonly reason: string;
 }

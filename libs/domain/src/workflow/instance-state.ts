@@ -3,7 +3,12 @@ import { pureInitialTransition, pureTransition } from './pure-transition';
 import { ErrorCode, EsflowError } from '../errors/esflow-error';
 import { RecordedEvent, StreamRevision } from '../event-store/event-store.port';
 import { EventCategory, InstanceStatus, readEsflowMetadata } from './event-metadata';
-import { FrameworkEvent, InstanceTerminatedPayload, TimerFiredPayload } from './framework-events';
+import {
+  FrameworkEvent,
+  InstanceMigratedPayload,
+  InstanceTerminatedPayload,
+  TimerFiredPayload,
+} from './framework-events';
 import {
   CommandBook,
   commandOutcomeEvent,
@@ -270,14 +275,19 @@ function corrupt(streamName: string, revision: number, why: string): EsflowError
  * Rebuilds an instance by folding its events through the machine's pure transition ({@link pureTransition}):
  * no action runs while replaying. The first event is the start event (the machine's input);
  * later workflow events are machine events; framework facts only mark which request they
- * belong to. Pass `from` to continue folding a state with the events recorded after it.
+ * belong to. Pass `from` to continue folding a state with the events recorded after it. An
+ * `InstanceMigrated` fact takes the instance to its target version (from `versionOf`, which
+ * must know it), in the state and with the context it recorded, and the events after it fold
+ * through that version.
  */
 export function foldInstance(
-  definition: WorkflowDefinition,
+  initialDefinition: WorkflowDefinition,
   instanceId: string,
   events: readonly DecodedEvent[],
   from?: InstanceState,
+  versionOf?: (version: number) => WorkflowDefinition | undefined,
 ): InstanceState {
+  let definition = initialDefinition;
   let remaining = events;
   let snapshot: AnyMachineSnapshot;
   let revision: number;
@@ -356,6 +366,23 @@ export function foldInstance(
       // A command's completion and an incident's facts answer requests of their own (a worker's,
       // an operator's): their deterministic ids make a repeated one recognisable.
       if (COMMAND_FACTS.has(recorded.type)) noteRequest(recorded);
+      // A migration is an operator's request too; the instance goes on in the target version.
+      if (recorded.type === FrameworkEvent.InstanceMigrated) {
+        const migrated = payload as unknown as InstanceMigratedPayload;
+        const target = versionOf?.(migrated.toVersion);
+        if (!target)
+          throw new EsflowError(
+            ErrorCode.InvalidDefinition,
+            `stream ${streamName} revision ${revision} migrated ${definition.name} to v${migrated.toVersion}, which this process does not define`,
+          );
+        definition = target;
+        snapshot = target.machine.resolveState({
+          value: JSON.parse(migrated.toStateJson) as never,
+          context: JSON.parse(migrated.contextJson) as never,
+        });
+        movedByTimer = undefined;
+        noteRequest(recorded);
+      }
       // An operator's termination is a request too; the machine stays where it was.
       if (recorded.type === FrameworkEvent.InstanceTerminated) {
         terminated = terminationIn([fact], revision);

@@ -8,7 +8,7 @@ import type {
   InputFrom,
   PromiseActorLogic,
 } from 'xstate';
-import { ErrorCode, EsflowError } from '../errors/esflow-error';
+import { ErrorCode, EsflowError, ValidationIssue } from '../errors/esflow-error';
 import { CommandRetryPolicy, DEFAULT_COMMAND_RETRY } from '../commands/command-retry';
 
 /** Workflow names are camelCase without `-`, so `<workflow>-<id>` streams group by category. */
@@ -56,6 +56,27 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   readonly correlationKeys: Readonly<Record<string, (context: ContextFrom<TMachine>) => unknown>>;
   /** The messages from other services this workflow receives, by message name. */
   readonly messages: Readonly<Record<string, MessageDefinition>>;
+  /** How instances of older versions migrate to this one (see {@link MigrationSpec}). */
+  readonly migrations: MigrationSpec<ContextFrom<TMachine>>;
+}
+
+/**
+ * What a definition says about instances migrated to it from an older version (`POST
+ * /workflows/{workflow}/{id}/migrate`): how their context becomes this version's, and which
+ * contexts it takes. Both run once, when the migration is decided; the context they produce is
+ * recorded in `InstanceMigrated`, so replay never runs them again.
+ */
+export interface MigrationSpec<TContext = unknown> {
+  /**
+   * By source version, the context of an instance of that version turned into this version's
+   * (e.g. a field v2 added, with a default). Without one, the context is carried over as it is.
+   */
+  readonly contextFrom?: Readonly<Record<number, (context: unknown) => TContext>>;
+  /**
+   * The problems of a context for this version, by field (`{ path: 'fraudCheck', message:
+   * 'is required' }`); none when it is valid. Without it, any JSON object is taken.
+   */
+  readonly validateContext?: (context: unknown) => readonly ValidationIssue[];
 }
 
 /**
@@ -179,6 +200,20 @@ export interface WorkflowDefinitionSpec<
    * start event) or one correlated to running instances (`{ correlateBy: 'orderId' }`).
    */
   readonly messages?: Readonly<Record<string, MessageSpec<MachineEventType<TMachine>>>>;
+  /** How instances of older versions migrate to this one: their context, and its check. */
+  readonly migrations?: MigrationSpec<ContextFrom<TMachine>>;
+}
+
+/** A migration spec's `contextFrom` may only name older versions. */
+function checkedMigrations<T>(name: string, version: number, spec: MigrationSpec<T>) {
+  for (const from of Object.keys(spec.contextFrom ?? {})) {
+    const source = Number(from);
+    if (!Number.isInteger(source) || source < 1 || source >= version)
+      throw invalid(
+        `workflow ${name} v${version}: migrations.contextFrom names version ${from}; only older versions (1 to ${version - 1}) migrate to it`,
+      );
+  }
+  return spec;
 }
 
 function invalid(message: string): EsflowError {
@@ -249,6 +284,7 @@ export function defineWorkflow<TMachine extends AnyStateMachine, TStart extends 
     schemaNamespace: spec.schemaNamespace ?? `esflow.${spec.name}`,
     correlationKeys,
     messages,
+    migrations: checkedMigrations(spec.name, spec.version, spec.migrations ?? {}),
     ...(spec.instanceIdFrom ? { instanceIdFrom: spec.instanceIdFrom } : {}),
   };
 }

@@ -6,7 +6,16 @@ import {
   ModuleMetadata,
   NestModule,
 } from '@nestjs/common';
-import { ErrorCode, EsflowError } from '@esflow/core';
+import {
+  ErrorCode,
+  EsflowError,
+  MessageIndex,
+  ReadModelQueries,
+  WorkflowEngine,
+} from '@esflow/core';
+import { MigrationBatches } from '../migrations/migration-batches';
+import type { EsflowRuntime } from '../runtime/esflow-runtime';
+import { ESFLOW_RUNTIME, MESSAGE_INDEX, READ_MODEL_QUERIES, WORKFLOW_ENGINE } from '../tokens';
 import { CommandsController } from './commands/commands.controller';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { EsflowTracingMiddleware } from '../tracing/tracing.middleware';
@@ -17,6 +26,7 @@ import { ProjectionStatuses } from '../projections/projection-statuses';
 import { HttpMetricsMiddleware } from '../metrics/http-metrics.middleware';
 import { EsflowRestOptions, ESFLOW_REST_OPTIONS, ResolvedRestOptions } from './rest-options';
 import { TimersController } from './timers/timers.controller';
+import { MigrationsController } from './workflows/migrations.controller';
 import { WorkflowsController } from './workflows/workflows.controller';
 
 /** Applies defaults; a bad option is INVALID_CONFIGURATION. */
@@ -38,7 +48,8 @@ function resolveRestOptions(options: EsflowRestOptions): ResolvedRestOptions {
 
 /**
  * The REST API, contract v1: `POST /workflows/{workflow}`, `POST /workflows/{workflow}/{id}/events`,
- * `GET /workflows/{workflow}/{id}` and `/history`, `GET /workflows`, `GET /stats`,
+ * `/terminate` and `/migrate`, batch migrations (`POST /workflows/{workflow}/migrations`,
+ * `GET /migrations/{migrationId}`), `GET /workflows/{workflow}/{id}` and `/history`, `GET /workflows`, `GET /stats`,
  * `GET /projections` and the projection operator calls, `GET /timers`, the external-worker calls
  * (`POST /commands/lease`, `/commands/{commandId}/complete` and `/fail`, `GET /commands`) and the
  * incidents (`GET /incidents`, `POST /incidents/{incidentId}/retry` and `/resolve`). Every failure is an RFC 9457 problem
@@ -82,6 +93,7 @@ export class EsflowRestModule implements NestModule {
       imports,
       controllers: [
         WorkflowsController,
+        MigrationsController,
         ProjectionsController,
         TimersController,
         CommandsController,
@@ -94,6 +106,23 @@ export class EsflowRestModule implements NestModule {
         EsflowTracingMiddleware,
         HttpMetricsMiddleware,
         ProjectionStatuses,
+        {
+          provide: MigrationBatches,
+          inject: [WORKFLOW_ENGINE, MESSAGE_INDEX, READ_MODEL_QUERIES, ESFLOW_RUNTIME],
+          useFactory: (
+            engine: WorkflowEngine,
+            messageIndex: MessageIndex,
+            instances: ReadModelQueries,
+            runtime: EsflowRuntime,
+          ) =>
+            new MigrationBatches({
+              engine,
+              messageIndex,
+              instances,
+              clock: runtime.clock,
+              ids: runtime.ids,
+            }),
+        },
       ],
     };
   }
@@ -105,6 +134,7 @@ export class EsflowRestModule implements NestModule {
       .apply(JsonBodyMiddleware)
       .forRoutes(
         WorkflowsController,
+        MigrationsController,
         ProjectionsController,
         CommandsController,
         IncidentsController,

@@ -13,6 +13,7 @@ import {
   EsflowFeature,
   EventStore,
   formatPosition,
+  PayloadCodec,
   ReadModelQueries,
   ReadModelStore,
   realSleep,
@@ -29,7 +30,7 @@ import {
 } from '@esflow/example-order-fulfillment';
 import { SchemaRegistry } from '@esflow/schemas';
 import { createEmbeddedSchemaRegistry, createSqliteReadModelStore } from '@esflow/sqlite';
-import { EsflowModule, WORKFLOW_ENGINE } from '../index';
+import { EsflowModule, PAYLOAD_CODEC, WORKFLOW_ENGINE } from '../index';
 import { countRunningVersions, VersionRemovalCheck } from './version-removal-check';
 
 const dirs: string[] = [];
@@ -213,7 +214,8 @@ describe('countRunningVersions', () => {
     // The read model says 10 (not what the store holds), so the result shows it was used.
     const readModel = await builtReadModel(checkpoint, 10);
     const queries = new ReadModelQueries(readModel, systemClock, realSleep);
-    expect(await countRunningVersions(adapters.store, readModel, queries)).toEqual({
+    const codec = app!.get<PayloadCodec>(PAYLOAD_CODEC);
+    expect(await countRunningVersions(adapters.store, readModel, queries, codec)).toEqual({
       counts: [{ workflow: 'orderFulfillment', version: 1, running: 10 + 1 - 1 }],
       readModelPosition: formatPosition(checkpoint),
       eventsAfter: later,
@@ -226,6 +228,7 @@ describe('countRunningVersions', () => {
       adapters.store,
       fresh,
       new ReadModelQueries(fresh, systemClock, realSleep),
+      codec,
     );
     expect(counted).toEqual({
       counts: [{ workflow: 'orderFulfillment', version: 1, running: 2 }],

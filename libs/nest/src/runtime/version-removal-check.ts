@@ -3,7 +3,10 @@ import {
   builtInProjections,
   EventStore,
   formatPosition,
+  FRAMEWORK_NAMESPACE,
+  FrameworkEvent,
   GlobalPosition,
+  PayloadCodec,
   ReadModelQueries,
   ReadModelStore,
   removedVersionsInUse,
@@ -12,7 +15,13 @@ import {
   versionRemovalError,
   WorkflowCatalog,
 } from '@esflow/core';
-import { EVENT_STORE, READ_MODEL_QUERIES, READ_MODEL_STORE, WORKFLOW_CATALOG } from '../tokens';
+import {
+  EVENT_STORE,
+  PAYLOAD_CODEC,
+  READ_MODEL_QUERIES,
+  READ_MODEL_STORE,
+  WORKFLOW_CATALOG,
+} from '../tokens';
 
 /** The built-in projection that counts running instances per definition version. */
 const DEFINITION_VERSIONS = builtInProjections([]).find(
@@ -71,6 +80,15 @@ async function readModelCounts(
   return undefined;
 }
 
+/** The source version an `InstanceMigrated` fact records. */
+async function migratedFrom(codec: PayloadCodec, data: Uint8Array): Promise<number> {
+  const payload = await codec.decode(
+    `${FRAMEWORK_NAMESPACE}.${FrameworkEvent.InstanceMigrated}`,
+    data,
+  );
+  return (payload as { fromVersion: number }).fromVersion;
+}
+
 /**
  * Counts the running instances per workflow and version: the `definition_versions` read model
  * as of its checkpoint, plus every event the store recorded after it (see
@@ -82,13 +100,19 @@ export async function countRunningVersions(
   store: EventStore,
   readModel: ReadModelStore,
   queries: ReadModelQueries,
+  codec: PayloadCodec,
 ): Promise<RunningVersionsCounted> {
   const fromReadModel = await readModelCounts(readModel, queries);
   const tally = new RunningVersionTally(fromReadModel?.counts ?? []);
   let after = fromReadModel?.at.position;
   for (;;) {
     const page = await store.readAll({ maxCount: PAGE, ...(after ? { after } : {}) });
-    for (const event of page) tally.add(event);
+    for (const event of page)
+      tally.add(
+        event.type === FrameworkEvent.InstanceMigrated
+          ? { ...event, migratedFrom: await migratedFrom(codec, event.data) }
+          : event,
+      );
     if (page.length < PAGE) break;
     after = page[page.length - 1]!.position;
   }
@@ -121,8 +145,9 @@ export class VersionRemovalCheck {
     store: EventStore,
     readModel: ReadModelStore,
     queries: ReadModelQueries,
+    codec: PayloadCodec,
   ): Promise<VersionRemovalCheck> {
-    const counted = await countRunningVersions(store, readModel, queries);
+    const counted = await countRunningVersions(store, readModel, queries, codec);
     const problems = removedVersionsInUse(catalog, counted.counts);
     const countedFrom =
       counted.readModelPosition === null
@@ -139,11 +164,12 @@ export class VersionRemovalCheck {
 /** {@link VersionRemovalCheck} as a provider: its factory runs the check when Nest builds it. */
 export const versionRemovalCheckProvider: Provider = {
   provide: VersionRemovalCheck,
-  inject: [WORKFLOW_CATALOG, EVENT_STORE, READ_MODEL_STORE, READ_MODEL_QUERIES],
+  inject: [WORKFLOW_CATALOG, EVENT_STORE, READ_MODEL_STORE, READ_MODEL_QUERIES, PAYLOAD_CODEC],
   useFactory: (
     catalog: WorkflowCatalog,
     store: EventStore,
     readModel: ReadModelStore,
     queries: ReadModelQueries,
-  ) => VersionRemovalCheck.run(catalog, store, readModel, queries),
+    codec: PayloadCodec,
+  ) => VersionRemovalCheck.run(catalog, store, readModel, queries, codec),
 };

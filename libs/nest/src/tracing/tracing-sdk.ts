@@ -1,12 +1,8 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  SimpleSpanProcessor,
-  SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
+import type * as Resources from '@opentelemetry/resources';
+import type * as TraceBase from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type * as TraceNode from '@opentelemetry/sdk-trace-node';
 
 /** Where {@link startEsflowTracing} sends spans. */
 export type EsflowTraceExporter = 'otlp' | 'console';
@@ -37,6 +33,16 @@ export interface EsflowTracingHandle {
  * runs the OpenTelemetry SDK does not call it: esflow's spans then go to that provider.
  */
 export function startEsflowTracing(setup: EsflowTracingSetup): EsflowTracingHandle {
+  // The SDK is loaded here, when tracing is turned on: off, a process never loads it (the
+  // exporter alone brings in some 150 modules).
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { OTLPTraceExporter } =
+    require('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp;
+  const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof Resources;
+  const { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor } =
+    require('@opentelemetry/sdk-trace-base') as typeof TraceBase;
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node') as typeof TraceNode;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const exporter = setup.exporter ?? 'otlp';
   const processor =
     exporter === 'otlp'

@@ -73,28 +73,48 @@ export function stateCountsProjection(workflows: readonly string[]): ProjectionD
   };
 }
 
-/** Which definition versions are in use: instances started and still running per version. */
+/**
+ * Which definition versions are in use, per version: instances started on it or migrated to it
+ * (`instances`), those of them still running on it (`running`), and those migrated away
+ * (`migratedOut`; an `InstanceMigrated` moves one running instance from its source version to
+ * its target).
+ */
 export function definitionVersionsProjection(workflows: readonly string[]): ProjectionDefinition {
   return {
     name: 'definition_versions',
-    version: 1,
+    // 2: counts migrations (1 knew only starts and ends).
+    version: 2,
     collections: { versions: { indexes: ['workflow'] } },
     filter: workflowFilter(workflows),
-    async handle({ recorded, metadata }, documents) {
-      const started = recorded.revision === 0;
+    async handle(event, documents) {
+      const { recorded, metadata } = event;
+      const move = async (
+        version: number,
+        change: { in?: number; out?: number; migrated?: number },
+      ) => {
+        const id = `${metadata.workflow}/${version}`;
+        const current = (await documents.get('versions', id)) ?? {};
+        const count = (field: string) =>
+          typeof current[field] === 'number' ? (current[field] as number) : 0;
+        await documents.put('versions', id, {
+          workflow: metadata.workflow,
+          version,
+          instances: count('instances') + (change.in ?? 0),
+          running: count('running') + (change.in ?? 0) - (change.out ?? 0),
+          migratedOut: count('migratedOut') + (change.migrated ?? 0),
+        });
+      };
+      if (recorded.revision === 0) return move(metadata.definitionVersion, { in: 1 });
       // An instance ends once: completed (a final state), or terminated by an operator.
-      const finished =
+      if (
         recorded.type === FrameworkEvent.WorkflowCompleted ||
-        recorded.type === FrameworkEvent.InstanceTerminated;
-      if (!started && !finished) return;
-      const id = `${metadata.workflow}/${metadata.definitionVersion}`;
-      const current = (await documents.get('versions', id)) ?? { instances: 0, running: 0 };
-      await documents.put('versions', id, {
-        workflow: metadata.workflow,
-        version: metadata.definitionVersion,
-        instances: (current['instances'] as number) + (started ? 1 : 0),
-        running: (current['running'] as number) + (started ? 1 : 0) - (finished ? 1 : 0),
-      });
+        recorded.type === FrameworkEvent.InstanceTerminated
+      )
+        return move(metadata.definitionVersion, { out: 1 });
+      if (recorded.type !== FrameworkEvent.InstanceMigrated) return;
+      const { fromVersion } = (await event.payload()) as { fromVersion: number };
+      await move(fromVersion, { out: 1, migrated: 1 });
+      await move(metadata.definitionVersion, { in: 1 });
     },
   };
 }

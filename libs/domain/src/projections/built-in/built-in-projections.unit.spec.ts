@@ -89,7 +89,29 @@ describe('the definition_versions projection', () => {
     ]);
     for (const event of events) await projection.handle(event, documents);
     expect(documents.all('versions')).toEqual([
-      { workflow: 'orderFulfillment', version: 1, instances: 3, running: 1 },
+      { workflow: 'orderFulfillment', version: 1, instances: 3, running: 1, migratedOut: 0 },
+    ]);
+  });
+
+  it('moves a migrated instance from its source version to its target', async () => {
+    const projection = definitionVersionsProjection(['orderFulfillment']);
+    const documents = memoryDocuments();
+    const [placed, migrated, paid] = stream('moved', [
+      ['OrderPlaced', 'workflow', null, 'awaitingPayment'],
+      ['InstanceMigrated', 'framework', 'awaitingPayment', 'awaitingFunds'],
+      ['PaymentReceived', 'workflow', 'awaitingFunds', 'fetchingGoods'],
+    ]);
+    const on = (event: typeof placed, version: number, payload = {}) => ({
+      ...event!,
+      metadata: { ...event!.metadata, definitionVersion: version } as EsflowEventMetadata,
+      payload: async () => payload,
+    });
+    await projection.handle(on(placed, 1), documents);
+    await projection.handle(on(migrated, 2, { fromVersion: 1, toVersion: 2 }), documents);
+    await projection.handle(on(paid, 2), documents);
+    expect(documents.all('versions')).toEqual([
+      { workflow: 'orderFulfillment', version: 1, instances: 1, running: 0, migratedOut: 1 },
+      { workflow: 'orderFulfillment', version: 2, instances: 1, running: 1, migratedOut: 0 },
     ]);
   });
 });

@@ -47,6 +47,7 @@ export const STATUS_BY_CODE = {
   [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   [ErrorCode.EventNotAccepted]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.IdempotencyKeyReused]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [ErrorCode.MigrationRefused]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.RebuildTooSoon]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.HeadersTooLarge]: 431,
   [ErrorCode.StoreUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,

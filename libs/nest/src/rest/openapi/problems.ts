@@ -187,7 +187,11 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
     meaning: 'no instance of the workflow has that id',
     extensions: { workflow: text('The workflow'), id: text('The instance id') },
   },
-  [ErrorCode.NotFound]: { meaning: 'no such route' },
+  [ErrorCode.NotFound]: {
+    meaning:
+      'no such route; or, for a batch migration, no batch of that id in this api process (it keeps them in memory)',
+    extensions: { migrationId: text('The batch migration asked for', false) },
+  },
   [ErrorCode.ProjectionNotFound]: { meaning: 'no projection of that name' },
   [ErrorCode.MethodNotAllowed]: {
     meaning: 'the path exists but not with this method; `Allow` lists those it has',
@@ -264,7 +268,7 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
   },
   [ErrorCode.InstanceNotRunning]: {
     meaning:
-      'the instance is not running any more (completed, cancelled, failed or terminated): there is nothing left to terminate',
+      'the instance is not running any more (completed, cancelled, failed or terminated): there is nothing left to terminate or migrate',
     extensions: {
       workflow: text('The workflow'),
       id: text('The instance'),
@@ -274,6 +278,20 @@ const PROBLEMS: Readonly<Record<Exclude<HttpErrorCode, 'STORE_UNAVAILABLE'>, Pro
         description: 'Its status',
       },
       state: { ...STATE_VALUE_SCHEMA, description: 'The state it is in' },
+    },
+  },
+  [ErrorCode.MigrationRefused]: {
+    meaning:
+      "the migration is not possible as asked, and nothing was written: the target version is not registered or is the one the instance runs on, a state maps to one the target lacks (or to a final one), the context fails the target's check, or a timer, invoked command or buffered message cannot follow (`unmappable: cancel` cancels those); `errors` names each (`toVersion`, `stateMapping.<path>`, `state`, `context.<field>`, `timers.<id>`, `commands.<id>`, `messages.<id>`)",
+    extensions: {
+      fromVersion: {
+        type: 'integer',
+        minimum: 1,
+        description: 'The version the instance runs on (a batch: `filter.fromVersion`)',
+      },
+      toVersion: { type: 'integer', minimum: 1, description: 'The version asked for' },
+      errors: errors(true),
+      moreErrors,
     },
   },
   [ErrorCode.IdempotencyKeyReused]: {

@@ -1,7 +1,14 @@
 import { pageLimit } from '../http/paging';
 import { z } from 'zod';
-import { ListInstancesQuery, MAX_TERMINATION_REASON_LENGTH, ValidationIssue } from '@esflow/core';
+import {
+  ListInstancesQuery,
+  MAX_MIGRATION_REASON_LENGTH,
+  MAX_TERMINATION_REASON_LENGTH,
+  UnmappablePolicy,
+  ValidationIssue,
+} from '@esflow/core';
 import { malformed } from '../http/request-parsing';
+import { MigrationFilter, migrationStateProblem } from '../../migrations/migration-filter';
 
 const issuesOf = (error: z.ZodError): ValidationIssue[] =>
   error.issues.map((issue) => ({
@@ -107,6 +114,110 @@ const terminateBody = z
   )
   .strict();
 
+/** The largest definition version a migration names: an Avro `int`, as `InstanceMigrated` records it. */
+export const MAX_DEFINITION_VERSION = 2 ** 31 - 1;
+/** How many states one migration may map. */
+export const MAX_STATE_MAPPINGS = 100;
+/** The longest `idPrefix` of a batch's filter: an instance id's longest. */
+const MAX_ID_PREFIX_LENGTH = 200;
+
+const definitionVersion = (what: string) =>
+  z
+    .number({
+      required_error: `is required: ${what}`,
+      invalid_type_error: 'must be a whole number',
+    })
+    .int('must be a whole number')
+    .min(1, 'must be a positive whole number')
+    .max(MAX_DEFINITION_VERSION, `must be at most ${MAX_DEFINITION_VERSION}`);
+
+/** The fields of a migration, one instance's or a batch's. */
+const migrationFields = {
+  toVersion: definitionVersion('the definition version to migrate to, e.g. 2'),
+  stateMapping: z
+    .record(
+      z.string().min(1, 'a source state path must not be empty'),
+      z
+        .string({ invalid_type_error: 'must be a state path (a string), e.g. "awaitingPayment"' })
+        .refine((path) => path.trim() !== '', 'must be a state path, e.g. "awaitingPayment"'),
+      {
+        invalid_type_error:
+          'must be a JSON object: source state path → target state path (dotted, or a state value as JSON)',
+      },
+    )
+    .refine(
+      (mapping) => Object.keys(mapping).length <= MAX_STATE_MAPPINGS,
+      `must map at most ${MAX_STATE_MAPPINGS} states`,
+    )
+    .optional(),
+  contextPatch: z
+    .record(z.unknown(), {
+      invalid_type_error: 'must be a JSON object: a JSON merge patch (RFC 7396) of the context',
+    })
+    .optional(),
+  unmappable: z
+    .enum(['refuse', 'cancel'], {
+      errorMap: () => ({ message: 'must be "refuse" or "cancel"' }),
+    })
+    .optional(),
+  dryRun: z.boolean({ invalid_type_error: 'must be true or false' }).optional(),
+  reason: z
+    .string({ invalid_type_error: 'must be a string' })
+    .max(MAX_MIGRATION_REASON_LENGTH, `must be at most ${MAX_MIGRATION_REASON_LENGTH} characters`)
+    .optional(),
+};
+
+const BODY_OBJECT = {
+  invalid_type_error: 'the body must be a JSON object',
+  required_error: 'the body must be a JSON object',
+};
+
+const migrateBody = z.object(migrationFields, BODY_OBJECT).strict();
+
+const migrationFilter = z
+  .object(
+    {
+      fromVersion: definitionVersion('the version the instances run on, e.g. 1'),
+      state: z
+        .string({ invalid_type_error: 'must be a string: a dotted state path, or JSON' })
+        .superRefine((text, context) => {
+          const problem = migrationStateProblem(text);
+          if (problem) context.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+        })
+        .optional(),
+      idPrefix: z
+        .string({ invalid_type_error: 'must be a string' })
+        .min(1, 'must not be empty')
+        .max(MAX_ID_PREFIX_LENGTH, `must be at most ${MAX_ID_PREFIX_LENGTH} characters`)
+        .optional(),
+    },
+    {
+      required_error: 'is required: which instances, e.g. {"fromVersion": 1}',
+      invalid_type_error: 'must be a JSON object, e.g. {"fromVersion": 1}',
+    },
+  )
+  .strict();
+
+const migrationBatchBody = z
+  .object({ filter: migrationFilter, ...migrationFields }, BODY_OBJECT)
+  .strict();
+
+/** A migration's own fields, as a request gives them. */
+export interface MigrationFields {
+  readonly toVersion: number;
+  readonly stateMapping?: Record<string, string>;
+  readonly contextPatch?: Record<string, unknown>;
+  readonly unmappable?: UnmappablePolicy;
+  readonly dryRun?: boolean;
+  readonly reason?: string;
+}
+
+export const parseMigrateBody = (body: unknown) =>
+  parseRequest(migrateBody, body, 'the request body') as MigrationFields;
+export const parseMigrationBatchBody = (body: unknown) =>
+  parseRequest(migrationBatchBody, body, 'the request body') as MigrationFields & {
+    readonly filter: MigrationFilter;
+  };
 export const parseTerminateBody = (body: unknown) =>
   parseRequest(terminateBody, body, 'the request body') as { reason: string };
 export const parseStartBody = (body: unknown) =>

@@ -25,12 +25,14 @@ import {
   ErrorCode,
   EventTraceContext,
   InstanceView,
+  MessageIndex,
   ReadModelQueries,
   Result,
   WorkflowCatalog,
   WorkflowEngine,
 } from '@esflow/core';
-import { READ_MODEL_QUERIES, WORKFLOW_CATALOG, WORKFLOW_ENGINE } from '../../tokens';
+import { migrateInstance } from '../../migrations/instance-migration';
+import { MESSAGE_INDEX, READ_MODEL_QUERIES, WORKFLOW_CATALOG, WORKFLOW_ENGINE } from '../../tokens';
 import { requestTraceContext } from '../../tracing/http-tracing';
 import { principalOf } from '../http/principal';
 import {
@@ -60,6 +62,7 @@ import {
 } from '../openapi/problems';
 import {
   parseListQuery,
+  parseMigrateBody,
   parseSendBody,
   parseStartBody,
   parseTerminateBody,
@@ -73,6 +76,7 @@ import {
   StartWorkflowBody,
   TerminateInstanceBody,
 } from './workflow.dto';
+import { MigrateInstanceBody, MigrationResponse } from './migration.dto';
 
 /** The request span's trace context, for the events it appends (none with tracing off). */
 function tracedBy(request: object): { traceContext?: EventTraceContext } {
@@ -86,7 +90,7 @@ function unwrap<T>(result: Result<T>): T {
 }
 
 /** The public fields of an instance after a write (no context: it may be large), with its timers. */
-function summary(instance: InstanceView): WrittenInstanceResponse {
+export function summary(instance: InstanceView): WrittenInstanceResponse {
   const { workflow, id, version, state, status, revision, pendingTimers } = instance;
   return { workflow, id, version, state, status, revision, pendingTimers: [...pendingTimers] };
 }
@@ -112,6 +116,7 @@ export class WorkflowsController {
     @Inject(WORKFLOW_ENGINE) private readonly engine: WorkflowEngine,
     @Inject(WORKFLOW_CATALOG) private readonly catalog: WorkflowCatalog,
     @Inject(READ_MODEL_QUERIES) private readonly instances: ReadModelQueries,
+    @Inject(MESSAGE_INDEX) private readonly messageIndex: MessageIndex,
   ) {}
 
   @Post(':workflow')
@@ -295,6 +300,69 @@ export class WorkflowsController {
     );
     response.setHeader('ETag', etagOf(outcome.instance.revision));
     return summary(outcome.instance);
+  }
+
+  @Post(':workflow/:id/migrate')
+  @HttpCode(200)
+  @ApiOperation({
+    operationId: 'migrateInstance',
+    summary: 'Move a running instance to another definition version (an operator action)',
+    description:
+      "Checks, before anything is written, that the target version is registered and is not the instance's; that each leaf state it is in maps (`stateMapping`, else the same path) to a state the target has and that is not final; that the context, through the target's `migrations.contextFrom` and then `contextPatch`, passes the target's `migrations.validateContext`; that each pending timer, invoked command in flight and buffered message can follow. What cannot is named in a 422 MIGRATION_REFUSED (`errors`), or cancelled with `unmappable: cancel`. Then records `InstanceMigrated { fromVersion, toVersion, stateMapping, ... }` (the operator: who made the request) with the `TimerCancelled`/`TimerScheduled` and `CommandWithdrawn` of the timers and commands it moves or ends, in one append; from then on the instance replays and runs on `toVersion`. `dryRun: true` answers the plan and writes nothing.",
+  })
+  @WORKFLOW_PARAM
+  @ID_PARAM
+  @ApiBody({ type: MigrateInstanceBody })
+  @ApiHeader(IF_MATCH_HEADER)
+  @ApiResponse({
+    status: 200,
+    description:
+      'Migrated (or, in a dry run, what would be): the plan, and the instance as it now is',
+    type: MigrationResponse,
+    headers: { ETag: ETAG_HEADER },
+  })
+  @ApiProblems(
+    ...BODY_EDGE_CODES,
+    ErrorCode.InvalidId,
+    ErrorCode.WorkflowNotFound,
+    ErrorCode.InstanceNotFound,
+    ErrorCode.RevisionConflict,
+    ErrorCode.InstanceNotRunning,
+    ErrorCode.MigrationRefused,
+    ErrorCode.InstanceTooLarge,
+    ...FAULT_CODES,
+  )
+  async migrate(
+    @Param('workflow') workflow: string,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<MigrationResponse> {
+    checkId(workflow, 'workflow');
+    checkId(id, 'id');
+    const { toVersion, stateMapping, contextPatch, unmappable, dryRun, reason } =
+      parseMigrateBody(body);
+    const expectedRevision = parseIfMatch(ifMatch);
+    const outcome = unwrap(
+      await migrateInstance(
+        { engine: this.engine, messageIndex: this.messageIndex },
+        {
+          workflow,
+          id,
+          toVersion,
+          operator: principalOf(response.req).id,
+          ...(stateMapping ? { stateMapping } : {}),
+          ...(contextPatch ? { contextPatch } : {}),
+          ...(unmappable ? { unmappable } : {}),
+          ...(dryRun === undefined ? {} : { dryRun }),
+          ...(reason === undefined ? {} : { reason }),
+          ...(expectedRevision === undefined ? {} : { expectedRevision }),
+        },
+      ),
+    );
+    response.setHeader('ETag', etagOf(outcome.instance.revision));
+    return { dryRun: outcome.dryRun, plan: outcome.plan, instance: summary(outcome.instance) };
   }
 
   @Get(':workflow/:id')
