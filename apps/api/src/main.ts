@@ -14,12 +14,14 @@ import {
   ResolvedAccessOptions,
   startEsflowTracing,
 } from '@esflow/nest';
-import { ApiModule } from './api.module';
 
 /** The api application, configured but not listening (tests and tools may listen themselves). */
 export async function createApiApp(
   environment: EsflowEnvironment = loadEsflowEnvironment(),
 ): Promise<NestExpressApplication> {
+  // Loaded here, not at the top: a workflow module that refuses its configuration when it is
+  // imported (a bad ORDER_FULFILLMENT_VERSIONS) then fails start-up in one line, like any other.
+  const { ApiModule } = await import('./api.module.js');
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
     bufferLogs: true,
     bodyParser: false,

@@ -8,7 +8,6 @@ import {
   ProblemDetailsFilter,
   startEsflowTracing,
 } from '@esflow/nest';
-import { ProjectorModule } from './projector.module';
 
 async function main(): Promise<void> {
   const environment = loadEsflowEnvironment();
@@ -19,6 +18,9 @@ async function main(): Promise<void> {
       exporter: environment.tracing.exporter,
     });
   // A failed start is reported once, by runEsflowProcess, without Nest's stack trace.
+  // Loaded here, not at the top: a workflow module that refuses its configuration when it is
+  // imported then fails start-up in one line, like any other.
+  const { ProjectorModule } = await import('./projector.module.js');
   const app = await NestFactory.create(ProjectorModule, {
     bufferLogs: true,
     abortOnError: false,

@@ -34,6 +34,25 @@ export interface EngineContext {
 
 const FRAMEWORK_EVENT_TYPES: ReadonlySet<string> = new Set(FRAMEWORK_TYPES);
 
+/** By catalog and workflow, the start and input events any registered version declares. */
+const declaredTypes = new WeakMap<WorkflowCatalog, Map<string, ReadonlySet<string>>>();
+
+function declaredEventTypes(catalog: WorkflowCatalog, workflow: string): ReadonlySet<string> {
+  let byWorkflow = declaredTypes.get(catalog);
+  if (!byWorkflow) declaredTypes.set(catalog, (byWorkflow = new Map()));
+  let types = byWorkflow.get(workflow);
+  if (!types) {
+    types = new Set(
+      catalog
+        .all()
+        .filter((definition) => definition.name === workflow)
+        .flatMap((definition) => [definition.startEvent, ...definition.inputEvents]),
+    );
+    byWorkflow.set(workflow, types);
+  }
+  return types;
+}
+
 /**
  * Tells the engine's observer what came of one request and returns `result` unchanged.
  * `outcomeOf` maps a success to its outcome (undefined: not a transition, e.g. a timer not due
@@ -51,16 +70,7 @@ export function observed<T>(
   const outcome = result.ok ? outcomeOf(result.value) : 'rejected';
   if (outcome === undefined) return result;
   const known = catalog.latest(request.workflow) !== undefined;
-  const declared =
-    known &&
-    catalog
-      .all()
-      .some(
-        (definition) =>
-          definition.name === request.workflow &&
-          (definition.startEvent === request.eventType ||
-            definition.inputEvents.includes(request.eventType)),
-      );
+  const declared = known && declaredEventTypes(catalog, request.workflow).has(request.eventType);
   observer.transition({
     workflow: known ? request.workflow : UNKNOWN_LABEL,
     eventType:
