@@ -21,7 +21,7 @@ describeEventStoreContract(
   },
   vitest,
   // EventStoreDB has no count of $all: lag and rebuild totals are counted by reading there.
-  { countEvents: false, findEvent: false },
+  { countEvents: false, findEvent: false, readStreamStarts: false },
 );
 
 // Whenever a real server is given (e.g. `docker compose up -d` and
@@ -35,7 +35,7 @@ if (realServer) {
       return { store, dispose: () => store.close() };
     },
     vitest,
-    { countEvents: false, findEvent: false },
+    { countEvents: false, findEvent: false, readStreamStarts: false },
   );
 } else {
   const reason =

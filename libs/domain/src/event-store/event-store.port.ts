@@ -168,6 +168,16 @@ export interface EventStore {
   /** Reads the global log in commit order, paged by `after` and `maxCount`. */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
 
+  /**
+   * Optional capability: the first event (revision 0) of every stream, in commit order, paged
+   * like {@link readAll} by `after` and `maxCount`, without reading the others (SQLite, memory).
+   * What counts instances does not read the whole log where a store has it.
+   */
+  readStreamStarts?(options: {
+    readonly after?: GlobalPosition;
+    readonly maxCount: number;
+  }): Promise<RecordedEvent[]>;
+
   /** Subscribes to the global log: catch-up from the checkpoint, then live. */
   subscribeToAll(options?: SubscribeToAllOptions): EventStoreSubscription;
 

@@ -95,6 +95,15 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
       return found;
     },
 
+    async readStreamStarts({ after, maxCount }) {
+      const found: RecordedEvent[] = [];
+      for (let i = after === undefined ? 0 : Number(after.commit) + 1; i < log.length; i++) {
+        if (found.length >= maxCount) break;
+        if (log[i]!.revision === 0) found.push(log[i]!);
+      }
+      return found;
+    },
+
     subscribeToAll(subscribeOptions: SubscribeToAllOptions = {}): EventStoreSubscription {
       return pollingSubscription(
         {

@@ -141,6 +141,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
        WHERE e.stream_id = (SELECT stream_id FROM streams WHERE stream_name = ?)
          AND e.stream_revision <= ? ORDER BY e.stream_revision DESC LIMIT ?`,
     ),
+    readStreamStarts: rows<[number, number]>(
+      `SELECT ${EVENT_ROW_COLUMNS}
+       WHERE e.global_position > ? AND e.stream_revision = 0 ORDER BY e.global_position LIMIT ?`,
+    ),
   };
   const readAllStatements = new Map<string, Database.Statement<unknown[], EventRow>>();
   const countStatements = new Map<string, Database.Statement<unknown[], { count: number }>>();
@@ -296,6 +300,12 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
 
     async readAll(readOptions) {
       return readAll(readOptions);
+    },
+
+    async readStreamStarts({ after, maxCount }) {
+      return statements.readStreamStarts
+        .all(after ? Number(after.commit) : 0, maxCount)
+        .map(tables.recorded);
     },
 
     async findEvent(eventId) {

@@ -32,6 +32,8 @@ export interface EventStoreCapabilities {
   readonly countEvents: boolean;
   /** `findEvent`: where an event is stored, looked up by its id. */
   readonly findEvent: boolean;
+  /** `readStreamStarts`: each stream's first event, without reading the rest of the log. */
+  readonly readStreamStarts: boolean;
 }
 
 /**
@@ -42,7 +44,11 @@ export function describeEventStoreContract(
   adapter: string,
   create: () => Promise<EventStoreUnderTest>,
   api: ContractTestApi,
-  capabilities: EventStoreCapabilities = { countEvents: true, findEvent: true },
+  capabilities: EventStoreCapabilities = {
+    countEvents: true,
+    findEvent: true,
+    readStreamStarts: true,
+  },
 ): void {
   const { afterAll, beforeAll, describe, expect, it } = api;
   describe(`event store contract: ${adapter}`, () => {
@@ -245,6 +251,42 @@ export function describeEventStoreContract(
           expect(await store.countEvents!({ filter: { ...filter, eventTypes: ['Two'] } })).toBe(2);
           expect(await store.countEvents!({ filter, after: all[2]!.position })).toBe(0);
           expect(await store.countEvents!({})).toBeGreaterThanOrEqual(3);
+        },
+      );
+    });
+
+    describe('reading stream starts (the optional readStreamStarts capability)', () => {
+      it(
+        capabilities.readStreamStarts
+          ? "reads each stream's first event in commit order, paged by position, and nothing else"
+          : 'declares that it cannot read stream starts alone',
+        async () => {
+          if (!capabilities.readStreamStarts) {
+            expect(store.readStreamStarts).toBeUndefined();
+            return;
+          }
+          const category = uniqueCategory();
+          const before = (await store.readAll({ direction: 'backwards', maxCount: 1 }))[0];
+          await store.append(`${category}-a`, [event('One'), event('Two')], {
+            expectedRevision: ExpectedRevision.NoStream,
+          });
+          await store.append(`${category}-a`, [event('Three')], { expectedRevision: 1 });
+          await store.append(`${category}-b`, [event('Four')], {
+            expectedRevision: ExpectedRevision.NoStream,
+          });
+          const after = before ? { after: before.position } : {};
+          const starts = await store.readStreamStarts!({ ...after, maxCount: 10 });
+          expect(starts.map((e) => [e.streamName, e.revision, e.type])).toEqual([
+            [`${category}-a`, 0, 'One'],
+            [`${category}-b`, 0, 'Four'],
+          ]);
+          const [first] = await store.readStreamStarts!({ ...after, maxCount: 1 });
+          expect(first!.streamName).toBe(`${category}-a`);
+          expect(
+            (await store.readStreamStarts!({ after: first!.position, maxCount: 10 })).map(
+              (e) => e.streamName,
+            ),
+          ).toEqual([`${category}-b`]);
         },
       );
     });
