@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runToExit, startApp } from '../support/app-process';
 import { httpClient } from '../support/http-client';
+import { writeChangedOrderConfig } from '../support/order-config';
 import { readmeBashBlock } from '../support/readme';
 
 /**
@@ -30,39 +31,14 @@ const order = (orderId: string) => ({
  * transition replaced by `transition` (JavaScript source), as a developer's changed machine.
  */
 function changedConfig(name: string, transition: string): string {
-  const fromRepo = (id: string) => JSON.stringify(require.resolve(id, { paths: [root] }));
   const file = `${name}.config.js`;
-  writeFileSync(
-    join(work, file),
-    `const { assign, createMachine } = require(${fromRepo('xstate')});
-const { defineFeature, defineWorkflow } = require(${fromRepo('@esflow/core')});
-const example = require(${fromRepo('@esflow/example-order-fulfillment')});
-const config = example.orderFulfillmentMachine.config;
-const awaiting = config.states.awaitingPayment;
-const machine = createMachine(
-  {
-    ...config,
-    states: {
-      ...config.states,
-      awaitingPayment: { ...awaiting, on: { ...awaiting.on, PaymentReceived: ${transition} } },
-    },
-  },
-  example.orderFulfillmentMachine.implementations,
-);
-const changed = defineWorkflow({
-  name: 'orderFulfillment',
-  version: 1,
-  machine,
-  startEvent: 'OrderPlaced',
-  commands: ['RefundPayment'],
-  instanceIdFrom: example.orderFulfillment.instanceIdFrom,
-  correlationKeys: example.orderFulfillment.correlationKeys,
-});
-module.exports = {
-  features: [defineFeature({ workflows: [changed], schemas: example.ORDER_FULFILLMENT_SCHEMAS })],
-};
-`,
-  );
+  writeChangedOrderConfig(join(work, file), {
+    version: 1,
+    change: `states.awaitingPayment = {
+  ...states.awaitingPayment,
+  on: { ...states.awaitingPayment.on, PaymentReceived: ${transition} },
+};`,
+  });
   return file;
 }
 

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runToExit, startApp } from '../support/app-process';
 import { httpClient } from '../support/http-client';
+import { writeChangedOrderConfig } from '../support/order-config';
 import { readmeBashBlock } from '../support/readme';
 
 /**
@@ -24,39 +25,9 @@ const order = (orderId: string) => ({
   items: [{ sku: 'SKU-1', quantity: 2 }],
 });
 
-/**
- * A config registering orderFulfillment at `version` only, its machine's states changed by
- * `change` (JavaScript source run on `states`, a copy of the example's) and its initial state
- * `initial`: the definitions a developer is about to deploy.
- */
+/** {@link writeChangedOrderConfig} into this suite's directory. */
 function writeConfig(file: string, version: number, change: string, initial = 'awaitingPayment') {
-  const fromRepo = (id: string) => JSON.stringify(require.resolve(id, { paths: [root] }));
-  writeFileSync(
-    join(work, file),
-    `const { createMachine } = require(${fromRepo('xstate')});
-const { defineFeature, defineWorkflow } = require(${fromRepo('@esflow/core')});
-const example = require(${fromRepo('@esflow/example-order-fulfillment')});
-const config = example.orderFulfillmentMachine.config;
-const states = { ...config.states };
-${change}
-const machine = createMachine(
-  { ...config, initial: ${JSON.stringify(initial)}, states },
-  example.orderFulfillmentMachine.implementations,
-);
-const definition = defineWorkflow({
-  name: 'orderFulfillment',
-  version: ${version},
-  machine,
-  startEvent: 'OrderPlaced',
-  commands: ['RefundPayment'],
-  instanceIdFrom: example.orderFulfillment.instanceIdFrom,
-  correlationKeys: example.orderFulfillment.correlationKeys,
-});
-module.exports = {
-  features: [defineFeature({ workflows: [definition], schemas: example.ORDER_FULFILLMENT_SCHEMAS })],
-};
-`,
-  );
+  writeChangedOrderConfig(join(work, file), { version, change, initial });
 }
 
 /** The README's "Deploy gate" block: the commands this suite runs are the ones written there. */

@@ -19,10 +19,9 @@ import {
 } from '../workflow/instance-state';
 import { InFlightCommand, invokeDoneEvent, invokeErrorEvent } from '../workflow/instance-commands';
 import {
-  decideOnInstance,
+  decideOnQueuedInstance,
   EngineContext,
   observed,
-  onInstance,
   prefixIssues,
   reloadInstance,
 } from './engine-context';
@@ -136,14 +135,11 @@ export class CommandOutcomeHandler {
     eventType: FrameworkEvent,
     decide: (current: InstanceState, streamName: string) => Promise<Result<CommandOutcome>>,
   ): Promise<Result<CommandOutcome>> {
-    const decided = await onInstance(this.engine, command.workflow, command.id, (streamName) =>
-      decideOnInstance(
-        this.engine,
-        command.workflow,
-        command.id,
-        (current) => decide(current, streamName),
-        (decided) => decided.ok && decided.value.outcome === 'recorded',
-      ),
+    const decided = await decideOnQueuedInstance(
+      this.engine,
+      command,
+      decide,
+      (decided) => decided.ok && decided.value.outcome === 'recorded',
     );
     // `notInFlight` is a refusal in all but name: nothing was pending to settle.
     return observed(

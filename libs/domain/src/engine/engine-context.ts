@@ -10,10 +10,14 @@ import { KeyedSerialExecutor } from './keyed-serial-executor';
 import { retry, RetryPolicy } from '../retry/retry';
 import { ErrorCode, hasErrorCode } from '../errors/esflow-error';
 import { ok, reject, Rejection, Result } from '../errors/rejection';
-import { InstanceStatus } from '../workflow/event-metadata';
+import { EventCategory, InstanceStatus } from '../workflow/event-metadata';
 import { InstanceState, instanceStatusOf } from '../workflow/instance-state';
-import { streamNameOf } from '../workflow/workflow-definition';
-import { FRAMEWORK_EVENT_TYPES as FRAMEWORK_TYPES } from '../workflow/framework-events';
+import { streamNameOf, WorkflowDefinition } from '../workflow/workflow-definition';
+import {
+  FRAMEWORK_EVENT_TYPES as FRAMEWORK_TYPES,
+  FrameworkEvent,
+} from '../workflow/framework-events';
+import { PlannedEvent, schemaNameOf } from './transition-planner';
 import { EngineObserver, TransitionOutcome, UNKNOWN_LABEL } from './engine-observer';
 
 /** What every engine handler shares: ports, the instance repository and the per-stream queue. */
@@ -212,4 +216,45 @@ export async function decideOnInstance<T>(
   const loaded = await loadInstance(engine, workflow, id);
   if (!loaded.ok) return loaded;
   return decide(loaded.value);
+}
+
+/**
+ * {@link onInstance} around {@link decideOnInstance}: what every use case that writes on behalf
+ * of the framework or an operator (a timer's fire, a command's outcome, a termination, a
+ * migration) runs. `decide` gets the instance and its stream; `standsOnCache` says which
+ * decisions made on the cached instance are given without a fresh load.
+ */
+export function decideOnQueuedInstance<T>(
+  engine: EngineContext,
+  target: { readonly workflow: string; readonly id: string },
+  decide: (state: InstanceState, streamName: string) => Promise<Result<T>>,
+  standsOnCache: (decided: Result<T>) => boolean,
+): Promise<Result<T>> {
+  return onInstance(engine, target.workflow, target.id, (streamName) =>
+    decideOnInstance(
+      engine,
+      target.workflow,
+      target.id,
+      (state) => decide(state, streamName),
+      standsOnCache,
+    ),
+  );
+}
+
+/**
+ * The events of one operator's (or the framework's) append: the first gets `eventId`, each
+ * later one an id derived from it and its index, so a repeated append is recognised whole.
+ */
+export function frameworkFacts(
+  ids: IdGenerator,
+  eventId: string,
+  definition: WorkflowDefinition,
+): (index: number, type: FrameworkEvent, payload: object) => PlannedEvent {
+  return (index, type, payload) => ({
+    eventId: index === 0 ? eventId : ids.deterministic(`${eventId}/fact/${index}`),
+    type,
+    schemaName: schemaNameOf(definition, type),
+    category: EventCategory.Framework,
+    payload: { ...payload },
+  });
 }

@@ -4,13 +4,7 @@ import { EventCategory } from '../workflow/event-metadata';
 import { FrameworkEvent, TimerFiredPayload } from '../workflow/framework-events';
 import { afterAppend, InstanceState, InstanceView, viewOf } from '../workflow/instance-state';
 import { timerEvent } from '../workflow/instance-timers';
-import {
-  decideOnInstance,
-  EngineContext,
-  observed,
-  onInstance,
-  reloadInstance,
-} from './engine-context';
+import { decideOnQueuedInstance, EngineContext, observed, reloadInstance } from './engine-context';
 import { planFacts, PlannedEvent, schemaNameOf } from './transition-planner';
 
 /** A request to fire timer `timerId` of instance `id` of `workflow` (the timer service's). */
@@ -61,16 +55,13 @@ export class FireTimerHandler {
   }
 
   private fire(command: FireTimerCommand): Promise<Result<FireTimerOutcome>> {
-    return onInstance(this.engine, command.workflow, command.id, (streamName) =>
-      decideOnInstance(
-        this.engine,
-        command.workflow,
-        command.id,
-        (state) => this.fireOn(command, streamName, state),
-        // Only a fire recorded stands on the cached instance (its append found the stream at the
-        // cached revision); any other outcome, and its view, is given from the stream as it is.
-        (decided) => decided.ok && decided.value.outcome === 'fired',
-      ),
+    return decideOnQueuedInstance(
+      this.engine,
+      command,
+      (state, streamName) => this.fireOn(command, streamName, state),
+      // Only a fire recorded stands on the cached instance (its append found the stream at the
+      // cached revision); any other outcome, and its view, is given from the stream as it is.
+      (decided) => decided.ok && decided.value.outcome === 'fired',
     );
   }
 

@@ -294,18 +294,23 @@ export class InstanceRepository {
   ): Promise<DecodedEvent[]> {
     const decode = (recorded: RecordedEvent, under: WorkflowDefinition) =>
       this.codec.decode(schemaNameOf(under, recorded.type), recorded.data);
+    // Which definition each event was recorded under; a migration's payload, decoded to learn
+    // its target, is kept rather than decoded again.
     const definitions: WorkflowDefinition[] = [];
+    const migrations = new Map<number, Awaited<ReturnType<typeof decode>>>();
     let current = definition;
-    for (const recorded of events) {
+    for (const [index, recorded] of events.entries()) {
       definitions.push(current);
       if (recorded.type !== FrameworkEvent.InstanceMigrated) continue;
-      const { toVersion } = (await decode(recorded, current)) as { toVersion: number };
+      const payload = await decode(recorded, current);
+      migrations.set(index, payload);
+      const { toVersion } = payload as { toVersion: number };
       current = this.catalog.version(current.name, toVersion) ?? current;
     }
     return Promise.all(
       events.map(async (recorded, index) => ({
         recorded,
-        payload: await decode(recorded, definitions[index]!),
+        payload: migrations.get(index) ?? (await decode(recorded, definitions[index]!)),
       })),
     );
   }

@@ -1,7 +1,6 @@
 import type { AnyMachineSnapshot, AnyStateNode } from 'xstate';
 import { ErrorCode, ValidationIssue } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
-import { EventCategory } from '../workflow/event-metadata';
 import {
   CommandWithdrawnPayload,
   FrameworkEvent,
@@ -14,14 +13,14 @@ import { PendingTimer } from '../workflow/instance-timers';
 import { WorkflowDefinition } from '../workflow/workflow-definition';
 import { parseStateText, resolveStateValue, statePaths } from '../versions/state-paths';
 import {
-  decideOnInstance,
+  decideOnQueuedInstance,
   EngineContext,
+  frameworkFacts,
   observed,
-  onInstance,
   operatorActionRefusal,
 } from './engine-context';
 import { MAX_OPERATOR_ID_LENGTH } from './terminate-instance.handler';
-import { PlannedEvent, schemaNameOf } from './transition-planner';
+import { PlannedEvent } from './transition-planner';
 
 /** The longest reason of a migration, in characters. */
 export const MAX_MIGRATION_REASON_LENGTH = 2000;
@@ -144,16 +143,13 @@ export class MigrateInstanceHandler {
         message: 'the migration request is not valid',
         errors: problems,
       });
-    return onInstance(this.engine, command.workflow, command.id, (streamName) =>
-      decideOnInstance(
-        this.engine,
-        command.workflow,
-        command.id,
-        (state) => this.migrate(command, streamName, state),
-        // A migration recorded stands on the cached instance (its append checked the revision);
-        // any other answer is given from the stream as it is.
-        (decided) => decided.ok && !decided.value.dryRun,
-      ),
+    return decideOnQueuedInstance(
+      this.engine,
+      command,
+      (state, streamName) => this.migrate(command, streamName, state),
+      // A migration recorded stands on the cached instance (its append checked the revision);
+      // any other answer is given from the stream as it is.
+      (decided) => decided.ok && !decided.value.dryRun,
     );
   }
 
@@ -365,13 +361,7 @@ export class MigrateInstanceHandler {
       `${streamName}/migrated at ${state.revision} to ${target.version}`,
     );
     const causeRevision = state.revision + 1;
-    const fact = (index: number, type: FrameworkEvent, payload: object): PlannedEvent => ({
-      eventId: index === 0 ? eventId : ids.deterministic(`${eventId}/fact/${index}`),
-      type,
-      schemaName: schemaNameOf(target, type),
-      category: EventCategory.Framework,
-      payload: { ...payload },
-    });
+    const fact = frameworkFacts(ids, eventId, target);
     const events: PlannedEvent[] = [
       fact(0, FrameworkEvent.InstanceMigrated, {
         fromVersion: plan.fromVersion,

@@ -1,6 +1,6 @@
 import { ErrorCode, ValidationIssue } from '../errors/esflow-error';
 import { ok, reject, Result } from '../errors/rejection';
-import { EventCategory, InstanceStatus } from '../workflow/event-metadata';
+import { InstanceStatus } from '../workflow/event-metadata';
 import {
   CommandWithdrawnPayload,
   FrameworkEvent,
@@ -15,14 +15,14 @@ import {
   viewOf,
 } from '../workflow/instance-state';
 import {
-  decideOnInstance,
+  decideOnQueuedInstance,
   EngineContext,
+  frameworkFacts,
   observed,
-  onInstance,
   operatorActionRefusal,
   reloadInstance,
 } from './engine-context';
-import { PlannedEvent, schemaNameOf } from './transition-planner';
+import { PlannedEvent } from './transition-planner';
 
 /** The longest reason of a termination, in characters. */
 export const MAX_TERMINATION_REASON_LENGTH = 2000;
@@ -100,16 +100,13 @@ export class TerminateInstanceHandler {
         message: 'the termination is not valid',
         errors: problems,
       });
-    return onInstance(this.engine, command.workflow, command.id, (streamName) =>
-      decideOnInstance(
-        this.engine,
-        command.workflow,
-        command.id,
-        (state) => this.terminate(command, streamName, state),
-        // Only a termination recorded stands on the cached instance; a refusal is confirmed on
-        // the stream as it is.
-        (decided) => decided.ok,
-      ),
+    return decideOnQueuedInstance(
+      this.engine,
+      command,
+      (state, streamName) => this.terminate(command, streamName, state),
+      // Only a termination recorded stands on the cached instance; a refusal is confirmed on
+      // the stream as it is.
+      (decided) => decided.ok,
     );
   }
 
@@ -126,13 +123,7 @@ export class TerminateInstanceHandler {
     // No Idempotency-Key holds a space: this id is never a client request's.
     const eventId = ids.deterministic(`${streamName}/instance terminated`);
     const causeRevision = state.revision + 1;
-    const fact = (index: number, type: FrameworkEvent, payload: object): PlannedEvent => ({
-      eventId: index === 0 ? eventId : ids.deterministic(`${eventId}/fact/${index}`),
-      type,
-      schemaName: schemaNameOf(definition, type),
-      category: EventCategory.Framework,
-      payload: { ...payload },
-    });
+    const fact = frameworkFacts(ids, eventId, definition);
     const events: PlannedEvent[] = [
       fact(0, FrameworkEvent.InstanceTerminated, {
         reason: command.reason,
